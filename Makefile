@@ -1,0 +1,107 @@
+# forkwatch — build, test and demo. `make demo` and `make test` do all the set-up
+# on a fresh Debian 12 machine (missing packages are installed when run as root).
+
+PREFIX ?= /usr/local
+BUILD  ?= build
+CC     ?= cc
+PYTHON ?= python3
+
+WARN    := -Wall -Wextra -Werror
+CSTD    := -std=c11 -D_GNU_SOURCE
+OPT     ?= -O2 -g
+CFLAGS_AGENT := $(CSTD) $(WARN) $(OPT) -fPIC -fvisibility=hidden -pthread
+CFLAGS_TOOL  := $(CSTD) $(WARN) $(OPT) -pthread
+
+# Agent: intercept_*.c hold the interposed symbols; everything else is logic
+# that the unit tests link directly (without interposing the test runner's locks).
+AGENT_SRCS      := $(sort $(wildcard agent/*.c))
+AGENT_INTERCEPT := $(filter agent/intercept_%.c,$(AGENT_SRCS))
+AGENT_LOGIC     := $(filter-out $(AGENT_INTERCEPT),$(AGENT_SRCS))
+AGENT_OBJS      := $(AGENT_SRCS:%.c=$(BUILD)/obj/%.o)
+AGENT_LOGIC_OBJS:= $(AGENT_LOGIC:%.c=$(BUILD)/obj/%.o)
+AGENT_LIBS      := -ldl -lunwind -lpthread
+
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_LIBS := -ldw -lelf -lpthread
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+
+FIXTURE_C_SRCS := $(sort $(wildcard fixtures/c/*.c))
+FIXTURE_LIBS   := $(patsubst fixtures/c/lib%.c,$(BUILD)/fixtures/lib%.so,$(filter fixtures/c/lib%.c,$(FIXTURE_C_SRCS)))
+FIXTURE_PROGS  := $(patsubst fixtures/c/%.c,$(BUILD)/fixtures/%,$(filter-out fixtures/c/lib%.c,$(FIXTURE_C_SRCS)))
+
+BENCH_C_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_PROGS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_C_SRCS))
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps agent cli fixtures unit-tests test demo bench install clean check-cpython
+all: $(DEPS_STAMP) $(BUILD)/libforkwatch.so $(BUILD)/forkwatch fixtures
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/install-deps.sh
+	@sh tools/install-deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+agent: $(BUILD)/libforkwatch.so
+cli: $(BUILD)/forkwatch
+fixtures: $(FIXTURE_LIBS) $(FIXTURE_PROGS)
+
+$(BUILD)/obj/agent/%.o: agent/%.c $(wildcard agent/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_AGENT) -c $< -o $@
+
+$(BUILD)/libforkwatch.so: $(AGENT_OBJS)
+	$(CC) -shared -Wl,-z,nodelete -Wl,--no-undefined -o $@ $^ $(AGENT_LIBS)
+
+$(BUILD)/obj/cli/%.o: cli/%.c $(wildcard cli/*.h) agent/forkwatch_abi.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_TOOL) -Iagent -c $< -o $@
+
+$(BUILD)/forkwatch: $(CLI_OBJS)
+	$(CC) -o $@ $^ $(CLI_LIBS)
+
+# Fixtures keep frame info and symbols: they are what users' programs look like.
+$(BUILD)/fixtures/lib%.so: fixtures/c/lib%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared -pthread -o $@ $<
+
+$(BUILD)/fixtures/%: fixtures/c/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g -rdynamic -pthread -o $@ $< -lgomp
+
+$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(AGENT_LOGIC_OBJS) tests/abi_offsets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g -pthread -Iagent -o $@ $(UNIT_SRCS) $(AGENT_LOGIC_OBJS) -lcriterion $(AGENT_LIBS)
+	$(CC) $(CSTD) $(WARN) -Iagent -o $(BUILD)/tests/abi_offsets tests/abi_offsets.c
+
+unit-tests: $(BUILD)/tests/unit_tests
+
+$(BUILD)/bench/%: bench/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -pthread -o $@ $< -lm
+
+# The README's test command: unit tests, agent integration, GDB end-to-end.
+test: all unit-tests
+	@sh tests/run_tests.sh
+
+# The README's demo: the Wub Machine deadlock caught three ways.
+demo: all
+	@sh demo/demo.sh
+
+bench: all $(BENCH_PROGS)
+	@sh bench/run_bench.sh
+
+check-cpython: all
+	@$(PYTHON) tests/cpython_suites.py --full
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/forkwatch/gdb
+	install -m 0755 $(BUILD)/forkwatch $(DESTDIR)$(PREFIX)/bin/forkwatch
+	install -m 0755 $(BUILD)/libforkwatch.so $(DESTDIR)$(PREFIX)/lib/libforkwatch.so
+	cp -R gdb/. $(DESTDIR)$(PREFIX)/share/forkwatch/gdb/
+	find $(DESTDIR)$(PREFIX)/share/forkwatch/gdb -name __pycache__ -prune -exec rm -rf {} +
+
+clean:
+	rm -rf $(BUILD)
