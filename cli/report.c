@@ -1,0 +1,222 @@
+/*
+ * report.c — reads the agent's JSON Lines report, symbolises native frames,
+ * rewrites the file atomically (temp file + rename, same mode) and prints the
+ * summary. Several processes append to the file and any of them may have died
+ * mid-write, so every line is parsed on its own and a bad one is dropped with
+ * a warning.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "summary.h"
+#include "symbolise.h"
+#include "text_escape.h"
+
+#define EVENT_SCHEMA "forkwatch-event/1"
+
+struct pid_set {
+    long long *pids;
+    size_t count, cap;
+};
+
+static void pid_set_add(struct pid_set *s, long long pid)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (s->pids[i] == pid)
+            return;
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        long long *p = realloc(s->pids, cap * sizeof *p);
+        if (!p)
+            return; /* the count is then a lower bound: not worth failing for */
+        s->pids = p;
+        s->cap = cap;
+    }
+    s->pids[s->count++] = pid;
+}
+
+/* Fills function/file/line of one FRAME whose file is still null. */
+static void symbolise_frame(struct fw_symboliser *sym, struct json_value *frame)
+{
+    if (!frame || frame->type != JSON_OBJECT || !json_is_null(json_get(frame, "file")))
+        return;
+    const char *module = json_get_string(frame, "module");
+    const char *offset_s = json_get_string(frame, "offset");
+    if (!module || !offset_s)
+        return;
+    char *end;
+    errno = 0;
+    uint64_t offset = strtoull(offset_s, &end, 16);
+    if (errno || *end || end == offset_s)
+        return;
+    struct fw_symbol s;
+    if (!fw_symbolise(sym, module, offset, json_get_string(frame, "build_id"), &s))
+        return;
+    if (s.function[0] && json_is_null(json_get(frame, "function")))
+        json_set(frame, "function", json_new_string(s.function));
+    if (s.file[0]) {
+        json_set(frame, "file", json_new_string(s.file));
+        json_set(frame, "line", json_new_int(s.line));
+    }
+}
+
+static void symbolise_stack(struct fw_symboliser *sym, struct json_value *who)
+{
+    struct json_value *stack = json_get(who, "native_stack");
+    for (size_t i = 0; stack && stack->type == JSON_ARRAY && i < stack->count; i++)
+        symbolise_frame(sym, stack->items[i]);
+}
+
+/* Handles one line of this run. Returns true when it is kept in the rewrite. */
+static bool handle_line(char *line, size_t len, long lineno, const char *shown_path, struct fw_symboliser *sym,
+                        FILE *out, struct fw_report_totals *t, struct pid_set *pids)
+{
+    const char *why = NULL;
+    struct json_value *ev = json_parse(line, len, &why);
+    if (!ev) {
+        fprintf(stderr, "forkwatch: warning: %s line %ld is not valid JSON (%s; a process may have died "
+                        "while writing it); skipped\n", shown_path, lineno, why);
+        return false;
+    }
+    const char *schema = json_get_string(ev, "schema");
+    const char *event = json_get_string(ev, "event");
+    if (ev->type == JSON_OBJECT && schema && strcmp(schema, EVENT_SCHEMA) == 0 && event) {
+        symbolise_stack(sym, json_get(ev, "holder"));
+        symbolise_stack(sym, json_get(ev, "waiter"));
+        bool deadlock = strcmp(event, "fork-deadlock") == 0;
+        bool hazard = strcmp(event, "fork-hazard") == 0;
+        if (deadlock || hazard) {
+            long long pid;
+            if (json_get_int(ev, "pid", &pid))
+                pid_set_add(pids, pid);
+            t->deadlocks += deadlock;
+            t->hazards += hazard;
+            fw_print_event_summary(stderr, ev);
+        }
+    }
+    if (out) {
+        json_write(out, ev);
+        fputc('\n', out);
+    }
+    json_free(ev);
+    return true;
+}
+
+/* Opens a temp file beside path, with path's mode, for the atomic rewrite. */
+static FILE *open_rewrite(const char *path, mode_t mode, char *tmp, size_t n)
+{
+    if ((size_t)snprintf(tmp, n, "%s.XXXXXX", path) >= n)
+        return NULL;
+    int fd = mkstemp(tmp); /* created 0600 */
+    if (fd < 0)
+        return NULL;
+    if (fchmod(fd, mode & 07777) != 0) {
+        close(fd);
+        unlink(tmp);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+    }
+    return f;
+}
+
+static void print_totals(const struct fw_report_totals *t, const char *shown_path, bool quiet, const char *note)
+{
+    if (quiet && t->deadlocks == 0 && t->hazards == 0)
+        return;
+    fprintf(stderr, "forkwatch: %d fork deadlock%s, %d fork hazard%s in %d process%s; report: %s%s\n",
+            t->deadlocks, t->deadlocks == 1 ? "" : "s", t->hazards, t->hazards == 1 ? "" : "s", t->processes,
+            t->processes == 1 ? "" : "es", shown_path, note);
+}
+
+bool fw_report_process(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *t)
+{
+    char shown[PATH_MAX + 64];
+    fw_escape_cstr(path, shown, sizeof shown);
+    memset(t, 0, sizeof *t);
+
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        print_totals(t, shown, quiet, " (no events written)");
+        return true;
+    }
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "forkwatch: cannot read the report %s: %s\n", shown,
+                fd < 0 && errno == ELOOP ? "it is a symbolic link" : fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    FILE *in = fdopen(fd, "r");
+    if (!in) {
+        close(fd);
+        fprintf(stderr, "forkwatch: cannot read the report %s: %s\n", shown, strerror(errno));
+        return false;
+    }
+
+    char tmp[PATH_MAX + 16];
+    FILE *out = open_rewrite(path, st.st_mode, tmp, sizeof tmp);
+    if (!out)
+        fprintf(stderr, "forkwatch: warning: cannot rewrite %s with symbols (%s); left as it is\n", shown,
+                strerror(errno));
+
+    struct fw_symboliser *sym = fw_symboliser_new();
+    struct pid_set pids = {0};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    off_t pos = 0;
+    long lineno = 0;
+    while ((len = getline(&line, &cap, in)) > 0) {
+        lineno++;
+        off_t line_start = pos;
+        pos += len;
+        if (line_start < start_offset) {
+            if (out)
+                fwrite(line, 1, (size_t)len, out); /* an earlier run's line: untouched */
+            continue;
+        }
+        size_t body = (size_t)len;
+        while (body > 0 && (line[body - 1] == '\n' || line[body - 1] == '\r'))
+            body--;
+        if (body == 0)
+            continue;
+        handle_line(line, body, lineno, shown, sym, out, t, &pids);
+    }
+    bool read_ok = !ferror(in);
+    free(line);
+    fclose(in);
+    fw_symboliser_free(sym);
+    t->processes = (int)pids.count;
+    free(pids.pids);
+
+    if (out) {
+        bool ok = read_ok && fflush(out) == 0 && fsync(fileno(out)) == 0;
+        ok = (fclose(out) == 0) && ok;
+        if (!ok || rename(tmp, path) != 0) {
+            fprintf(stderr, "forkwatch: warning: cannot rewrite %s with symbols (%s); left as it is\n", shown,
+                    strerror(errno));
+            unlink(tmp);
+        }
+    }
+    if (!read_ok) {
+        fprintf(stderr, "forkwatch: error reading the report %s\n", shown);
+        return false;
+    }
+    print_totals(t, shown, quiet, "");
+    return true;
+}

@@ -1,0 +1,24 @@
+/*
+ * report.h — after `forkwatch run`: read the JSON Lines report the agent(s)
+ * wrote, symbolise native frames, rewrite the file atomically and print the
+ * summary on stderr.
+ */
+#ifndef FW_CLI_REPORT_H
+#define FW_CLI_REPORT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct fw_report_totals {
+    int deadlocks;
+    int hazards;
+    int processes;   /* distinct pids among this run's events */
+};
+
+/* Processes PATH. Lines that start before start_offset belong to earlier runs:
+ * they are kept as they are and not counted. quiet: print the summary only
+ * when something was found. Returns false (after one error line) when the
+ * report could not be read or rewritten; totals are valid as far as read. */
+bool fw_report_process(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *totals);
+
+#endif

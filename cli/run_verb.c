@@ -1,0 +1,257 @@
+/*
+ * run_verb.c — `forkwatch run`: runs a command under the agent and turns the
+ * agent's report into a summary and an exit status (DESIGN.md §2).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "paths.h"
+#include "report.h"
+#include "signals.h"
+#include "text_escape.h"
+#include "usage.h"
+#include "verbs.h"
+
+struct run_options {
+    const char *report;       /* NULL: a fresh temp dir */
+    const char *on_deadlock;  /* abort | warn | off */
+    bool fail_on_hazard;
+    bool quiet;
+    char **cmd;
+};
+
+/* Accepts "--opt VALUE" and "--opt=VALUE"; *i is advanced past the value. */
+static bool option_value(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return false;
+    if (argv[*i][n] == '=') {
+        *value = argv[*i] + n + 1;
+        return true;
+    }
+    if (argv[*i][n] != '\0')
+        return false;
+    *value = *i + 1 < argc ? argv[++*i] : NULL;
+    return true;
+}
+
+static int parse_run_options(int argc, char **argv, struct run_options *o)
+{
+    o->on_deadlock = "abort";
+    int i = 0;
+    for (; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-')
+            break; /* the command starts here; "--" is optional */
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return -1;
+        if (strcmp(a, "--fail-on-hazard") == 0)
+            o->fail_on_hazard = true;
+        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+            o->quiet = true;
+        else if (option_value(argc, argv, &i, "--report", &v)) {
+            if (!v || !*v)
+                return fw_usage_error("run", "--report needs a file name");
+            o->report = v;
+        } else if (option_value(argc, argv, &i, "--on-deadlock", &v)) {
+            if (!v || (strcmp(v, "abort") && strcmp(v, "warn") && strcmp(v, "off")))
+                return fw_usage_error("run", "--on-deadlock takes abort, warn or off");
+            o->on_deadlock = v;
+        } else {
+            char esc[128];
+            return fw_usage_error("run", "unknown option '%s'", fw_escape_cstr(a, esc, sizeof esc));
+        }
+    }
+    if (i >= argc)
+        return fw_usage_error("run", "no command to run");
+    o->cmd = argv + i;
+    return 0;
+}
+
+/* Chooses the report path: --report made absolute (the command may chdir),
+ * or report.jsonl in a new mode-0700 directory. */
+static bool choose_report_path(const struct run_options *o, char *out, size_t n)
+{
+    if (o->report) {
+        if (!fw_absolute(o->report, out, n)) {
+            fprintf(stderr, "forkwatch: report path too long or current directory unreadable\n");
+            return false;
+        }
+        return true;
+    }
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/')
+        tmp = "/tmp";
+    char dir[PATH_MAX];
+    if ((size_t)snprintf(dir, sizeof dir, "%s/forkwatch.XXXXXX", tmp) >= sizeof dir || !mkdtemp(dir)) {
+        fprintf(stderr, "forkwatch: cannot create a report directory in %s: %s\n", tmp, strerror(errno));
+        return false;
+    }
+    if ((size_t)snprintf(out, n, "%s/report.jsonl", dir) >= n)
+        return false;
+    /* Created now, empty, so that the path the summary names always exists. */
+    int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "forkwatch: cannot create %s: %s\n", out, strerror(errno));
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+/* LD_PRELOAD=AGENT[:previous]: ours first so it sees every lock. */
+static bool export_environment(const struct run_options *o, const char *agent, const char *report)
+{
+    const char *old = getenv("LD_PRELOAD");
+    size_t len = strlen(agent) + (old ? strlen(old) : 0) + 2;
+    char *preload = malloc(len);
+    if (!preload)
+        return false;
+    snprintf(preload, len, "%s%s%s", agent, old && *old ? ":" : "", old && *old ? old : "");
+    bool ok = setenv("LD_PRELOAD", preload, 1) == 0 && setenv("FORKWATCH_REPORT", report, 1) == 0 &&
+              setenv("FORKWATCH_ON_DEADLOCK", o->on_deadlock, 1) == 0 &&
+              (!o->quiet || setenv("FORKWATCH_QUIET", "1", 1) == 0);
+    free(preload);
+    return ok;
+}
+
+/* Forks and execs the command. Returns the child's pid, or -1 with *exit_status
+ * set (127 not found, 126 not executable, 3 fork failure) after one line. */
+static pid_t start_command(char **cmd, int *exit_status)
+{
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        fprintf(stderr, "forkwatch: pipe: %s\n", strerror(errno));
+        *exit_status = FW_EXIT_ERROR;
+        return -1;
+    }
+    fw_block_forwarded_signals();
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "forkwatch: fork: %s\n", strerror(errno));
+        *exit_status = FW_EXIT_ERROR;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(pipefd[0]);
+        fw_child_reset_signals();
+        execvp(cmd[0], cmd);
+        /* Tell the parent why exec failed; the pipe closes on a successful exec. */
+        int err = errno;
+        ssize_t w = write(pipefd[1], &err, sizeof err);
+        (void)w;
+        _exit(FW_EXIT_NOT_FOUND);
+    }
+    close(pipefd[1]);
+    fw_forward_signals_to(pid, false);
+    int err = 0;
+    ssize_t r;
+    do
+        r = read(pipefd[0], &err, sizeof err);
+    while (r < 0 && errno == EINTR);
+    close(pipefd[0]);
+    if (r == (ssize_t)sizeof err) {
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        fw_stop_forwarding();
+        char esc[256];
+        fw_escape_cstr(cmd[0], esc, sizeof esc);
+        if (err == ENOENT) {
+            fprintf(stderr, "forkwatch: %s: command not found\n", esc);
+            *exit_status = FW_EXIT_NOT_FOUND;
+        } else {
+            fprintf(stderr, "forkwatch: %s: %s\n", esc, strerror(err));
+            *exit_status = FW_EXIT_NOT_EXECUTABLE;
+        }
+        return -1;
+    }
+    return pid;
+}
+
+static int wait_for_command(pid_t pid)
+{
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            fprintf(stderr, "forkwatch: waitpid: %s\n", strerror(errno));
+            return FW_EXIT_ERROR;
+        }
+    }
+    fw_stop_forwarding();
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return FW_EXIT_ERROR;
+}
+
+static off_t current_size(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+}
+
+int fw_verb_run(int argc, char **argv)
+{
+    struct run_options o = {0};
+    int rc = parse_run_options(argc, argv, &o);
+    if (rc < 0)
+        return fw_print_verb_help("run");
+    if (rc != 0)
+        return rc;
+
+    char agent[PATH_MAX];
+    if (!fw_find_agent(agent, sizeof agent)) {
+        fprintf(stderr, "forkwatch: cannot find the agent libforkwatch.so (looked for %s); build it with `make`\n",
+                agent);
+        return FW_EXIT_ERROR;
+    }
+    char report[PATH_MAX];
+    if (!choose_report_path(&o, report, sizeof report))
+        return FW_EXIT_ERROR;
+    if (!export_environment(&o, agent, report)) {
+        fprintf(stderr, "forkwatch: cannot set the environment: %s\n", strerror(errno));
+        return FW_EXIT_ERROR;
+    }
+    /* A --report file may hold earlier runs: only what this run appends counts. */
+    off_t start = current_size(report);
+
+    int status;
+    pid_t pid = start_command(o.cmd, &status);
+    if (pid < 0) {
+        /* Nothing ran: do not leave an empty private report directory behind. */
+        if (!o.report) {
+            unlink(report);
+            *strrchr(report, '/') = '\0';
+            rmdir(report);
+        }
+        return status;
+    }
+    status = wait_for_command(pid);
+
+    struct fw_report_totals totals = {0};
+    bool report_ok = fw_report_process(report, start, o.quiet, &totals);
+    if (totals.deadlocks > 0)
+        return FW_EXIT_RUN_DEADLOCK;
+    if (o.fail_on_hazard && totals.hazards > 0)
+        return FW_EXIT_RUN_HAZARD;
+    if (!report_ok)
+        return FW_EXIT_ERROR;
+    return status;
+}

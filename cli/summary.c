@@ -1,0 +1,137 @@
+/*
+ * summary.c — turns an event into one readable line. Prefers the innermost
+ * Python frame (what a Python user recognises), then the innermost native
+ * frame outside the agent and libc (the caller of the lock function).
+ */
+#include "summary.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "text_escape.h"
+
+/* snprintf that may truncate on purpose: a summary line shortens long names. */
+__attribute__((format(printf, 3, 4))) static void put(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, n, fmt, ap);
+    va_end(ap);
+}
+
+static const char *basename_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Frames inside the agent or the C library say nothing to the user. */
+static bool is_plumbing_module(const char *module)
+{
+    if (!module)
+        return false;
+    const char *b = basename_of(module);
+    return strncmp(b, "libforkwatch", 12) == 0 || strncmp(b, "libc.so", 7) == 0 ||
+           strncmp(b, "libpthread.so", 13) == 0 || strncmp(b, "ld-linux", 8) == 0;
+}
+
+static const struct json_value *first_frame(const struct json_value *stack, bool skip_plumbing)
+{
+    if (!stack || stack->type != JSON_ARRAY)
+        return NULL;
+    for (size_t i = 0; i < stack->count; i++) {
+        const struct json_value *f = stack->items[i];
+        if (f->type != JSON_OBJECT)
+            continue;
+        if (skip_plumbing && is_plumbing_module(json_get_string(f, "module")))
+            continue;
+        return f;
+    }
+    return NULL;
+}
+
+/* Python frame: FILE:LINE:FUNCTION (with_function) or FILE:LINE. */
+static void format_python_frame(const struct json_value *f, bool with_function, char *out, size_t n)
+{
+    char file[512], func[160];
+    long long line = 0;
+    json_get_int(f, "line", &line);
+    fw_escape_cstr(json_get_string(f, "file"), file, sizeof file);
+    fw_escape_cstr(json_get_string(f, "function"), func, sizeof func);
+    if (with_function)
+        put(out, n, "%s:%lld:%s", file, line, func);
+    else
+        put(out, n, "%s:%lld", file, line);
+}
+
+/* Native frame: FUNCTION (FILE:LINE), else FUNCTION (MODULE+OFFSET), else MODULE+OFFSET. */
+static void format_native_frame(const struct json_value *f, char *out, size_t n)
+{
+    char func[256], file[512], module[256];
+    const char *fn = json_get_string(f, "function");
+    const char *file_s = json_get_string(f, "file");
+    const char *mod = json_get_string(f, "module");
+    const char *off = json_get_string(f, "offset");
+    long long line = 0;
+    json_get_int(f, "line", &line);
+    fw_escape_cstr(fn, func, sizeof func);
+    fw_escape_cstr(mod ? basename_of(mod) : "?", module, sizeof module);
+    char where[600];
+    if (file_s && line > 0)
+        put(where, sizeof where, "%s:%lld", fw_escape_cstr(basename_of(file_s), file, sizeof file), line);
+    else
+        put(where, sizeof where, "%s+%s", module, off ? off : "?");
+    if (fn && *fn)
+        put(out, n, "%s (%s)", func, where);
+    else
+        put(out, n, "%s", where);
+}
+
+static void describe_place(const struct json_value *who, bool python_with_function, char *out, size_t n)
+{
+    const struct json_value *py = first_frame(json_get(who, "python_stack"), false);
+    if (py) {
+        format_python_frame(py, python_with_function, out, n);
+        return;
+    }
+    const struct json_value *native = json_get(who, "native_stack");
+    const struct json_value *f = first_frame(native, true);
+    if (!f)
+        f = first_frame(native, false);
+    if (f)
+        format_native_frame(f, out, n);
+    else
+        put(out, n, "an unknown place");
+}
+
+void fw_print_event_summary(FILE *out, const struct json_value *ev)
+{
+    const struct json_value *waiter = json_get(ev, "waiter");
+    const struct json_value *holder = json_get(ev, "holder");
+    const struct json_value *lock = json_get(ev, "lock");
+    const char *event = json_get_string(ev, "event");
+    bool deadlock = event && strcmp(event, "fork-deadlock") == 0;
+
+    long long pid = 0, wtid = 0, htid = 0;
+    json_get_int(ev, "pid", &pid);
+    json_get_int(waiter, "tid", &wtid);
+    json_get_int(holder, "tid", &htid);
+    char wname[64], hname[64], kind[64], addr[64], acquire[32];
+    fw_escape_cstr(json_get_string(waiter, "name"), wname, sizeof wname);
+    fw_escape_cstr(json_get_string(holder, "name"), hname, sizeof hname);
+    fw_escape_cstr(json_get_string(lock, "kind"), kind, sizeof kind);
+    fw_escape_cstr(json_get_string(lock, "address"), addr, sizeof addr);
+    fw_escape_cstr(json_get_string(ev, "acquire"), acquire, sizeof acquire);
+    char wplace[800], hplace[800];
+    describe_place(waiter, false, wplace, sizeof wplace);
+    describe_place(holder, true, hplace, sizeof hplace);
+
+    if (deadlock)
+        fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits on %s %s held by \"%s\" "
+                     "(tid %lld, gone since the fork), acquired at %s\n",
+                pid, wtid, wname, wplace, kind, addr, hname, htid, hplace);
+    else
+        fprintf(out, "forkwatch: fork hazard: pid %lld thread %lld \"%s\" at %s tried (%s) %s %s held by \"%s\" "
+                     "(tid %lld, gone since the fork), acquired at %s\n",
+                pid, wtid, wname, wplace, acquire, kind, addr, hname, htid, hplace);
+}

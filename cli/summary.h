@@ -1,0 +1,15 @@
+/*
+ * summary.h — the one-line human summary of a fork-deadlock / fork-hazard event.
+ */
+#ifndef FW_CLI_SUMMARY_H
+#define FW_CLI_SUMMARY_H
+
+#include <stdio.h>
+#include "json.h"
+
+/* Prints "forkwatch: fork deadlock: pid P thread T "name" at WHERE waits on
+ * KIND ADDR held by "NAME" (tid H), acquired at WHERE". All strings from the
+ * event are escaped. */
+void fw_print_event_summary(FILE *out, const struct json_value *event);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * usage.c — help texts. Kept in one place so that `--help`, `help VERB` and
+ * the usage line printed on a usage error never drift apart.
+ */
+#include "usage.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct verb_help {
+    const char *verb;
+    const char *usage;
+    const char *details;
+};
+
+static const struct verb_help verbs[] = {
+    {"run",
+     "forkwatch run [--report FILE] [--on-deadlock abort|warn|off] [--fail-on-hazard] [--quiet] -- CMD [ARGS...]",
+     "Runs CMD with the forkwatch agent preloaded (it and all its descendants), then\n"
+     "symbolises the report and prints a summary of fork deadlocks and hazards.\n"
+     "  --report FILE        JSON Lines report (default: a fresh private temp dir)\n"
+     "  --on-deadlock MODE   abort (default: the child exits 86), warn (report, then block), off\n"
+     "  --fail-on-hazard     exit 87 when a fork hazard (try/timed acquire of an orphan) was seen\n"
+     "  --quiet              no report from the agent on stderr; summary only when something was found\n"
+     "Exit: CMD's status (128+N if killed by signal N); 86 a fork deadlock was recorded;\n"
+     "87 a hazard with --fail-on-hazard; 2 usage; 3 forkwatch's own error; 127 CMD not found.\n"},
+    {"attach",
+     "forkwatch attach PID [--json] [--tree] [--timeout SECONDS] [--verbose]",
+     "Attaches GDB to a (hung) process, reads its threads, locks, CPython state and the\n"
+     "agent's records if present, and prints a verdict. The process is left running.\n"
+     "  --json         one JSON object (schema forkwatch/1) on stdout\n"
+     "  --tree         also the process's fork children (JSON: a list, one object per process)\n"
+     "  --timeout S    give up after S seconds (default 120)\n"
+     "  --verbose      show GDB's own messages\n"
+     "Exit: 0 no deadlock found; 1 a finding; 2 usage; 3 could not analyse.\n"},
+    {"core",
+     "forkwatch core COREFILE [--exe PATH] [--json] [--timeout SECONDS] [--verbose]",
+     "Reads a core file with GDB and prints the same verdict as attach.\n"
+     "  --exe PATH     the program that dumped the core (default: from the core's file notes)\n"
+     "  --json         one JSON object (schema forkwatch/1) on stdout\n"
+     "  --timeout S    give up after S seconds (default 120)\n"
+     "  --verbose      show GDB's own messages\n"
+     "Exit: 0 no deadlock found; 1 a finding; 2 usage; 3 could not analyse.\n"},
+    {"help", "forkwatch help VERB", "Shows the help of one verb.\n"},
+};
+
+static const struct verb_help *find_verb(const char *verb)
+{
+    for (size_t i = 0; verb && i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strcmp(verbs[i].verb, verb) == 0)
+            return &verbs[i];
+    return NULL;
+}
+
+void fw_print_help(void)
+{
+    printf("forkwatch %s — finds why a process hangs after fork()\n\nUsage:\n", FW_VERSION);
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        printf("  %s\n", verbs[i].usage);
+    printf("  forkwatch --help | --version\n\n"
+           "`forkwatch help VERB` explains one verb.\n");
+}
+
+int fw_print_verb_help(const char *verb)
+{
+    const struct verb_help *h = find_verb(verb);
+    if (!h)
+        return fw_usage_error(NULL, "unknown verb '%s' (verbs: run, attach, core, help)", verb);
+    printf("Usage: %s\n\n%s", h->usage, h->details);
+    return FW_EXIT_OK;
+}
+
+int fw_usage_error(const char *verb, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("forkwatch: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    const struct verb_help *h = find_verb(verb);
+    if (h)
+        fprintf(stderr, "usage: %s\n", h->usage);
+    else
+        fputs("usage: forkwatch run|attach|core ... (see forkwatch --help)\n", stderr);
+    return FW_EXIT_USAGE;
+}
