@@ -1,0 +1,90 @@
+"""Private, minimal memory reader for forkwatch.cpython (reads only, never writes).
+
+Every failure becomes MemError, which the public API turns into a clean result.
+"""
+import struct
+
+import gdb
+
+
+class MemError(Exception):
+    """A read of the inferior's memory failed (or a value made no sense)."""
+
+
+_U64 = struct.Struct("<Q")
+_I64 = struct.Struct("<q")
+_U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
+_U16 = struct.Struct("<H")
+
+MAX_READ = 1 << 20
+
+
+def read(addr, size):
+    if addr is None or addr <= 0 or size < 0 or size > MAX_READ or addr + size > (1 << 64):
+        raise MemError("bad read of %d bytes at %r" % (size, addr))
+    if size == 0:
+        return b""
+    try:
+        return bytes(gdb.selected_inferior().read_memory(addr, size))
+    except (gdb.MemoryError, gdb.error, ValueError, OverflowError) as exc:
+        raise MemError("cannot read %d bytes at 0x%x: %s" % (size, addr, exc))
+
+
+def u64(addr):
+    return _U64.unpack(read(addr, 8))[0]
+
+
+def i64(addr):
+    return _I64.unpack(read(addr, 8))[0]
+
+
+def u32(addr):
+    return _U32.unpack(read(addr, 4))[0]
+
+
+def i32(addr):
+    return _I32.unpack(read(addr, 4))[0]
+
+
+def u16(addr):
+    return _U16.unpack(read(addr, 2))[0]
+
+
+def u8(addr):
+    return read(addr, 1)[0]
+
+
+def ptr(addr):
+    return u64(addr)
+
+
+def cstring(addr, limit=256):
+    """A NUL-terminated byte string of at most `limit` bytes (reads in chunks)."""
+    out = b""
+    while len(out) < limit:
+        n = min(64, limit - len(out))
+        # do not cross a page boundary in one read: the next page may be unmapped
+        page_left = 4096 - ((addr + len(out)) & 4095)
+        n = min(n, page_left)
+        chunk = read(addr + len(out), n)
+        i = chunk.find(b"\0")
+        if i >= 0:
+            return out + chunk[:i]
+        out += chunk
+    return out
+
+
+def symbol_address(name):
+    """Address of a (minimal or full) symbol, or None. Never calls the inferior."""
+    try:
+        sym = gdb.lookup_global_symbol(name)
+        if sym is not None and sym.is_variable:
+            return int(sym.value().address)
+    except (gdb.error, RuntimeError, ValueError, TypeError, AttributeError):
+        pass
+    try:
+        val = gdb.parse_and_eval("(unsigned long)&'%s'" % name)
+        return int(val)
+    except (gdb.error, RuntimeError, ValueError, OverflowError):
+        return None

@@ -1,0 +1,283 @@
+"""PythonProcess: one CPython runtime in the inferior, read through a layout table."""
+import gdb
+
+from . import _mem, frames as fr, gil as gil_mod, layouts, locks, runtime as rt
+from ._mem import MemError
+from .objects import Reader, plausible_pointer
+from .version import UnsupportedPython
+
+FIND_FRAMES = 8          # innermost Python frames scanned by find_lock_object
+MAX_ATTRS = 256
+
+
+class PyThread:
+    __slots__ = ("thread_ident", "native_tid", "tstate", "frames", "name", "holds_gil",
+                 "interp")
+
+    def __init__(self, thread_ident, native_tid, tstate, frames, name, holds_gil, interp):
+        self.thread_ident = thread_ident
+        self.native_tid = native_tid
+        self.tstate = tstate
+        self.frames = frames
+        self.name = name
+        self.holds_gil = holds_gil
+        self.interp = interp
+
+    def __repr__(self):
+        return "PyThread(ident=0x%x, tid=%r, name=%r, gil=%r, %d frames)" % (
+            self.thread_ident, self.native_tid, self.name, self.holds_gil, len(self.frames))
+
+
+def _apply_debug_offsets(runtime, lay):
+    """3.13+: take the offsets the process itself publishes in _Py_DebugOffsets."""
+    try:
+        if _mem.read(runtime, 8) != b"xdebugpy":
+            return False
+        for dkey, key in layouts.DEBUG_OFFSETS_MAP.items():
+            pos = lay.get(dkey)
+            if pos is None:
+                continue
+            val = _mem.u64(runtime + pos)
+            if 0 <= val < layouts.MAX_DEBUG_OFFSET:
+                lay[key] = val
+        return True
+    except MemError:
+        return False
+
+
+class PythonProcess:
+    def __init__(self, runtime, version, lay, has_debug_info, how):
+        self.runtime = runtime
+        self.version = version
+        self.version_string = "%d.%d.%d" % version if version[2] is not None else "%d.%d" % version[:2]
+        self.has_debug_info = has_debug_info
+        self.version_source = how
+        self.lay = lay
+        self.reader = Reader(version, lay)
+        self.walker = fr.FrameWalker(self.reader)
+        self._names = None
+
+    # -- construction --------------------------------------------------
+    @classmethod
+    def open(cls, runtime, major, minor, patch, how):
+        static = layouts.static_layout(minor, patch or 0)
+        if static is None:
+            raise UnsupportedPython("CPython %d.%d is not supported (known: 3.8\u20133.13)" % (major, minor))
+        lay = dict(static)
+        dwarf = None
+        try:
+            dwarf = layouts.dwarf_layout(gdb)
+        except Exception:  # a broken DWARF reader must not stop the no-DWARF path
+            dwarf = None
+        # use DWARF only when it describes this version (it has the right fields)
+        if dwarf and all(k in dwarf for k in ("tstate.thread_id", "code.co_filename")) \
+                and (("tstate.frame" in dwarf) == ("tstate.frame" in static)) \
+                and (("tstate.cframe" in dwarf) == ("tstate.cframe" in static)):
+            lay.update(dwarf)
+            has_dwarf = True
+        else:
+            has_dwarf = False
+        if minor >= 13:
+            _apply_debug_offsets(runtime, lay)
+        proc = cls(runtime, (major, minor, patch), lay, has_dwarf, how)
+        if patch is None:
+            proc._fill_patch()
+        return proc
+
+    def _fill_patch(self):
+        """3.8-3.10: the patch level from sys.version (a str in the sys dict)."""
+        try:
+            sysdict = self._sysdict()
+            text = self.reader.read_str(self.reader.dict_get_str(sysdict, "version") or 0, 64) \
+                if sysdict else None
+        except MemError:
+            text = None
+        if text:
+            head = text.split(" ", 1)[0]
+            parts = head.split(".")
+            if len(parts) >= 3 and parts[0] == "3" and parts[1] == str(self.version[1]):
+                digits = ""
+                for ch in parts[2]:
+                    if not ch.isdigit():
+                        break
+                    digits += ch
+                if digits:
+                    self.version = (3, self.version[1], int(digits))
+                    self.version_string = "%d.%d.%d" % self.version
+                    self.reader.version = self.version
+
+    # -- helpers -------------------------------------------------------
+    def _main_interp(self):
+        return rt.main_interpreter(self.runtime, self.lay)
+
+    def _sysdict(self):
+        interp = self._main_interp()
+        if not interp:
+            return None
+        return _mem.ptr(interp + self.lay["interp.sysdict"]) or None
+
+    def _modules(self):
+        interp = self._main_interp()
+        if not interp:
+            return None
+        return _mem.ptr(interp + self.lay["interp.modules"]) or None
+
+    def thread_names(self):
+        """{ident: name} from threading._active (and _limbo), {} when unreadable."""
+        if self._names is not None:
+            return self._names
+        names = {}
+        r = self.reader
+        try:
+            modules = self._modules()
+            mdict = r.module_dict(modules, "threading") if modules else None
+            if mdict:
+                for table in ("_active", "_limbo"):
+                    active = r.dict_get_str(mdict, table)
+                    if not active:
+                        continue
+                    for key, thread in r.dict_items(active)[:4096]:
+                        ident = r.read_int(key)
+                        if ident is None:
+                            ident = r.read_int(r.attr(thread, "_ident") or 0)
+                        if ident is None:
+                            continue
+                        name = r.read_str(r.attr(thread, "_name") or 0, 256)
+                        if name is not None:
+                            names[ident & 0xFFFFFFFFFFFFFFFF] = name
+        except MemError:
+            pass
+        self._names = names
+        return names
+
+    # -- public API ----------------------------------------------------
+    def threads(self):
+        out = []
+        g = self.gil()
+        names = self.thread_names()
+        for interp in rt.interpreters(self.runtime, self.lay):
+            for ts in rt.thread_states(interp, self.lay):
+                try:
+                    ident, native = rt.thread_ids(ts, self.lay)
+                except MemError:
+                    continue
+                frames = self.walker.frames(ts)
+                holds = None
+                if g is not None:
+                    holds = bool(g.locked and g.holder_tstate == ts)
+                out.append(PyThread(ident, native, ts, frames, names.get(ident), holds, interp))
+        return out
+
+    def gil(self):
+        return gil_mod.read_gil(self.runtime, self.lay, self.version[1])
+
+    def describe_object(self, address):
+        if not address or not plausible_pointer(address):
+            return None
+        return locks.describe(self.reader, address, self.version[2])
+
+    def _candidates_of_frame(self, frame, code):
+        r = self.reader
+        out = []
+        try:
+            slots = self.walker.slots(frame, code)
+        except MemError:
+            return out
+        for p in slots:
+            if not plausible_pointer(p):
+                continue
+            tname = r.safe_type_name(p)
+            if tname is None:
+                continue
+            if tname == "cell" and "cell.ob_ref" in self.lay:
+                try:
+                    inner = _mem.ptr(p + self.lay["cell.ob_ref"])
+                except MemError:
+                    continue
+                if plausible_pointer(inner) and r.safe_type_name(inner):
+                    out.append(inner)
+                continue
+            out.append(p)
+        return out
+
+    def _match(self, obj, lock_address, label=None):
+        pl = locks.describe(self.reader, obj, self.version[2], label)
+        if pl is not None and lock_address in (pl.lock_address, pl.address):
+            return pl
+        return None
+
+    def _check_with_attrs(self, obj, lock_address, where):
+        pl = self._match(obj, lock_address)
+        if pl:
+            pl.found_in = where
+            return pl
+        tname = self.reader.safe_type_name(obj)
+        if tname in ("int", "str", "bytes", "float", "tuple", "code", "function", "module",
+                     "type", "NoneType", "bool", "dict", "list", "frame", "cell", None):
+            return None
+        for k, v in self.reader.instance_attrs(obj)[:MAX_ATTRS]:
+            if not plausible_pointer(v):
+                continue
+            pl = self._match(v, lock_address)
+            if pl:
+                attr = self.reader.read_str(k, 64) or "?"
+                pl.found_in = "%s.%s" % (where, locks._safe(attr, 64))
+                return pl
+        return None
+
+    def _std_streams(self):
+        out = []
+        sysdict = self._sysdict()
+        if not sysdict:
+            return out
+        for name in ("stdout", "stderr", "__stdout__", "__stderr__", "stdin"):
+            stream = self.reader.dict_get_str(sysdict, name)
+            if not stream or not plausible_pointer(stream):
+                continue
+            tname = self.reader.safe_type_name(stream)
+            if tname == "_io.TextIOWrapper" and "textio.buffer" in self.lay:
+                try:
+                    buf = _mem.ptr(stream + self.lay["textio.buffer"])
+                except MemError:
+                    continue
+                if plausible_pointer(buf):
+                    out.append((name, buf))
+            elif tname in locks.BUFFERED_TYPES:
+                out.append((name, stream))
+        return out
+
+    def find_lock_object(self, thread_ident, lock_address):
+        if not lock_address:
+            return None
+        try:
+            for t in self.threads():
+                if thread_ident is not None and t.thread_ident != thread_ident:
+                    continue
+                for f, code, _off in self.walker.raw_frames(t.tstate)[:FIND_FRAMES]:
+                    try:
+                        func = self.walker.code_info(code).name or "?"
+                    except MemError:
+                        func = "?"
+                    for obj in self._candidates_of_frame(f, code):
+                        pl = self._check_with_attrs(obj, lock_address,
+                                                    "a local of %s()" % locks._safe(func, 64))
+                        if pl:
+                            return pl
+            for name, buf in self._std_streams():
+                pl = self._match(buf, lock_address, "sys." + name)
+                if pl:
+                    pl.found_in = "sys.%s.buffer" % name
+                    return pl
+        except MemError:
+            return None
+        return None
+
+    def std_stream_locks(self):
+        """[PyLock] for sys.stdout/stderr/stdin buffers (extra, not in DESIGN)."""
+        out = []
+        for name, buf in self._std_streams():
+            pl = locks.describe(self.reader, buf, self.version[2], "sys." + name)
+            if pl:
+                pl.found_in = "sys.%s.buffer" % name
+                out.append(pl)
+        return out

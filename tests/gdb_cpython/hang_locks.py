@@ -1,0 +1,67 @@
+"""A process that hangs on purpose, for tests/gdb_cpython (bounded: exits after 120 s).
+
+Thread "Holder" takes an RLock (twice), a Lock and a handler's RLock, then waits.
+Thread "Waiter" blocks acquiring the Lock the Holder has.  With argv[2] == "fork",
+the main thread then forks: the child blocks on the same Lock (its holder vanished).
+Writes KEY=VALUE lines to argv[1]; lines marked "# MARK:name" are the expected lines.
+"""
+import os
+import sys
+import threading
+
+events = sys.argv[1]
+mode = sys.argv[2] if len(sys.argv) > 2 else "plain"
+
+
+def note(**kw):
+    with open(events, "a") as f:
+        for k, v in kw.items():
+            f.write("%s=%s\n" % (k, v))
+
+
+class Handler:
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.name = "handler-\u00e9"
+
+
+rl = threading.RLock()
+lk = threading.Lock()
+handler = Handler()
+held = threading.Event()
+stop = threading.Event()
+
+
+def holder_body(h):
+    with rl:
+        with rl:
+            h.lock.acquire()
+            lk.acquire()
+            held.set()
+            stop.wait(120)  # MARK:holder_wait
+
+
+def waiter_body():
+    held.wait(30)
+    note(waiter_ident=threading.get_ident())
+    lk.acquire(timeout=120)  # MARK:waiter_acquire
+
+
+holder = threading.Thread(target=holder_body, args=(handler,), name="Holder", daemon=True)
+holder.start()
+held.wait(30)
+waiter = threading.Thread(target=waiter_body, name="Waiter-\u00fc", daemon=True)
+waiter.start()
+note(rlock_id=id(rl), lock_id=id(lk), handler_lock_id=id(handler.lock),
+     holder_ident=holder.ident, main_ident=threading.get_ident())
+if mode == "fork":
+    pid = os.fork()
+    if pid == 0:
+        note(child_pid=os.getpid(), child_blocking=1)
+        lk.acquire(timeout=120)  # MARK:child_acquire
+        os._exit(0)
+    note(ready=1)
+    os.waitpid(pid, 0)
+else:
+    note(ready=1)
+    waiter.join(120)  # MARK:main_join
