@@ -1,0 +1,591 @@
+"""Builds the findings and the verdict from the registry, the native threads, glibc lock
+state and (when available) the CPython reader. Reads memory only."""
+import os
+import re
+
+import gdb
+
+from . import agent_registry
+from . import glibc_locks
+from . import memory
+from . import native_threads
+from . import process_info
+from . import symbols
+
+SEVERITY = ["fork-deadlock", "gil-held-across-fork", "deadlock", "orphaned-lock", "no-deadlock"]
+
+ADVICE = {
+    "py-lock": "re-initialise the lock in the child: os.register_at_fork(after_in_child=lock._at_fork_reinit), "
+               "or start processes with the 'spawn' or 'forkserver' method",
+    "io": "do not fork while other threads write to this stream (gh-84579): flush and quiesce writers "
+          "before fork, or use the 'spawn' or 'forkserver' start method",
+    "c": "the library must survive fork: take and release the lock around fork with pthread_atfork(), "
+         "or exec right after fork (posix_spawn / subprocess), or use 'spawn'/'forkserver'",
+    "gil": "fork with the GIL held: call os.fork() (not ctypes.CDLL(...).fork() or a C fork with the GIL "
+           "released), or use the 'spawn' or 'forkserver' start method",
+    "deadlock": "take these locks in one global order in every thread (or use a timeout and back off)",
+    "orphaned": "a thread ended while holding this lock: release locks in finally blocks / with statements",
+}
+
+
+class Report(object):
+    def __init__(self):
+        self.pid = None
+        self.source = "live"
+        self.verdict = "no-deadlock"
+        self.python = None
+        self.python_debug_info = None
+        self.agent = False
+        self.threads = []        # list of dicts (JSON threads, plus private keys starting with '_')
+        self.findings = []
+        self.locks = []          # for `forkwatch locks`
+        self.forks = []
+        self.notes = []
+        self.summary = ""
+        self.registry = None
+        self.process = None
+
+
+def _py_frames(frames):
+    out = []
+    for f in frames or []:
+        out.append({"function": getattr(f, "function", None), "file": getattr(f, "file", None),
+                    "line": getattr(f, "line", None)})
+    return out
+
+
+def _symbolise(addrs):
+    out = []
+    for a in addrs:
+        fn, mod = symbols.function_of(a - 1 if a else a)
+        out.append({"function": fn, "module": mod, "address": "0x%x" % a})
+    return out
+
+
+def _python_package_note(pinfo):
+    exe = os.path.basename(pinfo.executable or "")
+    m = re.match(r"python(\d)\.(\d+)", exe)
+    ver = "%s.%s" % (m.group(1), m.group(2)) if m else None
+    if ver is None:
+        try:
+            out = gdb.execute("info sharedlibrary", to_string=True)
+            m = re.search(r"libpython(\d)\.(\d+)", out)
+            if m:
+                ver = "%s.%s" % (m.group(1), m.group(2))
+        except (gdb.error, RuntimeError):
+            pass
+    return ver
+
+
+def _load_cpython(report, pinfo):
+    try:
+        from . import cpython  # noqa: F401
+    except Exception as e:  # the package may not be there yet
+        report.notes.append("Python analysis unavailable (%s)" % (str(e).splitlines()[0] if str(e) else type(e).__name__))
+        return None
+    try:
+        proc = cpython.inspect_process()
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if type(e).__name__ == "UnsupportedPython":
+            report.notes.append("unknown Python version: %s (C-level analysis only)" % msg)
+        else:
+            report.notes.append("Python state could not be read: %s (C-level analysis only)" % msg)
+        ver = _python_package_note(pinfo)
+        if ver and type(e).__name__ != "UnsupportedPython":
+            report.notes.append("no debug info for libpython? install python%s-dbg" % ver)
+        return None
+    if proc is None:
+        ver = _python_package_note(pinfo)
+        if ver:
+            report.notes.append("no debug info for libpython: install python%s-dbg (C-level analysis only)" % ver)
+        return None
+    try:
+        report.python = {"version": proc.version_string}
+        report.python_debug_info = bool(proc.has_debug_info)
+    except Exception:
+        report.python = {"version": None}
+    return proc
+
+
+class _Ctx(object):
+    pass
+
+
+def analyze():
+    r = Report()
+    symbols.reset_caches()
+    registry = None
+    try:
+        registry = agent_registry.find()
+    except Exception as e:
+        r.notes.append("registry damaged: %s" % e)
+    if registry is not None:
+        r.agent = True
+        r.notes.extend(registry.notes)
+        if not registry.valid:
+            registry_ok = None
+        else:
+            registry_ok = registry
+    else:
+        registry_ok = None
+    r.registry = registry_ok
+    pinfo = process_info.gather(registry)
+    r.process = pinfo
+    r.pid = pinfo.pid
+    r.source = pinfo.source
+    natives = native_threads.collect(registry_ok)
+    proc = None
+    if _looks_like_python(pinfo):
+        proc = _load_cpython(r, pinfo)
+    else:
+        try:
+            proc = _load_cpython_quiet()
+        except Exception:
+            proc = None
+    pythreads = []
+    if proc is not None:
+        try:
+            pythreads = list(proc.threads())
+        except Exception as e:
+            r.notes.append("Python threads could not be read: %s" % e)
+    gil = None
+    if proc is not None:
+        try:
+            gil = proc.gil()
+        except Exception as e:
+            r.notes.append("GIL state could not be read: %s" % e)
+
+    c = _Ctx()
+    c.r, c.reg, c.proc, c.pinfo, c.gil = r, registry_ok, proc, pinfo, gil
+    c.tids = set(n.tid for n in natives)
+    c.idents = dict((n.pthread, n) for n in natives if n.pthread)
+    c.by_tid = dict((n.tid, n) for n in natives)
+    c.py_by_tid = {}
+    for pt in pythreads:
+        nt = None
+        ident = getattr(pt, "thread_ident", None)
+        ntid = getattr(pt, "native_tid", None)
+        if ident and ident in c.idents:
+            nt = c.idents[ident]
+        elif ntid and ntid in c.by_tid:
+            nt = c.by_tid[ntid]
+        if nt is not None:
+            c.py_by_tid[nt.tid] = pt
+    c.py_orphans = [pt for pt in pythreads if pt not in c.py_by_tid.values()]
+    c.fork_child, c.fork_evidence = _fork_evidence(c)
+
+    # threads
+    for n in natives:
+        pt = c.py_by_tid.get(n.tid)
+        regt = registry_ok.thread_by_tid(n.tid) if registry_ok else None
+        name = (getattr(pt, "name", None) if pt is not None else None) or n.name or (regt.name if regt else None)
+        t = {"tid": n.tid, "name": name, "state": n.state,
+             "python_stack": _py_frames(getattr(pt, "frames", None)) if pt is not None else [],
+             "native_stack": [f.as_json() for f in n.frames],
+             "_native": n, "_py": pt, "_wait": n.wait}
+        r.threads.append(t)
+    c.tthreads = dict((t["tid"], t) for t in r.threads)
+
+    # locks waited on, and who holds them
+    edges = {}
+    pending = []
+    for t in r.threads:
+        n = t["_native"]
+        w = n.wait
+        if n.state == "waiting-for-gil":
+            h = _gil_holder(c, t)
+            if h is not None:
+                lock = {"address": None, "kind": "gil", "python_type": None}
+                pending.append((t, lock, h, None))
+                if h.get("_live"):
+                    edges[t["tid"]] = (h["tid"], lock)
+            continue
+        if n.state != "blocked-on-lock" or w is None or not w.lock_address:
+            continue
+        lock, h, extra = _lock_and_holder(c, t, w)
+        r.locks.append(dict(lock, _holder=h, _waiter=t["tid"]))
+        if h is not None:
+            pending.append((t, lock, h, extra))
+            if h.get("_live") and h.get("tid") is not None:
+                edges[t["tid"]] = (h["tid"], lock)
+
+    # findings: fork-related and orphaned ones
+    for t, lock, h, extra in pending:
+        kind = h.get("_kind")
+        if kind in (None, "live"):
+            continue
+        r.findings.append(_finding(c, kind, t, lock, h))
+
+    # cycles among live threads
+    for cyc in _cycles(edges):
+        first = cyc[0]
+        t = c.tthreads[first]
+        nxt_tid, lock = edges[first]
+        h_t = c.tthreads.get(nxt_tid)
+        holder = _live_holder_dict(c, h_t, "inferred")
+        parts = []
+        for i, tid in enumerate(cyc):
+            tt = c.tthreads[tid]
+            ntid, lk = edges[tid]
+            parts.append("%s waits for %s held by %s" % (_who(tt), _lock_words(lk), _who(c.tthreads[ntid])))
+        f = {"kind": "deadlock", "summary": "wait cycle among live threads: " + "; ".join(parts),
+             "waiter": _waiter_dict(t), "lock": _public_lock(lock), "holder": holder,
+             "advice": ADVICE["deadlock"], "cycle": list(cyc)}
+        if len(cyc) == 1:
+            f["summary"] = "%s waits for %s that it holds itself" % (_who(t), _lock_words(lock))
+        r.findings.append(f)
+
+    # registry: locks held at the latest fork and per-thread held entries (for `locks`)
+    if registry_ok is not None:
+        _registry_locks(c)
+        r.forks = registry_ok.forks
+
+    r.findings.sort(key=lambda f: SEVERITY.index(f["kind"]))
+    r.verdict = r.findings[0]["kind"] if r.findings else "no-deadlock"
+    if not r.findings:
+        r.summary = "no thread is blocked for ever that forkwatch can prove: " + "; ".join(
+            "%s %s" % (_who(t), _doing(t)) for t in r.threads)
+    else:
+        r.summary = r.findings[0]["summary"]
+    return r
+
+
+def _looks_like_python(pinfo):
+    exe = os.path.basename(pinfo.executable or "")
+    if exe.startswith("python"):
+        return True
+    try:
+        out = gdb.execute("info sharedlibrary", to_string=True)
+        return "libpython" in out
+    except (gdb.error, RuntimeError):
+        return False
+
+
+def _load_cpython_quiet():
+    from . import cpython
+    return cpython.inspect_process()
+
+
+def _fork_evidence(c):
+    ev = []
+    if c.reg is not None and c.reg.is_fork_child:
+        ev.append("the agent recorded this process as a fork child (fork #%d of pid %s)"
+                  % (c.reg.header.get("born_of_fork_id"), c.reg.header.get("parent_pid")))
+    p = c.pinfo
+    if p.parent_same_executable:
+        ev.append("its parent (pid %s) runs the same executable" % p.parent_pid)
+    elif p.source == "core" and p.parent_pid and p.executable:
+        try:
+            pexe = os.readlink("/proc/%d/exe" % p.parent_pid)
+            if os.path.realpath(pexe) == os.path.realpath(p.executable):
+                ev.append("its parent (pid %s) still runs the same executable" % p.parent_pid)
+        except OSError:
+            pass
+    if c.py_orphans and all(getattr(pt, "thread_ident", None) for pt in c.py_orphans):
+        ev.append("%d Python thread state(s) have no thread here" % len(c.py_orphans))
+    return bool(ev), ev
+
+
+def _owner_vanished_in_fork(c, owner_tid):
+    """Evidence that a TID not present here was a thread of our parent."""
+    p = c.pinfo
+    if p.parent_tids and owner_tid in p.parent_tids:
+        return True
+    if p.parent_pid and p.pid and p.parent_pid < owner_tid < p.pid:
+        return True
+    return False
+
+
+def _who(t):
+    if t is None:
+        return "?"
+    return "thread %s (%s)" % (t["tid"], t["name"] if t["name"] is not None else "?")
+
+
+def _lock_words(lock):
+    kind = lock.get("kind")
+    if kind == "gil":
+        return "the GIL"
+    if lock.get("address"):
+        return "%s at %s" % (kind, lock["address"])
+    return kind
+
+
+def _doing(t):
+    n = t["_native"]
+    w = n.wait
+    if n.state == "sleeping":
+        return "is sleeping (%s)" % (w.detail if w else "?")
+    if n.state == "blocked-on-lock" and w is not None:
+        return "waits on %s at 0x%x (held by a live thread)" % (w.kind, w.lock_address or 0)
+    if n.state == "waiting-for-gil":
+        return "waits for the GIL"
+    if n.state == "blocked":
+        return "is blocked in %s" % (w.detail or w.kind if w else "a system call")
+    return "is running"
+
+
+def _waiter_dict(t):
+    return {"tid": t["tid"], "name": t["name"], "python_stack": t["python_stack"],
+            "native_stack": t["native_stack"]}
+
+
+def _public_lock(lock):
+    return {"address": lock.get("address"), "kind": lock.get("kind"), "python_type": lock.get("python_type")}
+
+
+def _live_holder_dict(c, ht, source):
+    if ht is None:
+        return None
+    return {"tid": ht["tid"], "name": ht["name"], "alive": True, "pid": c.r.pid,
+            "python_stack": ht["python_stack"], "native_stack": ht["native_stack"], "source": source,
+            "_live": True, "_kind": "live", "_where": None}
+
+
+def _py_lock_object(c, t, address):
+    if c.proc is None or not address:
+        return None
+    pt = t["_py"]
+    try:
+        if pt is not None:
+            o = c.proc.find_lock_object(pt.thread_ident, address)
+            if o is not None:
+                return o
+    except Exception as e:
+        c.r.notes.append("Python lock object lookup failed: %s" % e)
+    return None
+
+
+def _holder_from_agent_orphan(c, e, lock):
+    reg = c.reg
+    fork = reg.fork_by_id(reg.header.get("born_of_fork_id")) or reg.latest_fork()
+    pyt = reg.py_thread(index=e.py_thread) if e.py_thread >= 0 else reg.py_thread(ident=e.holder_pthread)
+    stack = _symbolise(reg.stack(e.stack_id)) if e.stack_id else []
+    if not stack and e.call_site:
+        stack = _symbolise([e.call_site])
+        if e.call_site_function:
+            stack[0]["function"] = e.call_site_function
+    where = e.call_site_function or (stack[0]["function"] if stack else None)
+    name = (pyt.name if pyt is not None and pyt.name else None) or e.holder_name or None
+    return {"tid": e.holder_tid, "name": name, "alive": False,
+            "pid": (fork.parent_pid if fork else None) or reg.header.get("parent_pid") or None,
+            "python_stack": pyt.frames if pyt is not None else [], "native_stack": stack,
+            "source": "agent", "_kind": "fork-deadlock", "_live": False, "_where": where}
+
+
+def _lock_and_holder(c, t, w):
+    """(lock dict, holder dict or None, extra)."""
+    addr = w.lock_address
+    lock = {"address": "0x%x" % addr, "kind": w.kind, "python_type": None, "_addr": addr,
+            "_state": None, "_description": None, "_mode": w.mode}
+    pyobj = _py_lock_object(c, t, addr)
+    owner_tid = None
+    owner_ident = None
+    if pyobj is not None:
+        pt = getattr(pyobj, "python_type", None)
+        if pt:
+            lock["kind"] = pt
+        lock["python_type"] = getattr(pyobj, "type_name", None) or pt
+        lock["_description"] = getattr(pyobj, "description", None)
+        owner_ident = getattr(pyobj, "owner_ident", None)
+    try:
+        if w.kind in ("pthread_mutex", "c11_mtx"):
+            m = glibc_locks.read_mutex(addr)
+            lock["_state"] = "locked" if m.locked else "unlocked"
+            owner_tid = m.owner_tid
+        elif w.kind == "pthread_rwlock":
+            rw = glibc_locks.read_rwlock(addr)
+            lock["_state"] = ("write-locked" if rw.write_locked else
+                              ("%d readers" % rw.readers if rw.readers else "unlocked"))
+            owner_tid = rw.writer_tid
+        elif w.kind == "semaphore":
+            s = glibc_locks.read_sem(addr)
+            lock["_state"] = "value %d, %d waiters" % (s.value, s.waiters)
+    except memory.MemoryReadError as e:
+        c.r.notes.append("lock at 0x%x unreadable: %s" % (addr, e))
+
+    # 1. agent's orphan records
+    if c.reg is not None:
+        e = c.reg.orphan_for(addr)
+        if e is not None:
+            lock["_held_at_fork"] = True
+            return lock, _holder_from_agent_orphan(c, e, lock), None
+        # 2. agent's per-thread held entries
+        for rt, h in c.reg.holders_of(addr):
+            if rt.tid == t["tid"] and h.kind == 4:
+                continue  # a Condition waiter holding and acquiring its own semaphore
+            if rt.state == agent_registry.THREAD_LIVE and rt.tid in c.tids:
+                ht = c.tthreads.get(rt.tid)
+                hd = _live_holder_dict(c, ht, "agent")
+                stack = _symbolise(c.reg.stack(h.stack_id)) if h.stack_id else _symbolise([h.call_site])
+                hd["_where"] = stack[0]["function"] if stack else None
+                return lock, hd, None
+            if rt.state == agent_registry.THREAD_VANISHED:
+                fork = c.reg.latest_fork()
+                stack = _symbolise(c.reg.stack(h.stack_id)) if h.stack_id else _symbolise([h.call_site])
+                return lock, {"tid": rt.tid, "name": rt.name or None, "alive": False,
+                              "pid": fork.parent_pid if fork else c.pinfo.parent_pid,
+                              "python_stack": [], "native_stack": stack, "source": "agent",
+                              "_kind": "fork-deadlock", "_live": False,
+                              "_where": stack[0]["function"] if stack else None}, None
+    # 3. the lock's own owner field (mutex/rwlock TID, RLock/io owner ident)
+    if owner_ident and owner_ident in c.idents:
+        owner_tid = c.idents[owner_ident].tid
+    if owner_tid is not None:
+        if owner_tid in c.tids:
+            return lock, _live_holder_dict(c, c.tthreads.get(owner_tid), "inferred"), None
+        vanished = _owner_vanished_in_fork(c, owner_tid) or c.fork_child
+        return lock, _gone_holder(c, owner_tid, None, "fork-deadlock" if vanished else "orphaned-lock"), None
+    if owner_ident:
+        return lock, _gone_holder(c, None, owner_ident, "fork-deadlock" if c.fork_child else "orphaned-lock"), None
+    # 4. no owner recorded (threading.Lock, semaphore): can anyone release it?
+    others = [x for x in c.r.threads if x["tid"] != t["tid"]
+              and x["_native"].state not in ("blocked-on-lock", "waiting-for-gil")]
+    if not others:
+        if lock["_state"] and lock["_state"].startswith("value ") and not lock["_state"].startswith("value 0"):
+            return lock, None, None
+        return lock, _gone_holder(c, None, None, "fork-deadlock" if c.fork_child else "orphaned-lock"), None
+    return lock, None, None
+
+
+def _gone_holder(c, tid, ident, kind):
+    name = None
+    pystack = []
+    pyt = None
+    if ident is not None:
+        for pt in c.py_orphans:
+            if getattr(pt, "thread_ident", None) == ident:
+                pyt = pt
+    if pyt is not None:
+        name = getattr(pyt, "name", None)
+        pystack = _py_frames(getattr(pyt, "frames", None))
+        if tid is None:
+            tid = getattr(pyt, "native_tid", None)
+    return {"tid": tid, "name": name, "alive": False,
+            "pid": c.pinfo.parent_pid if kind == "fork-deadlock" else c.r.pid,
+            "python_stack": pystack, "native_stack": [], "source": "inferred",
+            "_kind": kind, "_live": False, "_where": None, "_ident": ident}
+
+
+def _gil_holder(c, t):
+    g = c.gil
+    if g is None or not getattr(g, "locked", False):
+        return None
+    ident = getattr(g, "holder_ident", None)
+    tstate = getattr(g, "holder_tstate", None)
+    if ident and ident in c.idents:
+        nt = c.idents[ident]
+        if nt.tid == t["tid"]:
+            return None
+        return _live_holder_dict(c, c.tthreads.get(nt.tid), "inferred")
+    if ident is None and tstate:
+        for tid, pt in c.py_by_tid.items():
+            if getattr(pt, "tstate", None) == tstate:
+                if tid == t["tid"]:
+                    return None
+                return _live_holder_dict(c, c.tthreads.get(tid), "inferred")
+    pyt = None
+    for pt in c.py_orphans:
+        if (ident and getattr(pt, "thread_ident", None) == ident) or (tstate and getattr(pt, "tstate", None) == tstate):
+            pyt = pt
+    h = _gone_holder(c, getattr(pyt, "native_tid", None) if pyt else None, ident, "gil-held-across-fork")
+    h["pid"] = c.pinfo.parent_pid
+    if pyt is not None:
+        h["name"] = getattr(pyt, "name", None)
+        h["python_stack"] = _py_frames(getattr(pyt, "frames", None))
+    if c.reg is not None and ident:
+        rp = c.reg.py_thread(ident=ident)
+        if rp is not None:
+            h["name"] = rp.name or h["name"]
+            h["python_stack"] = rp.frames or h["python_stack"]
+            h["tid"] = h["tid"] or rp.tid
+            h["source"] = "agent"
+        for rt in c.reg.threads:
+            if rt.pthread_id == ident:
+                h["tid"] = h["tid"] or rt.tid
+                h["name"] = h["name"] or rt.name
+    return h
+
+
+def _finding(c, kind, t, lock, h):
+    who = _who(t)
+    hname = "%s (%s)" % (h.get("tid") if h.get("tid") is not None else "?", h.get("name") or "?")
+    lw = _lock_words(lock)
+    if kind == "fork-deadlock":
+        summary = "%s blocks on %s held by thread %s, which does not exist in this process: it was " \
+                  "left behind by fork()" % (who, lw, hname)
+        if h.get("tid") is None and h.get("_ident") is None:
+            summary = "%s blocks on %s that no thread here holds or can release: it was held across " \
+                      "fork() by a thread of the parent" % (who, lw)
+        if lock["kind"] in ("threading.Lock", "threading.RLock"):
+            advice = ADVICE["py-lock"]
+        elif lock["kind"] == "io.buffered":
+            advice = ADVICE["io"]
+        elif lock["kind"] == "semaphore" and c.proc is not None:
+            advice = ADVICE["py-lock"]
+        else:
+            advice = ADVICE["c"]
+    elif kind == "gil-held-across-fork":
+        summary = "%s waits for the GIL, which is held by thread %s that vanished in fork()" % (who, hname)
+        advice = ADVICE["gil"]
+    else:
+        summary = "%s blocks on %s whose owner thread %s no longer exists (no sign of a fork)" % (who, lw, hname)
+        advice = ADVICE["orphaned"]
+    if kind != "gil-held-across-fork" and c.fork_evidence and h.get("source") == "inferred" and kind == "fork-deadlock":
+        summary += " [evidence: %s]" % "; ".join(c.fork_evidence)
+    holder = dict((k, v) for k, v in h.items() if not k.startswith("_"))
+    f = {"kind": kind, "summary": summary, "waiter": _waiter_dict(t), "lock": _public_lock(lock),
+         "holder": holder, "advice": advice}
+    f["_where"] = h.get("_where")
+    f["_lock_state"] = lock.get("_state")
+    f["_lock_description"] = lock.get("_description")
+    return f
+
+
+def _cycles(edges):
+    seen_cycles = []
+    keys = set()
+    for start in sorted(edges):
+        path = []
+        pos = {}
+        cur = start
+        while cur in edges and cur not in pos:
+            pos[cur] = len(path)
+            path.append(cur)
+            cur = edges[cur][0]
+        if cur in pos:
+            cyc = path[pos[cur]:]
+            k = frozenset(cyc)
+            if k not in keys:
+                keys.add(k)
+                i = cyc.index(min(cyc))
+                seen_cycles.append(cyc[i:] + cyc[:i])
+    return seen_cycles
+
+
+def _registry_locks(c):
+    reg = c.reg
+    known = set(l.get("_addr") for l in c.r.locks)
+    for e in reg.fork_held:
+        if e.lock_addr in known:
+            for l in c.r.locks:
+                if l.get("_addr") == e.lock_addr:
+                    l["_held_at_fork"] = True
+            continue
+        known.add(e.lock_addr)
+        c.r.locks.append({"address": "0x%x" % e.lock_addr, "kind": e.kind_name, "python_type": None,
+                          "_addr": e.lock_addr, "_held_at_fork": True, "_orphan": e.orphan_name,
+                          "_holder": {"tid": e.holder_tid, "name": e.holder_name, "alive": False,
+                                      "_where": e.call_site_function}, "_waiter": None})
+    for rt in reg.threads:
+        for h in rt.held:
+            if h.state != agent_registry.HOLD_HELD or h.lock_addr in known:
+                continue
+            known.add(h.lock_addr)
+            alive = rt.tid in c.tids and rt.state == agent_registry.THREAD_LIVE
+            c.r.locks.append({"address": "0x%x" % h.lock_addr, "kind": h.kind_name, "python_type": None,
+                              "_addr": h.lock_addr, "_held_at_fork": False,
+                              "_holder": {"tid": rt.tid, "name": rt.name, "alive": alive,
+                                          "_where": symbols.function_of(h.call_site - 1)[0] if h.call_site else None},
+                              "_waiter": None})

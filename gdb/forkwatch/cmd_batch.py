@@ -1,0 +1,288 @@
+"""forkwatch batch attach PID [--json] [--tree] | forkwatch batch core CORE --exe EXE [--json]
+
+Used by `build/forkwatch attach|core`: loads the target itself, prints the verdict,
+detaches and quits GDB with 0 (no deadlock), 1 (a finding) or 3 (error)."""
+import os
+import re
+import struct
+
+import gdb
+
+from . import analysis
+from . import process_info
+from . import render_json
+from . import render_text
+from .commands import error_line, split_args, complete_options
+
+EXIT_OK, EXIT_FINDING, EXIT_ERROR = 0, 1, 3
+
+
+class BatchError(Exception):
+    pass
+
+
+def _quit(code):
+    gdb.execute("quit %d" % code)
+
+
+def _quiet_settings():
+    for s in ("pagination off", "confirm off", "width 0", "height 0", "print thread-events off",
+              "print inferior-events off", "auto-load python-scripts off"):
+        try:
+            gdb.execute("set " + s, to_string=True)
+        except (gdb.error, RuntimeError):
+            pass
+
+
+def _gdb_msg(e):
+    return (str(e).strip().splitlines() or [type(e).__name__])[-1]
+
+
+def _attach(pid):
+    if not os.path.exists("/proc/%d" % pid):
+        raise BatchError("no such process: %d" % pid)
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+        state = st[st.rindex(")") + 2:].split()[0]
+        if state in ("Z", "X"):
+            raise BatchError("process %d is a zombie: nothing to attach to" % pid)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        gdb.execute("attach %d" % pid, to_string=True)
+    except gdb.error as e:
+        msg = _gdb_msg(e)
+        if "not permitted" in msg or "EPERM" in msg:
+            raise BatchError("not permitted to attach to process %d (%s); run as the same user or as root, "
+                             "or check /proc/sys/kernel/yama/ptrace_scope" % (pid, msg))
+        if "No such process" in msg:
+            raise BatchError("no such process: %d" % pid)
+        raise BatchError("cannot attach to process %d: %s" % (pid, msg))
+    if not gdb.selected_inferior().pid:
+        raise BatchError("cannot attach to process %d" % pid)
+
+
+def _detach():
+    try:
+        if gdb.selected_inferior().pid:
+            gdb.execute("detach", to_string=True)
+    except (gdb.error, RuntimeError):
+        pass
+
+
+def _check_core(core):
+    try:
+        size = os.path.getsize(core)
+        with open(core, "rb") as f:
+            eh = f.read(64)
+            if len(eh) < 64 or eh[:4] != b"\x7fELF":
+                raise BatchError("not a core file (not ELF): %s" % core)
+            if eh[4] != 2 or eh[5] != 1:
+                raise BatchError("not a 64-bit little-endian core: %s" % core)
+            e_type, = struct.unpack_from("<H", eh, 16)
+            if e_type != 4:
+                raise BatchError("not a core file (ELF type %d): %s" % (e_type, core))
+            phoff, = struct.unpack_from("<Q", eh, 32)
+            phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+            if phnum == 0 or phoff + phentsize * phnum > size:
+                raise BatchError("truncated core (program headers missing): %s" % core)
+            f.seek(phoff)
+            ph = f.read(phentsize * phnum)
+        need = 0
+        for i in range(phnum):
+            p_offset, = struct.unpack_from("<Q", ph, i * phentsize + 8)
+            p_filesz, = struct.unpack_from("<Q", ph, i * phentsize + 32)
+            need = max(need, p_offset + p_filesz)
+        if need > size:
+            raise BatchError("truncated core: %d of %d bytes present: %s" % (size, need, core))
+    except OSError as e:
+        raise BatchError("cannot read core %s: %s" % (core, e.strerror or e))
+
+
+def _check_exe(exe):
+    if not exe:
+        raise BatchError("no executable for the core: pass --exe PATH")
+    if not os.path.isfile(exe):
+        raise BatchError("executable not found: %s" % exe)
+    try:
+        with open(exe, "rb") as f:
+            if f.read(4) != b"\x7fELF":
+                raise BatchError("executable is not an ELF file: %s" % exe)
+    except OSError as e:
+        raise BatchError("cannot read executable %s: %s" % (exe, e.strerror or e))
+
+
+def _load_core(core, exe):
+    _check_core(core)
+    _check_exe(exe)
+    try:
+        out = gdb.execute("file %s" % _quote(exe), to_string=True)
+    except gdb.error as e:
+        raise BatchError("cannot load executable %s: %s" % (exe, _gdb_msg(e)))
+    if "No symbol table is loaded" in out:
+        error_line("executable has no symbols (stripped): %s; C-level analysis continues" % exe)
+    try:
+        out = gdb.execute("core-file %s" % _quote(core), to_string=True)
+    except gdb.error as e:
+        raise BatchError("cannot load core %s: %s" % (core, _gdb_msg(e)))
+    if "may not match" in out:
+        error_line("core %s may not match executable %s" % (core, exe))
+    if not gdb.selected_inferior().threads():
+        raise BatchError("core %s has no threads" % core)
+    process_info.CORE_FILE = os.path.abspath(core)
+
+
+def _quote(path):
+    return '"%s"' % path.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _descendants(pid):
+    out = []
+    todo = [pid]
+    seen = set()
+    while todo:
+        p = todo.pop(0)
+        if p in seen:
+            continue
+        seen.add(p)
+        kids = []
+        try:
+            for task in os.listdir("/proc/%d/task" % p):
+                try:
+                    with open("/proc/%d/task/%s/children" % (p, task)) as f:
+                        kids.extend(int(x) for x in f.read().split())
+                except (OSError, ValueError):
+                    pass
+        except OSError:
+            pass
+        for k in sorted(set(kids)):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+def _report_errors(r):
+    for n in r.notes:
+        if n.startswith(("unknown Python version", "no debug info for libpython")):
+            error_line(n)
+
+
+def _analyse_and_print(as_json):
+    r = analysis.analyze()
+    _report_errors(r)
+    if as_json:
+        gdb.write(render_json.render(r) + "\n")
+    else:
+        gdb.write(render_text.render(r) + "\n")
+    return r
+
+
+def batch_attach(args):
+    as_json = "--json" in args
+    tree = "--tree" in args
+    rest = [a for a in args if a not in ("--json", "--tree")]
+    if len(rest) != 1 or not re.match(r"^[0-9]+$", rest[0]):
+        raise BatchError("usage: forkwatch batch attach PID [--json] [--tree]")
+    pid = int(rest[0])
+    if not tree:
+        _attach(pid)
+        try:
+            r = _analyse_and_print(as_json)
+        finally:
+            _detach()
+        return EXIT_FINDING if r.verdict != "no-deadlock" else EXIT_OK
+    pids = [pid] + _descendants(pid)
+    reports = []
+    errors = 0
+    for i, p in enumerate(pids):
+        try:
+            _attach(p)
+        except BatchError as e:
+            if i == 0:
+                raise
+            error_line(str(e))
+            errors += 1
+            continue
+        try:
+            r = analysis.analyze()
+            _report_errors(r)
+            reports.append(r)
+        finally:
+            _detach()
+    if as_json:
+        gdb.write(render_json.render_many(reports) + "\n")
+    else:
+        gdb.write("\n\n".join(render_text.render(r) for r in reports) + "\n")
+    return EXIT_FINDING if any(r.verdict != "no-deadlock" for r in reports) else EXIT_OK
+
+
+def batch_core(args):
+    as_json = "--json" in args
+    rest = [a for a in args if a != "--json"]
+    exe = None
+    if "--exe" in rest:
+        i = rest.index("--exe")
+        if i + 1 >= len(rest):
+            raise BatchError("usage: forkwatch batch core CORE --exe EXE [--json]")
+        exe = rest[i + 1]
+        del rest[i:i + 2]
+    if len(rest) != 1:
+        raise BatchError("usage: forkwatch batch core CORE --exe EXE [--json]")
+    core = rest[0]
+    if not os.path.exists(core):
+        raise BatchError("no such core file: %s" % core)
+    _load_core(core, exe)
+    r = _analyse_and_print(as_json)
+    return EXIT_FINDING if r.verdict != "no-deadlock" else EXIT_OK
+
+
+class BatchCommand(gdb.Command):
+    """Internal (used by the forkwatch program): forkwatch batch attach PID [--json] [--tree]
+or forkwatch batch core CORE --exe EXE [--json]. Prints the verdict and quits GDB with
+0 (no deadlock), 1 (a finding) or 3 (error)."""
+
+    def __init__(self):
+        super(BatchCommand, self).__init__("forkwatch batch", gdb.COMMAND_MAINTENANCE, gdb.COMPLETE_NONE)
+
+    def invoke(self, arg, from_tty):
+        args = split_args(arg)
+        _quiet_settings()
+        code = EXIT_ERROR
+        try:
+            if args and args[0] == "attach":
+                code = batch_attach(args[1:])
+            elif args and args[0] == "core":
+                code = batch_core(args[1:])
+            else:
+                raise BatchError("usage: forkwatch batch attach PID [--json] [--tree] | "
+                                 "forkwatch batch core CORE --exe EXE [--json]")
+        except BatchError as e:
+            error_line(str(e))
+            _detach()
+            code = EXIT_ERROR
+        except KeyboardInterrupt:
+            error_line("interrupted")
+            _detach()
+            code = EXIT_ERROR
+        except Exception as e:  # never a traceback
+            error_line("%s: %s" % (type(e).__name__, (str(e).splitlines() or [""])[0]))
+            if os.environ.get("FORKWATCH_DEBUG"):
+                import traceback
+                import sys
+                traceback.print_exc(file=sys.stderr)
+            _detach()
+            code = EXIT_ERROR
+        _quit(code)
+
+    def complete(self, text, word):
+        if not text.strip() or (len(text.split()) == 1 and not text.endswith(" ")):
+            return complete_options(["attach", "core"], text, word)
+        if text.split()[0] == "attach":
+            return complete_options(["--json", "--tree"], text, word)
+        if word and word.startswith("-"):
+            return complete_options(["--exe", "--json"], text, word)
+        return gdb.COMPLETE_FILENAME
+
+
+BatchCommand()

@@ -1,0 +1,281 @@
+"""Every thread of the inferior: LWP, name, pthread_t, native stack, and what a blocked
+thread waits on. Works without libc DWARF: the futex address of a blocked thread is in $rdi
+of frame 0 (syscall $orig_rax == 202 on x86-64); the frames above say what kind of wait it
+is; an unnamed libc frame is named by decoding the call instruction of its caller."""
+import gdb
+
+from . import glibc_locks
+from . import memory
+from . import symbols
+
+MAX_FRAMES = 128
+
+SYS_FUTEX = 202
+SLEEP_SYSCALLS = {0: "read", 7: "poll", 23: "select", 34: "pause", 35: "nanosleep", 61: "wait4",
+                  128: "rt_sigtimedwait", 130: "rt_sigsuspend", 232: "epoll_wait", 230: "clock_nanosleep",
+                  247: "waitid", 270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 441: "epoll_pwait2",
+                  43: "accept", 288: "accept4", 45: "recvfrom", 47: "recvmsg", 17: "pread64", 19: "readv"}
+BLOCK_SYSCALLS = {1: "write", 20: "writev", 44: "sendto", 46: "sendmsg", 42: "connect", 56: "clone",
+                  435: "clone3", 57: "fork", 58: "vfork", 72: "fcntl", 73: "flock", 16: "ioctl",
+                  2: "open", 257: "openat"}
+
+MUTEX_FUNCS = {"pthread_mutex_lock", "pthread_mutex_timedlock", "pthread_mutex_clocklock",
+               "mtx_lock", "mtx_timedlock", "lll_lock_wait", "lll_lock_wait_private",
+               "pthread_mutex_lock_full", "pthread_mutex_cond_lock"}
+RWLOCK_RD_FUNCS = {"pthread_rwlock_rdlock", "pthread_rwlock_timedrdlock", "pthread_rwlock_clockrdlock",
+                   "pthread_rwlock_rdlock_full64", "pthread_rwlock_rdlock_full"}
+RWLOCK_WR_FUNCS = {"pthread_rwlock_wrlock", "pthread_rwlock_timedwrlock", "pthread_rwlock_clockwrlock",
+                   "pthread_rwlock_wrlock_full64", "pthread_rwlock_wrlock_full"}
+SEM_FUNCS = {"sem_wait", "sem_timedwait", "sem_clockwait", "new_sem_wait", "new_sem_wait_slow64",
+             "new_sem_wait_slow", "do_futex_wait", "sem_wait_slow"}
+COND_FUNCS = {"pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clockwait", "cnd_wait",
+              "cnd_timedwait", "pthread_cond_wait_common"}
+PY_LOCK_FUNCS = {"PyThread_acquire_lock_timed", "PyThread_acquire_lock", "acquire_timed",
+                 "PyMutex_LockTimed", "_PyMutex_LockTimed", "PyMutex_LockSlow", "_PyMutex_LockSlow",
+                 "lock_PyThread_acquire_lock", "rlock_acquire", "lock_acquire_parse_args",
+                 "_PyParkingLot_Park", "PyParkingLot_Park", "PyEvent_WaitTimed"}
+GIL_FUNCS = {"take_gil", "PyEval_RestoreThread", "PyEval_AcquireThread", "_PyEval_AcquireLock"}
+SLEEP_FUNCS = {"sleep", "usleep", "nanosleep", "clock_nanosleep", "pause", "select", "poll", "epoll_wait",
+               "pselect", "ppoll", "sigwait", "sigsuspend", "pysleep", "time_sleep", "waitpid", "wait"}
+
+
+class Frame(object):
+    __slots__ = ("level", "pc", "function", "module", "gdb_name")
+
+    def __init__(self, level, pc, function, module):
+        self.level, self.pc, self.function, self.module = level, pc, function, module
+
+    def as_json(self):
+        return {"function": self.function, "module": self.module, "address": "0x%x" % self.pc}
+
+
+class Wait(object):
+    """What a blocked thread waits on."""
+    __slots__ = ("kind", "lock_address", "futex", "via", "mode", "detail", "source")
+
+    def __init__(self, kind, lock_address=None, futex=None, via=None, mode=None, detail=None, source="stack"):
+        self.kind, self.lock_address, self.futex, self.via = kind, lock_address, futex, via
+        self.mode, self.detail, self.source = mode, detail, source
+
+
+class NativeThread(object):
+    def __init__(self):
+        self.num = None
+        self.tid = None
+        self.name = None
+        self.pthread = None
+        self.frames = []
+        self.syscall = None
+        self.state = "running"
+        self.wait = None
+        self.stack_error = None
+        self.gdb_thread = None
+
+    def function_names(self):
+        return [symbols.base_name(f.function) for f in self.frames]
+
+
+def _reg(frame, name):
+    try:
+        return int(frame.read_register(name))
+    except (gdb.error, RuntimeError, ValueError, OverflowError):
+        return None
+
+
+def _call_target_name(ret_addr):
+    """Name of the function called by the call instruction that returns to ret_addr."""
+    try:
+        b = memory.read_bytes(ret_addr - 6, 6)
+    except memory.MemoryReadError:
+        return None
+    target = None
+    if b[1] == 0xE8:                                  # call rel32
+        target = (ret_addr + int.from_bytes(b[2:6], "little", signed=True)) & 0xFFFFFFFFFFFFFFFF
+    elif b[0] == 0xFF and b[1] == 0x15:               # call *rel32(%rip)
+        slot = (ret_addr + int.from_bytes(b[2:6], "little", signed=True)) & 0xFFFFFFFFFFFFFFFF
+        try:
+            target = memory.read_u64(slot)
+        except memory.MemoryReadError:
+            return None
+    if not target:
+        return None
+    name, _ = symbols.function_of(target)
+    if name and name.endswith("@plt"):
+        name = name[:-4]
+    return name
+
+
+def _walk(nt):
+    try:
+        frame = gdb.newest_frame()
+    except (gdb.error, RuntimeError) as e:
+        nt.stack_error = str(e)
+        return None
+    f0 = frame
+    level = 0
+    prev_unnamed = False
+    while frame is not None and level < MAX_FRAMES:
+        try:
+            pc = int(frame.pc())
+        except (gdb.error, RuntimeError):
+            break
+        try:
+            name = frame.name()
+        except (gdb.error, RuntimeError):
+            name = None
+        fn, mod = symbols.function_of(pc if level == 0 else pc - 1)
+        if name is None:
+            name = fn
+        fr = Frame(level, pc, name, mod)
+        fr.gdb_name = None
+        if level > 0 and prev_unnamed:
+            fr.gdb_name = _call_target_name(pc)     # the function this frame called
+        nt.frames.append(fr)
+        prev_unnamed = name is None
+        try:
+            frame = frame.older()
+        except (gdb.error, RuntimeError) as e:
+            nt.stack_error = str(e)
+            break
+        level += 1
+    return f0
+
+
+def _classify(nt, f0, registry):
+    names = []
+    for f in nt.frames:
+        if f.gdb_name:
+            names.append(symbols.base_name(f.gdb_name))
+        names.append(symbols.base_name(f.function))
+    sysno = _reg(f0, "orig_rax") if f0 is not None else None
+    if sysno is not None and sysno >= (1 << 63):
+        sysno -= 1 << 64
+    nt.syscall = sysno if (sysno is not None and sysno >= 0) else None
+    rdi = _reg(f0, "rdi") if f0 is not None else None
+    rsi = _reg(f0, "rsi") if f0 is not None else None
+    acq = registry.acquiring(nt.tid) if registry is not None and registry.valid else None
+
+    def first(group):
+        for i, n in enumerate(names):
+            if n in group:
+                return i
+        return None
+
+    if nt.syscall is None:
+        nt.state = "running"
+        return
+    if nt.syscall != SYS_FUTEX:
+        if nt.syscall in SLEEP_SYSCALLS or first(SLEEP_FUNCS) is not None:
+            nt.state = "sleeping"
+            nt.wait = Wait("syscall", detail=SLEEP_SYSCALLS.get(nt.syscall, "syscall %d" % nt.syscall))
+        else:
+            nt.state = "blocked"
+            nt.wait = Wait("syscall", detail=BLOCK_SYSCALLS.get(nt.syscall, "syscall %d" % nt.syscall))
+        return
+    futex = rdi
+    i_gil, i_py = first(GIL_FUNCS), first(PY_LOCK_FUNCS)
+    i_mutex, i_rd, i_wr = first(MUTEX_FUNCS), first(RWLOCK_RD_FUNCS), first(RWLOCK_WR_FUNCS)
+    i_sem, i_cond = first(SEM_FUNCS), first(COND_FUNCS)
+    cands = [(i, k) for i, k in ((i_mutex, "mutex"), (i_rd, "rdlock"), (i_wr, "wrlock"),
+                                 (i_sem, "sem"), (i_cond, "cond")) if i is not None]
+    cands.sort()
+    inner = cands[0][1] if cands else None
+    if i_gil is not None and (i_py is None or i_gil < i_py) and inner in (None, "cond", "mutex"):
+        nt.state = "waiting-for-gil"
+        nt.wait = Wait("gil", futex=futex, via="take_gil")
+        return
+    if inner is None and acq is not None:
+        inner = {1: "mutex", 2: "rdlock", 3: "wrlock", 4: "sem", 5: "mutex"}.get(acq.kind)
+    if inner is None and i_py is not None:
+        inner = "sem"
+    if inner is None and futex:
+        inner = _guess_from_memory(futex, rsi)
+    if inner == "mutex":
+        w = Wait("pthread_mutex", lock_address=futex, futex=futex, via="pthread_mutex_lock")
+        if acq is not None and acq.kind == 5:
+            w.kind = "c11_mtx"
+    elif inner in ("rdlock", "wrlock"):
+        base = glibc_locks.rwlock_base_from_futex(futex, inner == "wrlock") if futex else None
+        if acq is not None and acq.kind in (2, 3) and futex and 0 <= futex - acq.lock_addr < glibc_locks.RW_SIZE:
+            base = acq.lock_addr
+        w = Wait("pthread_rwlock", lock_address=base, futex=futex, mode="read" if inner == "rdlock" else "write",
+                 via="pthread_rwlock_%s" % inner)
+    elif inner == "sem":
+        w = Wait("semaphore", lock_address=futex, futex=futex, via="sem_wait")
+        if i_py is not None:
+            w.via = "PyThread_acquire_lock_timed"
+    elif inner == "cond":
+        nt.state = "blocked"
+        nt.wait = Wait("condition", futex=futex, via="pthread_cond_wait")
+        return
+    else:
+        nt.state = "blocked"
+        nt.wait = Wait("futex", futex=futex, via=None)
+        return
+    if acq is not None and acq.lock_addr == w.lock_address:
+        w.source = "agent+stack"
+    nt.state = "blocked-on-lock"
+    nt.wait = w
+
+
+def _guess_from_memory(futex, op):
+    """No named frame: guess from the futex op and the words around the futex."""
+    try:
+        lo = memory.read_u32(futex)
+        hi = memory.read_u32(futex + 4)
+    except memory.MemoryReadError:
+        return None
+    cmd = (op or 0) & 0x7F
+    if cmd == 0:                       # FUTEX_WAIT: lll_lock_wait (mutex) uses it
+        try:
+            owner = memory.read_i32(futex + 8)
+        except memory.MemoryReadError:
+            owner = 0
+        if lo == 2 and owner > 0:
+            return "mutex"
+    if cmd == 9 and lo == 0 and 1 <= hi < 1 << 20:   # sem value 0 with waiters counted
+        return "sem"
+    return None
+
+
+def collect(registry=None):
+    """List of NativeThread for every thread of the selected inferior (innermost frames first).
+    Restores the selected thread and frame."""
+    inf = gdb.selected_inferior()
+    try:
+        orig_thread = gdb.selected_thread()
+    except (gdb.error, RuntimeError):
+        orig_thread = None
+    try:
+        orig_frame = gdb.selected_frame()
+    except (gdb.error, RuntimeError):
+        orig_frame = None
+    out = []
+    try:
+        threads = sorted(inf.threads(), key=lambda t: t.num)
+        for t in threads:
+            nt = NativeThread()
+            nt.gdb_thread = t
+            nt.num = t.num
+            nt.tid = t.ptid[1] or t.ptid[0]
+            nt.name = t.name
+            try:
+                t.switch()
+                f0 = _walk(nt)
+                if f0 is not None:
+                    nt.pthread = _reg(f0, "fs_base")
+                    if nt.pthread == 0:
+                        nt.pthread = None
+                _classify(nt, f0, registry)
+            except (gdb.error, RuntimeError, memory.MemoryReadError) as e:
+                nt.stack_error = str(e)
+            out.append(nt)
+    finally:
+        try:
+            if orig_thread is not None and orig_thread.is_valid():
+                orig_thread.switch()
+            if orig_frame is not None and orig_frame.is_valid():
+                orig_frame.select()
+        except (gdb.error, RuntimeError):
+            pass
+    return out

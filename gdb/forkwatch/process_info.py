@@ -1,0 +1,123 @@
+"""The process being examined: pid, live or core, executable, parent and whether the parent
+runs the same executable (a fork child), agent present."""
+import os
+import re
+import struct
+
+import gdb
+
+from . import symbols
+
+# Set by `forkwatch batch core` so that the core's notes can be read; else found from `info target`.
+CORE_FILE = None
+
+
+class ProcessInfo(object):
+    def __init__(self):
+        self.pid = None
+        self.source = "live"
+        self.executable = None
+        self.parent_pid = None
+        self.parent_executable = None
+        self.parent_same_executable = None
+        self.parent_tids = None          # live: TIDs of the parent's threads
+        self.agent = False
+        self.core_file = None
+        self.notes = []
+
+
+def _core_file_path():
+    if CORE_FILE:
+        return CORE_FILE
+    try:
+        out = gdb.execute("info target", to_string=True)
+    except (gdb.error, RuntimeError):
+        return None
+    m = re.search(r"Local core dump file:\s*\n\s*`(.+)', file type", out)
+    return m.group(1) if m else None
+
+
+def _core_prpsinfo(path):
+    """(pid, ppid, fname) from the core's NT_PRPSINFO note, or None."""
+    try:
+        with open(path, "rb") as f:
+            eh = f.read(64)
+            if len(eh) < 64 or eh[:4] != b"\x7fELF" or eh[4] != 2:
+                return None
+            phoff, = struct.unpack_from("<Q", eh, 32)
+            phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+            f.seek(phoff)
+            ph = f.read(phentsize * phnum)
+            for i in range(phnum):
+                p_type, = struct.unpack_from("<I", ph, i * phentsize)
+                if p_type != 4:  # PT_NOTE
+                    continue
+                off, = struct.unpack_from("<Q", ph, i * phentsize + 8)
+                size, = struct.unpack_from("<Q", ph, i * phentsize + 32)
+                f.seek(off)
+                data = f.read(min(size, 1 << 24))
+                pos = 0
+                while pos + 12 <= len(data):
+                    namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
+                    pos += 12
+                    pos += (namesz + 3) & ~3
+                    desc = data[pos:pos + descsz]
+                    pos += (descsz + 3) & ~3
+                    if ntype == 3 and len(desc) >= 136:  # NT_PRPSINFO (x86-64 elf_prpsinfo)
+                        pid, ppid = struct.unpack_from("<ii", desc, 24)
+                        fname = desc[40:56].split(b"\0", 1)[0]
+                        return pid, ppid, fname
+    except (OSError, struct.error):
+        return None
+    return None
+
+
+def _read_link(p):
+    try:
+        return os.readlink(p)
+    except OSError:
+        return None
+
+
+def gather(registry=None):
+    pi = ProcessInfo()
+    inf = gdb.selected_inferior()
+    pi.pid = inf.pid or None
+    pi.executable = symbols.main_executable()
+    core = None
+    try:
+        core = _core_file_path()
+    except Exception:  # defensive: info target parsing
+        core = None
+    if core is not None:
+        pi.source = "core"
+        pi.core_file = core
+        info = _core_prpsinfo(core)
+        if info:
+            if not pi.pid:
+                pi.pid = info[0]
+            pi.parent_pid = info[1] or None
+    elif pi.pid:
+        try:
+            with open("/proc/%d/stat" % pi.pid) as f:
+                stat = f.read()
+            pi.parent_pid = int(stat[stat.rindex(")") + 2:].split()[1]) or None
+        except (OSError, ValueError, IndexError):
+            pass
+        exe = _read_link("/proc/%d/exe" % pi.pid)
+        if exe:
+            pi.executable = exe
+        if pi.parent_pid:
+            pexe = _read_link("/proc/%d/exe" % pi.parent_pid)
+            pi.parent_executable = pexe
+            if pexe and exe:
+                pi.parent_same_executable = (pexe == exe)
+            try:
+                pi.parent_tids = set(int(x) for x in os.listdir("/proc/%d/task" % pi.parent_pid))
+            except (OSError, ValueError):
+                pi.parent_tids = None
+    if registry is not None:
+        pi.agent = True
+        if registry.valid and registry.header.get("parent_pid") and not pi.parent_pid:
+            pi.parent_pid = registry.header.get("parent_pid")
+    return pi
