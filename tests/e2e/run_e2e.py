@@ -1,0 +1,242 @@
+#!/usr/bin/python3
+"""End-to-end tests: fixtures left hung, diagnosed live (`forkwatch attach --json`) and
+from a core made with gcore (`forkwatch core --json`), without the agent and with it
+(LD_PRELOAD, FORKWATCH_ON_DEADLOCK=warn: the child reports, then blocks).
+
+Checks: verdict (fork-deadlock; abba -> deadlock; safe -> no-deadlock), lock kind, the
+waiter's Python file:line (found by marker comments in the fixture), holder alive=false,
+holder name and acquiring function when the agent was present; that the process is left
+running and untraced after attach/gcore, and that a safe child carries on normally
+after the detach. Python fixtures run on every interpreter found; 2 cases at a time.
+"""
+import json
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import fwtest  # noqa: E402
+from fwtest import check, fmt_frames, marker_line  # noqa: E402
+
+TOOL_BOUND = 240        # attach / gcore / core, each (forkwatch's own default is 120 s)
+READY_BOUND = 60        # fixture reaching its hang
+FIXTURE_TIMEOUT = 900   # the fixture parent's own bound; the harness kills it long before
+FINDING_KINDS = {"fork-deadlock", "gil-held-across-fork", "deadlock", "orphaned-lock"}
+
+
+def agent_env(wd):
+    return {"LD_PRELOAD": fwtest.AGENT, "FORKWATCH_ON_DEADLOCK": "warn",
+            "FORKWATCH_REPORT": os.path.join(wd, "report.jsonl"), "FORKWATCH_QUIET": "1"}
+
+
+def analyse(verb, target, wd):
+    cmd = [fwtest.FORKWATCH, verb, "--json", str(target)]
+    res = fwtest.run(cmd, TOOL_BOUND, cwd=wd)
+    try:
+        doc = json.loads(res.stdout)
+    except ValueError:
+        raise AssertionError("%s: exit %d, stdout not JSON: %r; stderr: %s"
+                             % (" ".join(cmd[1:]), res.returncode, res.stdout[:300],
+                                res.stderr.strip()[-500:]))
+    return res.returncode, doc
+
+
+def find_findings(doc, kind):
+    return [f for f in doc.get("findings") or [] if f.get("kind") == kind]
+
+
+def check_diagnosis(fx, interp, with_agent, doc, rc, source, target, events):
+    ctx = "%s %s: " % (source, doc.get("verdict"))
+    check(doc.get("schema") == "forkwatch/1", ctx + "schema %r" % doc.get("schema"))
+    check(doc.get("pid") == target, ctx + "pid %r != %d" % (doc.get("pid"), target))
+    check(doc.get("source") == source, ctx + "source %r" % doc.get("source"))
+    check(doc.get("verdict") == fx.verdict,
+          ctx + "verdict %r, want %r; findings: %s" % (doc.get("verdict"), fx.verdict,
+                                                      [f.get("summary") for f in doc.get("findings") or []]))
+    check(rc == (0 if fx.verdict == "no-deadlock" else 1), ctx + "exit status %d" % rc)
+    check(doc.get("agent") is with_agent, ctx + "agent %r, want %r" % (doc.get("agent"), with_agent))
+    if interp:
+        py = doc.get("python") or {}
+        check(py.get("version") == interp.version_string,
+              ctx + "python %r, want %s" % (doc.get("python"), interp.version_string))
+    else:
+        check(doc.get("python") is None, ctx + "python %r for a C program" % doc.get("python"))
+    tids = [t.get("tid") for t in doc.get("threads") or []]
+    check(target in tids, ctx + "thread %d not listed: %s" % (target, tids))
+
+    if fx.verdict == "no-deadlock":
+        bad = [f for f in doc.get("findings") or [] if f.get("kind") in FINDING_KINDS]
+        check(not bad, ctx + "unexpected findings: %s" % [f.get("summary") for f in bad])
+        return
+
+    found = find_findings(doc, fx.verdict)
+    check(found, ctx + "no %s finding" % fx.verdict)
+    if fx.verdict == "deadlock":
+        a, b = int(events["a_tid"][0]), int(events["b_tid"][0])
+        check(not any(f.get("kind") in ("fork-deadlock", "gil-held-across-fork") for f in
+                      doc.get("findings") or []), ctx + "a fork finding for a deadlock without fork")
+        for f in found:
+            w, h = f.get("waiter") or {}, f.get("holder") or {}
+            check({w.get("tid"), h.get("tid")} == {a, b},
+                  ctx + "cycle %r -> %r, want threads %d and %d" % (w.get("tid"), h.get("tid"), a, b))
+            check(h.get("alive") is True, ctx + "holder.alive %r in a live cycle" % h.get("alive"))
+            check((f.get("lock") or {}).get("kind") in fx.lock_kinds, ctx + "lock %r" % f.get("lock"))
+            check(any(fr.get("function") == fx.waiter_function for fr in w.get("native_stack") or []),
+                  ctx + "waiter native stack lacks %s: %s" % (fx.waiter_function,
+                                                               fmt_frames(w.get("native_stack"))))
+        return
+
+    mine = [f for f in found if (f.get("waiter") or {}).get("tid") == target]
+    check(mine, ctx + "no finding whose waiter is thread %d: %s"
+          % (target, [(f.get("waiter") or {}).get("tid") for f in found]))
+    f = mine[0]
+    lock, holder, waiter = f.get("lock") or {}, f.get("holder") or {}, f.get("waiter") or {}
+    check(lock.get("kind") in fx.lock_kinds, ctx + "lock.kind %r, want %s" % (lock.get("kind"),
+                                                                              sorted(fx.lock_kinds)))
+    check(holder.get("alive") is False, ctx + "holder.alive %r" % holder.get("alive"))
+    check(bool(f.get("summary")), ctx + "empty summary")
+    if fx.waiter_py_marker:
+        line = marker_line(fx.source, fx.waiter_py_marker)
+        check(fwtest.frames_match(waiter.get("python_stack"), os.path.basename(fx.source), line),
+              ctx + "waiter python_stack lacks %s:%d: %s"
+              % (os.path.basename(fx.source), line, fmt_frames(waiter.get("python_stack"))))
+    if fx.waiter_function:
+        check(any(fr.get("function") == fx.waiter_function for fr in waiter.get("native_stack") or []),
+              ctx + "waiter native stack lacks %s: %s" % (fx.waiter_function,
+                                                           fmt_frames(waiter.get("native_stack"))))
+    if with_agent:
+        check(holder.get("source") == "agent", ctx + "holder.source %r" % holder.get("source"))
+        check(holder.get("name") == fx.holder_name,
+              ctx + "holder.name %r, want %r" % (holder.get("name"), fx.holder_name))
+        check(holder.get("tid") == int(events["holder_tid"][0]),
+              ctx + "holder.tid %r != %s" % (holder.get("tid"), events["holder_tid"][0]))
+        if fx.holder_function:
+            check(any(fr.get("function") == fx.holder_function
+                      for fr in holder.get("native_stack") or []),
+                  ctx + "holder's acquiring function %s not in %s"
+                  % (fx.holder_function, fmt_frames(holder.get("native_stack"))))
+        if fx.holder_py_marker:
+            line = marker_line(fx.source, fx.holder_py_marker)
+            check(fwtest.frames_match(holder.get("python_stack"), os.path.basename(fx.source), line),
+                  ctx + "holder python_stack lacks %s:%d: %s"
+                  % (os.path.basename(fx.source), line, fmt_frames(holder.get("python_stack"))))
+    elif fx.holder_tid_known_without_agent:
+        check(holder.get("tid") == int(events["holder_tid"][0]),
+              ctx + "holder.tid %r != %s (from the lock word)"
+              % (holder.get("tid"), events["holder_tid"][0]))
+
+
+def wait_ready(fx, started):
+    """-> (target pid, [tids that must stay blocked]) once the fixture reached its wait."""
+    if fx.verdict == "deadlock":
+        ev = fwtest.wait_events(started.events_path, ["a_tid", "b_tid", "a_blocking", "b_blocking"],
+                                READY_BOUND)
+        pid = started.pid
+        tids = [int(ev["a_tid"][0]), int(ev["b_tid"][0])]
+        for t in tids:
+            fwtest.wait_for("thread %d asleep in futex" % t,
+                            lambda t=t: fwtest.blocked_in_futex(pid, t), READY_BOUND)
+        return pid, tids
+    key = "child_blocking" if fx.hang else "child_paused"
+    ev = fwtest.wait_events(started.events_path, ["child_pid", key], READY_BOUND)
+    child = int(ev["child_pid"][0])
+    if fx.hang:
+        fwtest.wait_for("child %d asleep in futex" % child,
+                        lambda: fwtest.blocked_in_futex(child), READY_BOUND)
+    else:
+        fwtest.wait_for("child %d asleep" % child,
+                        lambda: fwtest.proc_stat_state(child) == "S", READY_BOUND)
+    return child, [child]
+
+
+def check_left_alone(pid, tids, fx, when):
+    check(fwtest.tracer_pid(pid) == 0, "%s: %d still traced (TracerPid %s)"
+          % (when, pid, fwtest.tracer_pid(pid)))
+    for t in tids:
+        if fx.hang:
+            check(fwtest.blocked_in_futex(pid, t if t != pid else None),
+                  "%s: %d/%d no longer asleep in futex (state %s)"
+                  % (when, pid, t, fwtest.proc_stat_state(pid, t)))
+        else:
+            check(fwtest.proc_stat_state(pid) == "S",
+                  "%s: %d state %s" % (when, pid, fwtest.proc_stat_state(pid)))
+
+
+def test_case(fx, interp, with_agent):
+    if interp is None and fx.lang == "python":
+        raise fwtest.Skip("no interpreter")
+    wd = fwtest.workdir("e2e-%s-%s" % (fx.name, interp.label if interp else "c"))
+    env = agent_env(wd) if with_agent else {}
+    if not fx.hang:
+        env["FIXTURE_CHILD_PAUSE"] = "1"
+    started = fwtest.start(fx.command(interp), wd, env, fixture_timeout=FIXTURE_TIMEOUT)
+    try:
+        target, tids = wait_ready(fx, started)
+        events = started.events()
+        if with_agent and fx.verdict == "fork-deadlock":
+            report = fwtest.read_report(os.path.join(wd, "report.jsonl"))
+            check(any(e.get("event") == "fork-deadlock" and e.get("pid") == target for e in report),
+                  "the agent (warn) wrote no fork-deadlock event before blocking")
+
+        rc, doc = analyse("attach", target, wd)
+        check_diagnosis(fx, interp, with_agent, doc, rc, "live", target, events)
+        check_left_alone(target, tids, fx, "after attach")
+
+        core_prefix = os.path.join(wd, "core")
+        res = fwtest.run(["gcore", "-o", core_prefix, str(target)], TOOL_BOUND, cwd=wd)
+        core = "%s.%d" % (core_prefix, target)
+        check(res.returncode == 0 and os.path.exists(core),
+              "gcore failed (%d): %s" % (res.returncode, res.stderr.strip()[-300:]))
+        check_left_alone(target, tids, fx, "after gcore")
+        rc, doc = analyse("core", core, wd)
+        os.unlink(core)
+        check_diagnosis(fx, interp, with_agent, doc, rc, "core", target, events)
+
+        if not fx.hang:
+            # The process keeps running normally after the debugger detached.
+            os.kill(target, signal.SIGUSR1)
+            fwtest.wait_events(started.events_path, ["child_resumed", "child_done"], READY_BOUND)
+            rc = started.wait(READY_BOUND)
+            check(rc == 0, "after detaching, the fixture exited %d, want 0" % rc)
+        elif fx.verdict == "fork-deadlock":
+            # The parent still runs its own bounded wait: killing the hung child ends it.
+            fwtest.kill_pid(target)
+            rc = started.wait(READY_BOUND)
+            check(rc == 128 + signal.SIGKILL, "parent exit %d after its child was killed" % rc)
+    finally:
+        started.cleanup()
+        fwtest.remove_tree(wd)
+
+
+def main():
+    missing = fwtest.have_build(fwtest.FORKWATCH, fwtest.AGENT, fwtest.FIXTURE_BIN,
+                                os.path.join(fwtest.ROOT, "gdb", "forkwatch-gdb.py"))
+    runner = fwtest.Runner("e2e")
+    if missing:
+        print("e2e: missing %s (run make)" % ", ".join(missing))
+        runner.failed += 1
+        return runner.finish()
+    for tool in ("gdb", "gcore"):
+        if not any(os.access(os.path.join(d, tool), os.X_OK)
+                   for d in os.environ.get("PATH", "").split(":")):
+            print("e2e: %s not found" % tool)
+            runner.failed += 1
+            return runner.finish()
+    interps = fwtest.interpreters()
+    print("e2e: CPython interpreters: %s" % ", ".join(i.label for i in interps))
+    debian = [i for i in interps if i.path == "/usr/bin/python3.11"] or interps[:1]
+    cases = []
+    for fx in fwtest.fixtures():
+        for interp in (interps if fx.lang == "python" else [None]):
+            tag = "%s%s" % (fx.name, "/" + interp.label if interp else "")
+            cases.append(("e2e/%s/no-agent" % tag, test_case, (fx, interp, False)))
+            # Safe Python fixtures: with the agent on one interpreter (they only check silence).
+            if fx.hang or fx.lang == "c" or interp in debian:
+                cases.append(("e2e/%s/agent-warn" % tag, test_case, (fx, interp, True)))
+    jobs = max(1, min(2, int(os.environ.get("FORKWATCH_TEST_JOBS", "2"))))
+    runner.run(cases, jobs=jobs)
+    return runner.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

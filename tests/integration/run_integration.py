@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Integration tests: fixtures under `build/forkwatch run`, checking the JSON events.
+
+- each hang fixture ends within a bound with exit 86 and a `fork-deadlock` event that
+  names the holder thread, its acquiring function (C) or Python file:line (Python),
+  and the child's waiting line (native file:line for C; Python file:line for Python);
+- safe fixtures give no event and exit 0; the ABBA deadlock (no fork) gives no fork event;
+- `--on-deadlock warn`: the event is written, the child really hangs, the harness kills it.
+Python fixtures run on every interpreter found (printed first).
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import fwtest  # noqa: E402
+from fwtest import check, fmt_frames, marker_line  # noqa: E402
+
+RUN_BOUND = 60          # seconds for one `forkwatch run` of a fixture under abort
+FIXTURE_TIMEOUT = 30    # the fixture parent's own bound (a missed abort -> 124)
+
+
+def forkwatch_run(fx, interp, wd, extra_args=(), fixture_timeout=FIXTURE_TIMEOUT):
+    report = os.path.join(wd, "report.jsonl")
+    events = os.path.join(wd, "events")
+    cmd = [fwtest.FORKWATCH, "run", "--report", report] + list(extra_args) + ["--"] + \
+        fx.command(interp)
+    env = fwtest.clean_env({"FIXTURE_EVENTS": events, "FIXTURE_TIMEOUT": str(fixture_timeout)})
+    t0 = time.monotonic()
+    res = fwtest.run(cmd, RUN_BOUND, env=env, cwd=wd)
+    return res, time.monotonic() - t0, fwtest.read_report(report), fwtest.read_events(events)
+
+
+def check_deadlock_event(fx, ev, events, policy):
+    where = "event %s" % ev
+    check(ev.get("schema") == "forkwatch-event/1", "schema: %r" % ev.get("schema"))
+    check(ev.get("policy") == policy, "policy %r != %r" % (ev.get("policy"), policy))
+    check(ev.get("acquire") == "blocking", "acquire %r" % ev.get("acquire"))
+    parent = int(events["parent_pid"][0])
+    check(ev.get("ppid") == parent, "ppid %r != parent %d" % (ev.get("ppid"), parent))
+    check((ev.get("fork") or {}).get("parent_pid") == parent, "fork.parent_pid: %r" % ev.get("fork"))
+    lock = ev.get("lock") or {}
+    check(lock.get("kind") == fx.event_lock_kind,
+          "lock.kind %r != %r" % (lock.get("kind"), fx.event_lock_kind))
+    check(str(lock.get("address", "")).startswith("0x"), "lock.address %r" % lock.get("address"))
+    holder = ev.get("holder") or {}
+    check(holder.get("name") == fx.holder_name,
+          "holder.name %r != %r" % (holder.get("name"), fx.holder_name))
+    check(holder.get("alive") is False, "holder.alive %r" % holder.get("alive"))
+    check(holder.get("tid") == int(events["holder_tid"][0]),
+          "holder.tid %r != holder_tid %s" % (holder.get("tid"), events["holder_tid"][0]))
+    if fx.holder_function:
+        top = [f.get("function") for f in (holder.get("native_stack") or [])[:3]]
+        check(fx.holder_function in top, "holder's acquiring function %s not in the top of %s"
+              % (fx.holder_function, fmt_frames(holder.get("native_stack"))))
+    if fx.holder_py_marker:
+        line = marker_line(fx.source, fx.holder_py_marker)
+        check(fwtest.frames_match(holder.get("python_stack"), os.path.basename(fx.source), line),
+              "holder python_stack lacks %s:%d: %s" % (os.path.basename(fx.source), line,
+                                                        fmt_frames(holder.get("python_stack"))))
+    waiter = ev.get("waiter") or {}
+    child = int(events["child_pid"][0])
+    check(waiter.get("tid") == child, "waiter.tid %r != child %d" % (waiter.get("tid"), child))
+    if fx.waiter_native:
+        src, marker = fx.waiter_native
+        line = marker_line(src, marker)
+        frames = (waiter.get("native_stack") or [])[:1]
+        check(fwtest.frames_match(frames, os.path.basename(src), line),
+              "waiter's native call site is not %s:%d: %s"
+              % (os.path.basename(src), line, fmt_frames(waiter.get("native_stack"))))
+    if fx.waiter_py_marker:
+        line = marker_line(fx.source, fx.waiter_py_marker)
+        check(fwtest.frames_match(waiter.get("python_stack"), os.path.basename(fx.source), line),
+              "waiter python_stack lacks %s:%d: %s" % (os.path.basename(fx.source), line,
+                                                        fmt_frames(waiter.get("python_stack"))))
+    return where
+
+
+def deadlock_events(report, child):
+    return [e for e in report if e.get("event") == "fork-deadlock" and e.get("pid") == child]
+
+
+def test_hang_abort(fx, interp):
+    wd = fwtest.workdir("int-" + fx.name)
+    try:
+        res, took, report, events = forkwatch_run(fx, interp, wd)
+        check(res.returncode == fwtest.DEADLOCK_STATUS,
+              "exit %d, want 86 (stderr: %s)" % (res.returncode, res.stderr.strip()[-400:]))
+        check(took < RUN_BOUND / 2, "took %.1fs: not caught at once" % took)
+        check("child_blocking" in events and "child_pid" in events, "events: %s" % events)
+        check("parent_timeout" not in events, "the fixture's parent timed out: no abort")
+        check(any(l.startswith("forkwatch:") for l in res.stderr.splitlines()),
+              "no `forkwatch:` summary on stderr: %r" % res.stderr[-300:])
+        found = deadlock_events(report, int(events["child_pid"][0]))
+        check(len(found) == 1, "want one fork-deadlock event from the child, got %d of %d events"
+              % (len(found), len(report)))
+        check_deadlock_event(fx, found[0], events, "abort")
+    finally:
+        fwtest.remove_tree(wd)
+
+
+def test_safe(fx, interp):
+    wd = fwtest.workdir("int-" + fx.name)
+    try:
+        res, took, report, events = forkwatch_run(fx, interp, wd)
+        check(res.returncode == 0, "exit %d, want 0 (stderr: %s)"
+              % (res.returncode, res.stderr.strip()[-400:]))
+        check("child_done" in events, "the child did not finish its work: %s" % events)
+        check(report == [], "want no event, got %s" % report[:2])
+    finally:
+        fwtest.remove_tree(wd)
+
+
+def test_abba_no_fork_event():
+    """A lock-order deadlock without fork is not the agent's business: no event."""
+    fx = fwtest.fixture("abba_deadlock")
+    wd = fwtest.workdir("int-abba")
+    try:
+        res, took, report, events = forkwatch_run(fx, None, wd, fixture_timeout=3)
+        check("a_blocking" in events and "b_blocking" in events, "events: %s" % events)
+        check(res.returncode == 124, "exit %d, want the fixture's own timeout 124" % res.returncode)
+        check(not any(e.get("event") in ("fork-deadlock", "fork-hazard") for e in report),
+              "fork event for a deadlock without fork: %s" % report[:1])
+    finally:
+        fwtest.remove_tree(wd)
+
+
+def test_warn_hangs(fx, interp):
+    """--on-deadlock warn: the event is written, then the child really blocks."""
+    wd = fwtest.workdir("int-warn-" + fx.name)
+    report = os.path.join(wd, "report.jsonl")
+    started = fwtest.start([fwtest.FORKWATCH, "run", "--report", report, "--on-deadlock", "warn",
+                            "--"] + fx.command(interp), wd, fixture_timeout=120)
+    try:
+        events = fwtest.wait_events(started.events_path, ["child_pid", "child_blocking"], 30)
+        child = int(events["child_pid"][0])
+        found = fwtest.wait_for("a fork-deadlock event in the report",
+                                lambda: deadlock_events(fwtest.read_report(report), child), 30)
+        fwtest.wait_for("child %d asleep in futex" % child,
+                        lambda: fwtest.blocked_in_futex(child), 30)
+        check(started.popen.poll() is None, "forkwatch run ended while the child should hang")
+        check_deadlock_event(fx, found[0], events, "warn")
+        fwtest.kill_pid(child)
+        rc = started.wait(60)
+        check(rc == fwtest.DEADLOCK_STATUS, "forkwatch run exit %d, want 86" % rc)
+    finally:
+        started.cleanup()
+        fwtest.remove_tree(wd)
+
+
+def main():
+    missing = fwtest.have_build(fwtest.FORKWATCH, fwtest.AGENT, fwtest.FIXTURE_BIN)
+    runner = fwtest.Runner("integration")
+    if missing:
+        print("integration: missing %s (run make)" % ", ".join(missing))
+        runner.failed += 1
+        return runner.finish()
+    interps = fwtest.interpreters()
+    print("integration: CPython interpreters: %s" % ", ".join(i.label for i in interps))
+    if not interps:
+        print("integration: no CPython 3.8-3.13 found: Python fixtures not run")
+    cases = []
+    for fx in fwtest.fixtures():
+        targets = interps if fx.lang == "python" else [None]
+        for interp in targets:
+            name = "run/%s%s" % (fx.name, "/" + interp.label if interp else "")
+            if fx.hang and fx.verdict == "fork-deadlock":
+                cases.append((name, test_hang_abort, (fx, interp)))
+            elif not fx.hang:
+                cases.append((name, test_safe, (fx, interp)))
+    cases.append(("run/abba_deadlock: no fork event", test_abba_no_fork_event, ()))
+    cases.append(("run-warn/mutex_held_at_fork", test_warn_hangs,
+                  (fwtest.fixture("mutex_held_at_fork"), None)))
+    for interp in interps:
+        cases.append(("run-warn/lock_held_at_fork/" + interp.label, test_warn_hangs,
+                      (fwtest.fixture("lock_held_at_fork"), interp)))
+    runner.run(cases, jobs=2)
+    return runner.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
