@@ -1,0 +1,90 @@
+#!/bin/sh
+# forkwatch's test runner (what `make test` runs). Runs every suite present, in order:
+#   unit (criterion), cli, gdb, gdb_cpython, integration, e2e
+# prints each suite's result and the CPython interpreters that ran, and ends with
+# one line `N passed, N failed` summing all suites. Exit status non-zero on any failure.
+# Each suite runs under a time bound (timeout(1) kills it by PID).
+set -u
+cd "$(dirname "$0")/.." || exit 3
+ROOT=$(pwd)
+BUILD=${BUILD:-build}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/forkwatch-tests.XXXXXX") || exit 3
+trap 'rm -rf "$LOGDIR"' EXIT
+unset PYTHONUNBUFFERED
+
+TOTAL_P=0
+TOTAL_F=0
+RESULTS=""
+
+note() { RESULTS="$RESULTS$1
+"; }
+
+# run_suite NAME BOUND_SECONDS CMD...: runs CMD, shows its output, parses its result.
+run_suite() {
+    name=$1; bound=$2; shift 2
+    log="$LOGDIR/$name.log"
+    echo "==== $name: $*"
+    start=$(date +%s)
+    timeout -k 10 "$bound" "$@" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    took=$(( $(date +%s) - start ))
+    p=""; f=""
+    synth=$(grep -a 'Synthesis: Tested:' "$log" | tail -n 1)
+    if [ -n "$synth" ]; then
+        # criterion: "Synthesis: Tested: N | Passing: N | Failing: N | Crashing: N"
+        p=$(echo "$synth" | sed -n 's/.*Passing: *\([0-9]*\).*/\1/p')
+        fl=$(echo "$synth" | sed -n 's/.*Failing: *\([0-9]*\).*/\1/p')
+        cr=$(echo "$synth" | sed -n 's/.*Crashing: *\([0-9]*\).*/\1/p')
+        [ -n "$p" ] && [ -n "$fl" ] && f=$(( fl + ${cr:-0} ))
+    else
+        last=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+        if [ -n "$last" ]; then
+            p=$(echo "$last" | sed 's/^\([0-9]*\) passed.*/\1/')
+            f=$(echo "$last" | sed 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/')
+        fi
+    fi
+    if [ -z "$p" ] || [ -z "$f" ]; then
+        p=0; f=1
+        why="no result line"
+        [ "$rc" = 124 ] || [ "$rc" = 137 ] && why="timed out after ${bound}s"
+        note "$name: FAILED ($why, exit $rc, ${took}s)"
+    elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+        f=1
+        note "$name: $p passed, 0 failed but exit status $rc: counted as 1 failure (${took}s)"
+    else
+        note "$name: $p passed, $f failed (${took}s)"
+    fi
+    TOTAL_P=$((TOTAL_P + p))
+    TOTAL_F=$((TOTAL_F + f))
+}
+
+absent() { note "$1: not present ($2), skipped"; }
+
+if [ -x "$BUILD/tests/unit_tests" ]; then
+    run_suite unit 600 "$BUILD/tests/unit_tests" --jobs 2
+else
+    absent unit "$BUILD/tests/unit_tests"
+fi
+for s in cli/run_cli_tests.sh gdb/run_gdb_tests.sh gdb_cpython/run_cpython_tests.sh; do
+    name=$(dirname "$s")
+    if [ -f "tests/$s" ]; then
+        run_suite "$name" 900 sh "tests/$s"
+    else
+        absent "$name" "tests/$s"
+    fi
+done
+run_suite integration 600 "$PY" tests/integration/run_integration.py
+run_suite e2e 1500 "$PY" tests/e2e/run_e2e.py
+
+echo "==== summary"
+printf '%s' "$RESULTS"
+interps=$(grep -a -h -E 'CPython interpreters?:' "$LOGDIR"/*.log 2>/dev/null | sort -u)
+if [ -n "$interps" ]; then
+    echo "CPython interpreters that ran:"
+    echo "$interps" | sed 's/^/  /'
+fi
+echo "$TOTAL_P passed, $TOTAL_F failed"
+[ "$TOTAL_F" = 0 ]
