@@ -3,6 +3,7 @@
 Thread "Holder" takes an RLock (twice), a Lock and a handler's RLock, then waits.
 Thread "Waiter" blocks acquiring the Lock the Holder has.  With argv[2] == "fork",
 the main thread then forks: the child blocks on the same Lock (its holder vanished).
+Otherwise thread "Spinner" runs Python code (and holds the GIL) until killed.
 Writes KEY=VALUE lines to argv[1]; lines marked "# MARK:name" are the expected lines.
 """
 import os
@@ -47,6 +48,12 @@ def waiter_body():
     lk.acquire(timeout=120)  # MARK:waiter_acquire
 
 
+def spinner_body():
+    n = 0
+    while not stop.is_set():  # MARK:spin1
+        n += 1  # MARK:spin2
+
+
 holder = threading.Thread(target=holder_body, args=(handler,), name="Holder", daemon=True)
 holder.start()
 held.wait(30)
@@ -63,5 +70,8 @@ if mode == "fork":
     note(ready=1)
     os.waitpid(pid, 0)
 else:
+    spinner = threading.Thread(target=spinner_body, name="Spinner", daemon=True)
+    spinner.start()
+    note(spinner_ident=spinner.ident)
     note(ready=1)
     waiter.join(120)  # MARK:main_join

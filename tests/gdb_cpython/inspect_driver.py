@@ -1,6 +1,6 @@
 # Run inside gdb (attached or on a core):  gdb ... -x inspect_driver.py
 # Environment: FW_GDB_DIR (the gdb/ dir), FW_OUT (JSON output file), FW_ADDRS (comma list
-# of object addresses to describe), FW_FIND (ident:addr pairs for find_lock_object).
+# of object addresses to describe), FW_FIND (ident:object pairs for find_lock_object).
 # Writes one JSON object with what forkwatch.cpython reports.  Never raises.
 import json
 import os
@@ -39,9 +39,12 @@ try:
         for a in filter(None, os.environ.get("FW_ADDRS", "").split(",")):
             out["describe"][a] = lock_json(proc.describe_object(int(a)))
         out["find"] = {}
+        # FW_FIND: ident:object pairs; look the object's underlying lock up from that thread
         for pair in filter(None, os.environ.get("FW_FIND", "").split(",")):
-            ident, addr = pair.split(":")
-            out["find"][pair] = lock_json(proc.find_lock_object(int(ident), int(addr, 0)))
+            ident, obj = pair.split(":")
+            d = proc.describe_object(int(obj))
+            found = proc.find_lock_object(int(ident), d.lock_address) if d else None
+            out["find"][pair] = lock_json(found)
         out["streams"] = [lock_json(p) for p in proc.std_stream_locks()]
 except cpython.UnsupportedPython as exc:
     out["unsupported"] = str(exc)

@@ -222,7 +222,7 @@ class Reader:
                 if self.minor == 12:
                     dv = _mem.ptr(slot)
                     if dv & 1:
-                        return self._cached_keys_items(tp, dv - 1)
+                        return self._cached_keys_items(tp, dv + 1)  # stored as values - 1
                     return self.dict_items(dv) if dv else []
                 # 3.13+
                 d = _mem.ptr(slot)

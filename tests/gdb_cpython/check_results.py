@@ -1,0 +1,102 @@
+"""Checks one inspect_driver.py result against what hang_locks.py really did.
+
+usage: check_results.py EVENTS JSON MODE(plain|fork|child) VERSION DWARF(1|0) LABEL
+Prints PASS/FAIL lines (one per check) for run_cpython_tests.sh to count.
+"""
+import json
+import os
+import re
+import sys
+
+events_path, json_path, mode, want_version, want_dwarf, label = sys.argv[1:7]
+here = os.path.dirname(os.path.abspath(__file__))
+script = os.path.join(here, "hang_locks.py")
+marks = {}
+for n, line in enumerate(open(script, encoding="utf-8"), 1):
+    m = re.search(r"# MARK:(\w+)", line)
+    if m:
+        marks[m.group(1)] = n
+ev = {}
+for line in open(events_path):
+    if "=" in line:
+        k, v = line.strip().split("=", 1)
+        ev[k] = int(v)
+try:
+    res = json.load(open(json_path))
+except (OSError, ValueError) as exc:
+    res = {"error": "no result: %s" % exc}
+
+
+def check(name, ok, detail=""):
+    print("%s %s: %s%s" % ("PASS" if ok else "FAIL", label, name, "" if ok else " -- " + str(detail)))
+
+
+if "error" in res or "unsupported" in res or "none" in res:
+    check("inspect_process", False, res)
+    sys.exit(0)
+check("version", res["version_string"] == want_version, res["version_string"])
+check("has_debug_info", res["has_debug_info"] == (want_dwarf == "1"), res["has_debug_info"])
+threads = {t["ident"]: t for t in res["threads"]}
+
+
+def top_script_frame(t):
+    for fn, file, line in t["frames"]:
+        if file and file.endswith("hang_locks.py"):
+            return fn, line
+    return None
+
+
+def d(obj_key):
+    return res["describe"].get(str(ev[obj_key]))
+
+
+if mode in ("plain", "fork"):
+    exp = {"holder_ident": ("Holder", "holder_body", "holder_wait"),
+           "waiter_ident": ("Waiter-\u00fc", "waiter_body", "waiter_acquire")}
+    if mode == "plain":
+        exp["main_ident"] = ("MainThread", "<module>", "main_join")
+    for key, (name, fn, mark) in exp.items():
+        t = threads.get(ev[key])
+        check("thread %s present" % name, t is not None, sorted(threads))
+        if not t:
+            continue
+        check("thread %s name" % name, t["name"] == name, t["name"])
+        check("thread %s frame" % name, top_script_frame(t) == (fn, marks[mark]),
+              (top_script_frame(t), t["frames"][:3]))
+    if int(want_version.split(".")[1]) >= 11:
+        check("native tids", all(t["tid"] for t in threads.values()), [t["tid"] for t in threads.values()])
+    r = d("rlock_id")
+    check("rlock", r and r["python_type"] == "threading.RLock" and r["locked"]
+          and r["owner_ident"] == ev["holder_ident"] and r["count"] == 2, r)
+    lk = d("lock_id")
+    check("lock", lk and lk["python_type"] == "threading.Lock" and lk["locked"] is True, lk)
+    h = d("handler_lock_id")
+    check("handler rlock", h and h["owner_ident"] == ev["holder_ident"] and h["count"] == 1, h)
+    f1 = res["find"].get("%d:%d" % (ev["waiter_ident"], ev["lock_id"]))
+    check("find lock in waiter", f1 and f1["address"] == ev["lock_id"], f1)
+    f2 = res["find"].get("%d:%d" % (ev["holder_ident"], ev["handler_lock_id"]))
+    check("find handler.lock in holder", f2 and f2["address"] == ev["handler_lock_id"]
+          and (f2["found_in"] or "").endswith(".lock"), f2)
+    if mode == "plain":
+        sp = threads.get(ev["spinner_ident"])
+        check("spinner frame", sp and top_script_frame(sp) in
+              (("spinner_body", marks["spin1"]), ("spinner_body", marks["spin2"])),
+              sp and sp["frames"][:2])
+        g = res["gil"]
+        check("gil held by spinner", g and g["locked"] and g["holder_ident"] == ev["spinner_ident"]
+              and sp and sp["holds_gil"] and sum(1 for t in threads.values() if t["holds_gil"]) == 1, g)
+        streams = [s for s in res["streams"] if s]
+        check("stdout buffer", any(s["python_type"] == "io.buffered" and
+                                   s["found_in"] == "sys.stdout.buffer" for s in streams), streams)
+else:  # child of the fork
+    check("one thread", len(threads) == 1, sorted(threads))
+    t = list(threads.values())[0] if threads else None
+    check("child frame", t and top_script_frame(t) == ("<module>", marks["child_acquire"]),
+          t and t["frames"][:3])
+    check("child name", t and t["name"] == "MainThread", t and t["name"])
+    lk = d("lock_id")
+    check("child lock", lk and lk["locked"] is True, lk)
+    f1 = res["find"].get("%d:%d" % (ev["main_ident"], ev["lock_id"]))
+    check("find lock in child", f1 and f1["address"] == ev["lock_id"], f1)
+    g = res["gil"]
+    check("child gil free", g is not None and not g["locked"], g)

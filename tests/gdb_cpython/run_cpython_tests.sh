@@ -1,0 +1,155 @@
+#!/bin/bash
+# Tests of gdb/forkwatch/cpython on real hung processes, for every CPython found:
+# pyenv 3.8-3.13 and Debian's python3.11.  For each: line tables against the interpreter,
+# layout tables against its DWARF, then hang_locks.py (plain and fork) inspected live and
+# from a core (gcore), and once more with the DWARF of libpython hidden.
+# usage: run_cpython_tests.sh [--quick] [VERSION...]   (--quick: no no-DWARF runs)
+# Last line: "N passed, N failed"; exit status non-zero on any failure.
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=$(mktemp -d /tmp/fw-cpython-tests.XXXXXX)
+pids=()
+pass=0; fail=0
+quick=0
+want=()
+for a in "$@"; do
+    case $a in --quick) quick=1 ;; *) want+=("$a") ;; esac
+done
+
+cleanup() {
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+result() {  # result PASS|FAIL text
+    echo "$1 $2"
+    if [ "$1" = PASS ]; then pass=$((pass+1)); else fail=$((fail+1)); fi
+}
+
+count_checks() {  # read PASS/FAIL lines from stdin
+    while IFS= read -r line; do
+        case $line in
+            PASS*) pass=$((pass+1)); echo "$line" ;;
+            FAIL*) fail=$((fail+1)); echo "$line" ;;
+        esac
+    done
+}
+
+GDB=(timeout 120 gdb -nx -q -batch -iex 'set debuginfod enabled off' -iex 'set auto-load python-scripts off')
+
+wait_for() {  # wait_for FILE KEY  (bounded: 20 s)
+    for _ in $(seq 100); do
+        grep -q "^$2=" "$1" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+wait_sleeping() {  # wait until PID is in state S (blocked), bounded 10 s
+    for _ in $(seq 50); do
+        st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+        [ "$st" = S ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+ev_get() { grep "^$2=" "$1" | head -1 | cut -d= -f2; }
+
+inspect() {  # inspect OUT EVENTS MODE TARGET... (TARGET: -p PID or EXE CORE); extra gdb args in $EXTRA
+    local out=$1 ev=$2 mode=$3; shift 3
+    local addrs find
+    addrs="$(ev_get "$ev" rlock_id),$(ev_get "$ev" lock_id),$(ev_get "$ev" handler_lock_id)"
+    if [ "$mode" = child ]; then
+        find="$(ev_get "$ev" main_ident):$(ev_get "$ev" lock_id)"
+    else
+        find="$(ev_get "$ev" waiter_ident):$(ev_get "$ev" lock_id),$(ev_get "$ev" holder_ident):$(ev_get "$ev" handler_lock_id)"
+    fi
+    FW_GDB_DIR="$root/gdb" FW_OUT="$out" FW_ADDRS="$addrs" FW_FIND="$find" \
+        "${GDB[@]}" $EXTRA "$@" -x "$here/inspect_driver.py" >"$out.log" 2>&1
+}
+
+run_case() {  # run_case PYTHON EXE VERSION DWARF LABEL MODE [ENV...]
+    local py=$1 exe=$2 ver=$3 dwarf=$4 label=$5 mode=$6; shift 6
+    local ev="$work/$label.ev" pid child
+    rm -f "$ev"
+    env -u PYTHONUNBUFFERED "$@" "$py" "$here/hang_locks.py" "$ev" "$mode" >/dev/null 2>&1 &
+    pid=$!; pids+=("$pid")
+    if ! wait_for "$ev" ready; then
+        result FAIL "$label: hang_locks.py did not get ready"
+        kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return
+    fi
+    inspect "$work/$label.live.json" "$ev" "$mode" -p "$pid"
+    count_checks < <(python3 "$here/check_results.py" "$ev" "$work/$label.live.json" "$mode" "$ver" "$dwarf" "$label-live")
+    if [ "$mode" = fork ]; then
+        child=$(ev_get "$ev" child_pid)
+        if [ -n "$child" ] && wait_for "$ev" child_blocking && wait_sleeping "$child"; then
+            pids+=("$child")
+            inspect "$work/$label.child.json" "$ev" child -p "$child"
+            count_checks < <(python3 "$here/check_results.py" "$ev" "$work/$label.child.json" child "$ver" "$dwarf" "$label-child-live")
+            if [ "$core" = 1 ]; then
+                timeout 60 gcore -o "$work/$label.childcore" "$child" >/dev/null 2>&1
+                inspect "$work/$label.childcore.json" "$ev" child "$exe" "$work/$label.childcore.$child"
+                count_checks < <(python3 "$here/check_results.py" "$ev" "$work/$label.childcore.json" child "$ver" "$dwarf" "$label-child-core")
+                rm -f "$work/$label.childcore."*
+            fi
+            kill -KILL "$child" 2>/dev/null
+        else
+            result FAIL "$label: fork child did not block"
+        fi
+    elif [ "$core" = 1 ]; then
+        timeout 60 gcore -o "$work/$label.core" "$pid" >/dev/null 2>&1
+        inspect "$work/$label.core.json" "$ev" "$mode" "$exe" "$work/$label.core.$pid"
+        count_checks < <(python3 "$here/check_results.py" "$ev" "$work/$label.core.json" "$mode" "$ver" "$dwarf" "$label-core")
+        rm -f "$work/$label.core."*
+    fi
+    kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+}
+
+interpreters=()
+for d in /root/.pyenv/versions/3.*; do
+    v=${d##*/}; m=${v%.*}
+    case $m in 3.8|3.9|3.10|3.11|3.12|3.13) ;; *) continue ;; esac
+    [ -x "$d/bin/python$m" ] && interpreters+=("$v:$d/bin/python$m:$d/lib/libpython$m.so.1.0")
+done
+[ -x /usr/bin/python3.11 ] && [ -d /usr/lib/debug/.build-id ] && interpreters+=("debian-3.11:/usr/bin/python3.11:")
+
+for spec in "${interpreters[@]}"; do
+    IFS=: read -r name py lib <<<"$spec"
+    if [ ${#want[@]} -gt 0 ]; then
+        ok=0; for w in "${want[@]}"; do [ "$w" = "$name" ] && ok=1; done
+        [ $ok = 1 ] || continue
+    fi
+    ver=$("$py" -c 'import platform; print(platform.python_version())')
+    echo "== $name ($ver)"
+    if out=$(timeout 120 "$py" "$here/test_linetable.py" 2>&1); then
+        result PASS "$name: line tables ($out)"
+    else
+        result FAIL "$name: line tables: $(echo "$out" | tail -3)"
+    fi
+    target=${lib:-$py}
+    count_checks < <(FW_GDB_DIR="$root/gdb" FW_VERSION="$ver" "${GDB[@]}" -x "$here/check_layouts.py" "$target" 2>&1)
+    core=1
+    EXTRA=""
+    run_case "$py" "$py" "$ver" 1 "$name-plain" plain
+    run_case "$py" "$py" "$ver" 1 "$name-fork" fork
+    [ $quick = 1 ] && continue
+    # the same without DWARF for libpython
+    core=1
+    if [ -n "$lib" ]; then
+        mkdir -p "$work/strip-$name"
+        strip --strip-debug -o "$work/strip-$name/${lib##*/}" "$lib"
+        GDB=(timeout 120 gdb -nx -q -batch -iex 'set debuginfod enabled off' -iex 'set auto-load python-scripts off' -iex 'set debug-file-directory /nonexistent')
+        run_case "$py" "$py" "$ver" 0 "$name-nodwarf" plain "LD_LIBRARY_PATH=$work/strip-$name"
+        rm -rf "$work/strip-$name"
+    else
+        GDB=(timeout 120 gdb -nx -q -batch -iex 'set debuginfod enabled off' -iex 'set auto-load python-scripts off' -iex 'set debug-file-directory /nonexistent')
+        run_case "$py" "$py" "$ver" 0 "$name-nodwarf" plain
+    fi
+    GDB=(timeout 120 gdb -nx -q -batch -iex 'set debuginfod enabled off' -iex 'set auto-load python-scripts off')
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
