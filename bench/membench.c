@@ -9,9 +9,12 @@
  * hold nothing), and while they all wait reads this process's resident memory.
  * Prints one line:
  *   rss_kb=<VmRSS> anon_kb=<RssAnon> file_kb=<RssFile> locks=<n> threads=<n> held=<n>
- *   registry_bytes=<sizeof(struct fw_registry)>
+ *   registry_bytes=<sizeof(struct fw_registry)> agent=<0|1> agent_flags=<hex>
+ * agent=1 when the agent's registry symbol is found in the process (the harness
+ * uses this to check that the preload really took effect).
  * The harness runs it with and without the agent; the difference is the agent's.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdint.h>
@@ -109,9 +112,12 @@ int main(int argc, char **argv)
         fclose(f);
     buf[n] = 0;
     long held = nlocks < nthreads ? nlocks : nthreads;
-    printf("rss_kb=%ld anon_kb=%ld file_kb=%ld locks=%ld threads=%d held=%ld registry_bytes=%zu\n",
+    const struct fw_registry_header *reg = dlsym(RTLD_DEFAULT, FW_REGISTRY_SYMBOL);
+    int agent = reg && reg->magic == FW_MAGIC;
+    printf("rss_kb=%ld anon_kb=%ld file_kb=%ld locks=%ld threads=%d held=%ld registry_bytes=%zu "
+           "agent=%d agent_flags=0x%x\n",
            status_kb(buf, "VmRSS:"), status_kb(buf, "RssAnon:"), status_kb(buf, "RssFile:"), nlocks,
-           nthreads, held, sizeof(struct fw_registry));
+           nthreads, held, sizeof(struct fw_registry), agent, agent ? reg->flags : 0u);
 
     pthread_barrier_wait(&release);
     for (int t = 0; t < nthreads; t++)
