@@ -95,8 +95,21 @@ bool fw_check_attachable(const char *arg, pid_t *pid_out)
         fprintf(stderr, "forkwatch: no process with PID %d\n", (int)pid);
         return false;
     }
-    if (pid == getpid() || pid == getppid()) {
-        fprintf(stderr, "forkwatch: PID %d is forkwatch itself or its parent; cannot attach to it\n", (int)pid);
+    if (pid == getpid()) {
+        fprintf(stderr, "forkwatch: PID %d is forkwatch itself\n", (int)pid);
+        return false;
+    }
+    /* /proc/TID exists for every thread; GDB wants the process. */
+    char tgid[32] = "";
+    if (status_field(who, "Tgid", tgid, sizeof tgid) && strcmp(tgid, who) != 0) {
+        fprintf(stderr, "forkwatch: %d is a thread of process %s; run: forkwatch attach %s\n", (int)pid, tgid, tgid);
+        return false;
+    }
+    /* "Kthread:" exists from Linux 6.0; older kernels let ptrace say no. */
+    char kthread[8] = "";
+    status_field(who, "Kthread", kthread, sizeof kthread);
+    if (strcmp(kthread, "1") == 0) {
+        fprintf(stderr, "forkwatch: PID %d is a kernel thread; there is nothing to attach to\n", (int)pid);
         return false;
     }
     char state[64] = "";

@@ -90,6 +90,15 @@ static bool choose_report_path(const struct run_options *o, char *out, size_t n)
             fprintf(stderr, "forkwatch: report path too long or current directory unreadable\n");
             return false;
         }
+        /* Checked now: the agent would fail silently in every process. */
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(out, '/') - out), out);
+        if (access(dir[0] ? dir : "/", W_OK | X_OK) != 0) {
+            char esc[PATH_MAX];
+            fprintf(stderr, "forkwatch: cannot write the report in %s: %s\n",
+                    fw_escape_cstr(dir[0] ? dir : "/", esc, sizeof esc), strerror(errno));
+            return false;
+        }
         return true;
     }
     const char *tmp = getenv("TMPDIR");
@@ -220,6 +229,13 @@ int fw_verb_run(int argc, char **argv)
     if (!fw_find_agent(agent, sizeof agent)) {
         fprintf(stderr, "forkwatch: cannot find the agent libforkwatch.so (looked for %s); build it with `make`\n",
                 agent);
+        return FW_EXIT_ERROR;
+    }
+    /* ld.so splits LD_PRELOAD at spaces and colons: such a path cannot be preloaded. */
+    if (strpbrk(agent, " :")) {
+        char esc[PATH_MAX];
+        fprintf(stderr, "forkwatch: the agent's path %s holds a space or colon, which LD_PRELOAD cannot carry; "
+                        "install forkwatch elsewhere\n", fw_escape_cstr(agent, esc, sizeof esc));
         return FW_EXIT_ERROR;
     }
     char report[PATH_MAX];

@@ -103,6 +103,9 @@ case "$report" in "$WORK"/tmp/forkwatch.*/report.jsonl) ok "run: default report 
     *) bad "run: default report in a fresh dir under TMPDIR" "$report";; esac
 check "run: default report dir is private (0700)" test "$(stat -c %a "$(dirname "$report")")" = 700
 
+"$FW" run --report "$WORK/no-such-dir/r.jsonl" -- true > out 2> err; rc=$?
+check "run: report dir that does not exist, exit 3 before running" eval 'test $rc = 3 && contains err "no-such-dir"'
+
 # Installed layout: PREFIX/bin/forkwatch finds PREFIX/lib/libforkwatch.so.
 mkdir -p "$WORK/prefix/bin" "$WORK/prefix/lib"
 cp "$FW_BUILT" "$WORK/prefix/bin/forkwatch"; cp "$AGENT" "$WORK/prefix/lib/libforkwatch.so"
@@ -126,9 +129,10 @@ check "run: command not executable gives 126" test "$rc" = 126
 
 # Signal forwarding: TERM to forkwatch reaches the command (which exits 42 on it).
 rm -f ready
-"$FW" run --report r.jsonl -- sh -c 'trap "exit 42" TERM; echo up > ready; while :; do sleep 0.05; done' > out 2> err &
+"$FW" run --report r.jsonl -- sh -c 'trap "exit 42" TERM; echo $$ > ready; while :; do sleep 0.05; done' > out 2> err &
 FWPID=$!; STARTED_PIDS="$STARTED_PIDS $FWPID"
 if wait_for_file ready 10; then
+    STARTED_PIDS="$STARTED_PIDS $(cat ready)"   # the command itself, should forwarding fail
     kill -TERM "$FWPID"
     # Bounded wait: give up (and kill) after 10 s.
     ( sleep 10; kill -KILL "$FWPID" 2>/dev/null ) & WD=$!
@@ -268,6 +272,15 @@ check "attach: no such process, exit 3" eval 'test $rc = 3 && contains err "no p
 sh -c 'exit 0' & DEAD=$!; wait "$DEAD"
 "$FW" attach "$DEAD" > out 2> err; rc=$?
 check "attach: a process that has gone, exit 3" test "$rc" = 3
+python3 -c 'import threading, time; threading.Thread(target=time.sleep, args=(30,), daemon=True).start(); time.sleep(30)' &
+PY=$!; STARTED_PIDS="$STARTED_PIDS $PY"
+deadline=$(( $(date +%s) + 10 ))
+while [ "$(ls /proc/$PY/task 2>/dev/null | wc -l)" -lt 2 ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.02; done
+TID=$(ls /proc/$PY/task | grep -vx "$PY" | head -1)
+"$FW" attach "$TID" > out 2> err; rc=$?
+check "attach: a thread id names its process, exit 3" eval 'test $rc = 3 && contains err "thread of process $PY"'
+kill "$PY"; wait "$PY" 2>/dev/null
+
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
     chmod a+rx "$WORK" "$WORK/tree" "$WORK/tree/bin"   # so that nobody can run the copy
     sleep 30 & SP=$!; STARTED_PIDS="$STARTED_PIDS $SP"
