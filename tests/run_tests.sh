@@ -71,7 +71,10 @@ fi
 for s in cli/run_cli_tests.sh gdb/run_gdb_tests.sh gdb_cpython/run_cpython_tests.sh; do
     name=$(dirname "$s")
     if [ -f "tests/$s" ]; then
-        run_suite "$name" 900 sh "tests/$s"
+        # Run by its own #! line's shell (bash scripts are common), sh otherwise.
+        shell=sh
+        head -n 1 "tests/$s" | grep -q bash && shell=bash
+        run_suite "$name" 900 "$shell" "tests/$s"
     else
         absent "$name" "tests/$s"
     fi
@@ -81,10 +84,9 @@ run_suite e2e 1500 "$PY" tests/e2e/run_e2e.py
 
 echo "==== summary"
 printf '%s' "$RESULTS"
-interps=$(grep -a -h -E 'CPython interpreters?:' "$LOGDIR"/*.log 2>/dev/null | sort -u)
+interps=$(grep -a -h -E 'CPython interpreters that ran:' "$LOGDIR"/*.log 2>/dev/null | sort -u)
 if [ -n "$interps" ]; then
-    echo "CPython interpreters that ran:"
-    echo "$interps" | sed 's/^/  /'
+    echo "$interps"
 fi
 echo "$TOTAL_P passed, $TOTAL_F failed"
 [ "$TOTAL_F" = 0 ]

@@ -223,7 +223,7 @@ def main():
             runner.failed += 1
             return runner.finish()
     interps = fwtest.interpreters()
-    print("e2e: CPython interpreters: %s" % ", ".join(i.label for i in interps))
+    print("e2e: CPython interpreters found: %s" % ", ".join(i.label for i in interps))
     debian = [i for i in interps if i.path == "/usr/bin/python3.11"] or interps[:1]
     cases = []
     for fx in fwtest.fixtures():

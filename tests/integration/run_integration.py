@@ -156,7 +156,7 @@ def main():
         runner.failed += 1
         return runner.finish()
     interps = fwtest.interpreters()
-    print("integration: CPython interpreters: %s" % ", ".join(i.label for i in interps))
+    print("integration: CPython interpreters found: %s" % ", ".join(i.label for i in interps))
     if not interps:
         print("integration: no CPython 3.8-3.13 found: Python fixtures not run")
     cases = []

@@ -490,6 +490,13 @@ class Runner:
         pattern = os.environ.get("FORKWATCH_TEST_FILTER")
         if pattern:
             cases = [c for c in cases if re.search(pattern, c[0])]
+        used = []
+        for _, _, args in cases:
+            for a in args:
+                if isinstance(a, Interpreter) and a.label not in used:
+                    used.append(a.label)
+        print("%s: CPython interpreters that ran: %s" % (self.suite, ", ".join(used) or "none"),
+              flush=True)
         if jobs <= 1:
             for name, fn, args in cases:
                 self._one(name, fn, args)
