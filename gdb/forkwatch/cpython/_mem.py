@@ -2,6 +2,7 @@
 
 Every failure becomes MemError, which the public API turns into a clean result.
 """
+import os
 import struct
 
 import gdb
@@ -78,13 +79,33 @@ def cstring(addr, limit=256):
 def symbol_address(name):
     """Address of a (minimal or full) symbol, or None. Never calls the inferior."""
     try:
-        sym = gdb.lookup_global_symbol(name)
-        if sym is not None and sym.is_variable:
-            return int(sym.value().address)
-    except (gdb.error, RuntimeError, ValueError, TypeError, AttributeError):
-        pass
-    try:
         val = gdb.parse_and_eval("(unsigned long)&'%s'" % name)
         return int(val)
     except (gdb.error, RuntimeError, ValueError, OverflowError):
         return None
+
+
+def has_dwarf_at(addr, function="PyEval_SaveThread"):
+    """True when the object file that holds `addr` (libpython, or the executable for a
+    static build) has DWARF for its own code: `function` is described there.
+    (Extension modules carry DWARF declarations of libpython's types and globals:
+    those alone do not count.)"""
+    try:
+        space = gdb.current_progspace()
+        path = space.solib_name(addr) or space.filename
+        if not path:
+            return False
+        path = os.path.realpath(path)
+        for objfile in gdb.objfiles():
+            owner = getattr(objfile, "owner", None) or objfile
+            if not owner.filename or os.path.realpath(owner.filename) != path:
+                continue
+            try:
+                sym = objfile.lookup_global_symbol(function)
+            except (gdb.error, RuntimeError, AttributeError):
+                continue
+            if sym is not None and sym.is_function:
+                return True
+    except (gdb.error, RuntimeError, AttributeError, TypeError, ValueError):
+        pass
+    return False

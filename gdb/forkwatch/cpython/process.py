@@ -65,10 +65,13 @@ class PythonProcess:
             raise UnsupportedPython("CPython %d.%d is not supported (known: 3.8\u20133.13)" % (major, minor))
         lay = dict(static)
         dwarf = None
-        try:
-            dwarf = layouts.dwarf_layout(gdb)
-        except Exception:  # a broken DWARF reader must not stop the no-DWARF path
-            dwarf = None
+        # DWARF of libpython itself (extension modules carry partial DWARF of public
+        # structs; that alone does not count)
+        if _mem.has_dwarf_at(runtime):
+            try:
+                dwarf = layouts.dwarf_layout(gdb)
+            except Exception:  # a broken DWARF reader must not stop the no-DWARF path
+                dwarf = None
         # use DWARF only when it describes this version (it has the right fields)
         if dwarf and all(k in dwarf for k in ("tstate.thread_id", "code.co_filename")) \
                 and (("tstate.frame" in dwarf) == ("tstate.frame" in static)) \
@@ -189,9 +192,12 @@ class PythonProcess:
             tname = r.safe_type_name(p)
             if tname is None:
                 continue
-            if tname == "cell" and "cell.ob_ref" in self.lay:
+            # follow a cell to its content, a bound method to its self
+            follow = {"cell": "cell.ob_ref", "builtin_function_or_method": "cfunction.m_self",
+                      "method": "method.im_self"}.get(tname)
+            if follow and follow in self.lay:
                 try:
-                    inner = _mem.ptr(p + self.lay["cell.ob_ref"])
+                    inner = _mem.ptr(p + self.lay[follow])
                 except MemError:
                     continue
                 if plausible_pointer(inner) and r.safe_type_name(inner):
