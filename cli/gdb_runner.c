@@ -29,6 +29,7 @@ struct stderr_filter {
     size_t len;
     bool verbose;
     bool saw_forkwatch_line;  /* the package said something itself */
+    bool stopped_by_us;       /* after our SIGTERM: its "interrupted" adds nothing */
 };
 
 static double now_s(void)
@@ -57,7 +58,7 @@ static void emit_line(struct stderr_filter *f, const char *line, size_t n)
 {
     bool ours = n >= 10 && memcmp(line, "forkwatch:", 10) == 0;
     f->saw_forkwatch_line |= ours;
-    if (ours || f->verbose)
+    if ((ours && !f->stopped_by_us) || f->verbose)
         write_all(STDERR_FILENO, line, n);
 }
 
@@ -207,6 +208,7 @@ int fw_run_gdb(const struct fw_gdb_job *job)
         report_status(status, f, &rc);
     } else {
         /* SIGTERM first: GDB then detaches and leaves the process as it was. */
+        f->stopped_by_us = true;
         kill(pid, SIGTERM);
         if (!wait_until(pid, pidfd, pipefd[0], f, now_s() + GRACE_MS / 1000.0, &status)) {
             kill(pid, SIGKILL);
