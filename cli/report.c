@@ -77,6 +77,13 @@ static void symbolise_stack(struct fw_symboliser *sym, struct json_value *who)
         symbolise_frame(sym, stack->items[i]);
 }
 
+/* First '{"schema":' in the len bytes at p, or NULL (memmem: lines may hold NULs). */
+static const char *find_event_start(const char *p, size_t len)
+{
+    static const char marker[] = "{\"schema\":";
+    return memmem(p, len, marker, sizeof marker - 1);
+}
+
 /* Handles one line of this run. Returns true when it is kept in the rewrite. */
 static bool handle_line(char *line, size_t len, long lineno, const char *shown_path, struct fw_symboliser *sym,
                         FILE *out, struct fw_report_totals *t, struct pid_set *pids)
@@ -86,7 +93,18 @@ static bool handle_line(char *line, size_t len, long lineno, const char *shown_p
     if (!ev) {
         fprintf(stderr, "forkwatch: warning: %s line %ld is not valid JSON (%s; a process may have died "
                         "while writing it); skipped\n", shown_path, lineno, why);
-        return false;
+        /* A writer that died mid-line leaves no newline: the next process's
+         * event then starts on the same line. Recover it when it is whole. */
+        while (!ev) {
+            const char *next = len > 1 ? find_event_start(line + 1, len - 1) : NULL;
+            if (!next)
+                return false;
+            len -= (size_t)(next - line);
+            line = (char *)next;
+            ev = json_parse(line, len, NULL);
+        }
+        fprintf(stderr, "forkwatch: warning: %s line %ld: an event after the cut part was recovered\n",
+                shown_path, lineno);
     }
     const char *schema = json_get_string(ev, "schema");
     const char *event = json_get_string(ev, "event");

@@ -192,6 +192,10 @@ check "run --fail-on-hazard: exit 87" test "$rc" = 87
 printf '\n[1,2\n{"a":"\\ud800"}\n{"deep":%s}\n' "$(printf '[%.0s' $(seq 200))" > garbage
 "$FW" run --report g.jsonl -- sh -c 'cat garbage >> "$FORKWATCH_REPORT"' > out 2> err; rc=$?
 check "report: garbage lines give warnings, not a crash" eval 'test $rc = 0 && test "$(grep -c "not valid JSON" err)" = 2'
+# A writer died mid-line (no newline): the next process's event is glued to it.
+{ head -c 250 line_deadlock; cat line_deadlock; } > glued
+"$FW" run --report glued.jsonl -- sh -c 'cat glued >> "$FORKWATCH_REPORT"' > out 2> err; rc=$?
+check "report: event glued after a cut line is recovered" eval 'test $rc = 86 && contains err "recovered" && test "$(lines_of glued.jsonl)" = 1'
 ln -s sym.jsonl link.jsonl
 "$FW" run --report link.jsonl -- true > out 2> err; rc=$?
 check "report: a symlinked report is refused (exit 3)" eval 'test $rc = 3 && contains err "symbolic link"'
