@@ -198,6 +198,9 @@ def test_case(fx, interp, with_agent):
             fwtest.wait_events(started.events_path, ["child_resumed", "child_done"], READY_BOUND)
             rc = started.wait(READY_BOUND)
             check(rc == 0, "after detaching, the fixture exited %d, want 0" % rc)
+            if with_agent:
+                report = fwtest.read_report(os.path.join(wd, "report.jsonl"))
+                check(report == [], "the agent reported on a safe fixture: %s" % report[:1])
         elif fx.verdict == "fork-deadlock":
             # The parent still runs its own bounded wait: killing the hung child ends it.
             fwtest.kill_pid(target)
