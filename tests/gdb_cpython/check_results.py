@@ -35,6 +35,9 @@ if "error" in res or "unsupported" in res or "none" in res:
     check("inspect_process", False, res)
     sys.exit(0)
 check("version", res["version_string"] == want_version, res["version_string"])
+minor = int(want_version.split(".")[1])
+want_source = "_Py_DebugOffsets" if minor >= 13 else "Py_Version" if minor >= 11 else "soname"
+check("version source", res.get("version_source") == want_source, res.get("version_source"))
 check("has_debug_info", res["has_debug_info"] == (want_dwarf == "1"), res["has_debug_info"])
 threads = {t["ident"]: t for t in res["threads"]}
 
@@ -88,6 +91,16 @@ if mode in ("plain", "fork"):
         streams = [s for s in res["streams"] if s]
         check("stdout buffer", any(s["python_type"] == "io.buffered" and
                                    s["found_in"] == "sys.stdout.buffer" for s in streams), streams)
+elif mode == "rawchild":  # child of a raw fork: GIL held by the vanished Spinner
+    g = res["gil"]
+    check("rawchild gil held by vanished spinner", g and g["locked"]
+          and g["holder_ident"] == ev["spinner_ident"], g)
+    sp = threads.get(ev["spinner_ident"])
+    check("rawchild spinner tstate kept, holds gil", sp and sp["holds_gil"] is True, sp)
+    m = threads.get(ev["main_ident"])
+    check("rawchild main frame", m and top_script_frame(m) == ("<module>", marks["rawfork"]),
+          m and m["frames"][:3])
+    check("rawchild main does not hold gil", m and m["holds_gil"] is False, m)
 else:  # child of the fork
     check("one thread", len(threads) == 1, sorted(threads))
     t = list(threads.values())[0] if threads else None

@@ -3,7 +3,8 @@
 Thread "Holder" takes an RLock (twice), a Lock and a handler's RLock, then waits.
 Thread "Waiter" blocks acquiring the Lock the Holder has.  With argv[2] == "fork",
 the main thread then forks: the child blocks on the same Lock (its holder vanished).
-Otherwise thread "Spinner" runs Python code (and holds the GIL) until killed.
+With "rawfork", the main thread forks through ctypes.CDLL(None).fork() while the
+Spinner holds the GIL: the child hangs in take_gil.  Otherwise thread "Spinner" runs Python code (and holds the GIL) until killed.
 Writes KEY=VALUE lines to argv[1]; lines marked "# MARK:name" are the expected lines.
 """
 import os
@@ -69,6 +70,30 @@ if mode == "fork":
         os._exit(0)
     note(ready=1)
     os.waitpid(pid, 0)
+elif mode == "rawfork":
+    # a fork from C with the GIL released: the Spinner holds the GIL at the fork and
+    # vanishes; the child waits for the GIL for ever.
+    import ctypes
+    spinner = threading.Thread(target=spinner_body, name="Spinner", daemon=True)
+    spinner.start()
+    note(spinner_ident=spinner.ident)
+    libc = ctypes.CDLL(None)
+    import time
+    for attempt in range(20):
+        # the Spinner may not have taken the GIL yet when fork() runs: then the child
+        # gets it and exits at once; try again (bounded)
+        pid = libc.fork()  # MARK:rawfork
+        if pid == 0:
+            os._exit(3)
+        for _ in range(10):
+            time.sleep(0.05)
+            done, _status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+        else:
+            break
+    note(child_pid=pid, child_blocking=1, ready=1)
+    stop.wait(120)
 else:
     spinner = threading.Thread(target=spinner_body, name="Spinner", daemon=True)
     spinner.start()

@@ -19,6 +19,7 @@ try:
         out["version"] = list(proc.version)
         out["version_string"] = proc.version_string
         out["has_debug_info"] = proc.has_debug_info
+        out["version_source"] = proc.version_source
         out["threads"] = [{
             "ident": t.thread_ident, "tid": t.native_tid, "tstate": t.tstate, "name": t.name,
             "holds_gil": t.holds_gil,
