@@ -4,10 +4,12 @@
 #include "symbolise.h"
 
 #include <elfutils/libdwfl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "paths.h"
 #include "text_escape.h"
 
 struct module_entry {
@@ -124,13 +126,28 @@ static struct module_entry *get_module(struct fw_symboliser *s, const char *path
     return m;
 }
 
+/* dladdr() names the main program by argv[0], which may be relative ("./prog")
+ * or a bare name found on $PATH. The command ran in our directory with our
+ * PATH (unless it changed them), and the build id check catches a wrong pick. */
+static bool resolve_module_path(const char *module, char *out, size_t n)
+{
+    if (module[0] == '/')
+        return (size_t)snprintf(out, n, "%s", module) < n;
+    if (module[0] == '\0')
+        return false;
+    if (strchr(module, '/'))
+        return fw_absolute(module, out, n);
+    return fw_find_in_path(module, out, n);
+}
+
 bool fw_symbolise(struct fw_symboliser *s, const char *module, uint64_t offset, const char *build_id_hex,
                   struct fw_symbol *out)
 {
     memset(out, 0, sizeof *out);
-    if (!s || !module || module[0] != '/' || offset == 0)
+    char path[PATH_MAX];
+    if (!s || !module || offset == 0 || !resolve_module_path(module, path, sizeof path))
         return false;
-    struct module_entry *m = get_module(s, module, build_id_hex && *build_id_hex ? build_id_hex : NULL);
+    struct module_entry *m = get_module(s, path, build_id_hex && *build_id_hex ? build_id_hex : NULL);
     if (!m || !m->mod)
         return false;
     GElf_Addr bias;

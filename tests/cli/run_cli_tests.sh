@@ -181,6 +181,11 @@ check "summary: holder name escaped, acquiring function and line" contains err "
 check "summary: no raw escape byte on stderr" eval '! grep -q "$(printf "\033")" err'
 check "summary: totals line" contains err "1 fork deadlock, 0 fork hazards in 1 process; report: $WORK/sym.jsonl"
 
+# dladdr() names the main program by argv[0]: a relative module path.
+sed 's#"module":"'"$WORK"'/prog"#"module":"./prog"#' line_deadlock > line_relative
+"$FW" run --report rel.jsonl -- sh -c 'cat line_relative >> "$FORKWATCH_REPORT"' > out 2> err
+check "symbolise: relative module path (argv[0]) resolved" eval 'contains line_relative "\"module\":\"./prog\"" && contains rel.jsonl "\"function\":\"target_function\""'
+
 # A second run appending to the same report counts only its own events.
 event fork-hazard worker 0123456789abcdef > line_hazard
 "$FW" run --report sym.jsonl -- sh -c 'cat line_hazard >> "$FORKWATCH_REPORT"' > out 2> err; rc=$?
