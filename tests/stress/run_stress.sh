@@ -1,0 +1,202 @@
+#!/bin/sh
+# tests/stress/run_stress.sh [--quick|--long] — issue 6 §2: the agent under random lock
+# traffic with concurrent forks (tests/stress/fork_stress.c), with the agent as built
+# (build/libforkwatch.so) and with the agent compiled here with AddressSanitizer and
+# UndefinedBehaviorSanitizer (build/stress/libforkwatch-asan.so).
+#
+# Every case passes only if: fork_stress exits 0 and prints PASS (every child found the
+# agent's live orphans equal to the truth, or a subset when a table is exceeded, and
+# every probe ended as it must), no sanitizer report, the expected number of
+# "forkwatch: warning:" lines (0, or exactly one when a table is exceeded), one
+# fork-deadlock event per blocking probe in a report of valid JSON lines.
+# Self-tests: with --inject the checker must fail.
+#
+# quick (make test): well under 2 minutes; long: more seeds, bigger, everything under ASan.
+# Last line: "N passed, N failed"; exit status 1 on any failure.
+# STRESS_ENV="VAR=V ..." adds environment to every case (experiments only).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$ROOT/build/stress
+AGENT=${FORKWATCH_AGENT:-$ROOT/build/libforkwatch.so}
+MODE=quick
+case "${1:-}" in
+    --quick|"") MODE=quick ;;
+    --long) MODE=long ;;
+    *) echo "usage: $0 [--quick|--long]" >&2; exit 2 ;;
+esac
+CC=${CC:-cc}
+mkdir -p "$OUT"
+PASS=0
+FAIL=0
+START=$(date +%s)
+if [ "$MODE" = quick ]; then BUDGET=110; CASE_T=45; else BUDGET=3000; CASE_T=600; fi
+
+say() { printf '%s\n' "$*"; }
+pass() { PASS=$((PASS + 1)); say "[PASS] $*"; }
+fail() { FAIL=$((FAIL + 1)); say "[FAIL] $*"; }
+
+finish() {
+    say "run_stress ($MODE): $(( $(date +%s) - START ))s; logs in $OUT"
+    say "$PASS passed, $FAIL failed"
+    [ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]
+    exit $?
+}
+
+# ---- build ---------------------------------------------------------------
+if ! $CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -pthread -I"$ROOT/agent" \
+        -o "$OUT/fork_stress" "$ROOT/tests/stress/fork_stress.c" -ldl 2>"$OUT/build.log"; then
+    fail "build fork_stress: $(head -5 "$OUT/build.log")"
+    finish
+fi
+if [ ! -f "$AGENT" ] && ls "$ROOT"/agent/*.c >/dev/null 2>&1; then
+    make -C "$ROOT" -s build/libforkwatch.so >"$OUT/make-agent.log" 2>&1 || true
+fi
+HAVE_AGENT=1
+if [ ! -f "$AGENT" ]; then
+    fail "agent not built: $AGENT (see $OUT/make-agent.log)"
+    HAVE_AGENT=0
+fi
+HAVE_ASAN=0
+LIBASAN=$($CC -print-file-name=libasan.so)
+if ls "$ROOT"/agent/*.c >/dev/null 2>&1; then
+    # Same flags as the Makefile's agent, plus the sanitizers (the Makefile is not ours).
+    if $CC -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -fPIC -fvisibility=hidden -pthread \
+            -fsanitize=address,undefined -fno-sanitize-recover=undefined -shared -Wl,-z,nodelete \
+            -o "$OUT/libforkwatch-asan.so" "$ROOT"/agent/*.c -ldl -lunwind -lpthread \
+            >"$OUT/build-asan.log" 2>&1 && [ -f "$LIBASAN" ]; then
+        HAVE_ASAN=1
+    else
+        fail "build the agent with ASan/UBSan: $(head -5 "$OUT/build-asan.log")"
+    fi
+fi
+
+# ---- one case ---------------------------------------------------------------
+# run_case NAME VARIANT WARNINGS PATTERN [ENV=V ...] -- ARGS...
+#   VARIANT: agent | asan | inject (the checker must fail)
+#   WARNINGS: number of "forkwatch: warning:" lines expected; PATTERN: text one must contain
+run_case() {
+    name=$1 variant=$2 nwarn=$3 pattern=$4
+    shift 4
+    envs=""
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs="$envs $1"; shift; done
+    [ $# -gt 0 ] && shift
+    tag="$name ($variant)"
+    if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
+        fail "$tag: not run: the ${BUDGET}s budget of this mode is spent"
+        return
+    fi
+    case $variant in
+        asan) [ "$HAVE_ASAN" = 1 ] || { fail "$tag: no ASan agent"; return; }
+              pre="$LIBASAN $OUT/libforkwatch-asan.so" ;;
+        *)    [ "$HAVE_AGENT" = 1 ] || { fail "$tag: no agent"; return; }
+              pre="$AGENT" ;;
+    esac
+    log=$OUT/$name-$variant
+    rm -f "$log.report" "$log.out" "$log.err"
+    t0=$(date +%s)
+    # shellcheck disable=SC2086
+    env -u FORKWATCH_DISABLE -u FORKWATCH_QUIET -u FORKWATCH_STACKS -u FORKWATCH_PYTHON \
+        -u FORKWATCH_EXIT_STATUS \
+        LD_PRELOAD="$pre" FORKWATCH_REPORT="$log.report" FORKWATCH_ON_DEADLOCK=abort \
+        ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=99 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $envs ${STRESS_ENV:-} \
+        timeout -k 5 "$CASE_T" "$OUT/fork_stress" --stop-timeout 30 --child-timeout 30 "$@" \
+        >"$log.out" 2>"$log.err"
+    rc=$?
+    dt=$(( $(date +%s) - t0 ))
+    summary=$(grep '^fork_stress: threads' "$log.out" | head -1 | sed 's/^fork_stress: //')
+    why=""
+    if [ "$variant" = inject ]; then
+        if [ $rc -eq 1 ] && grep -q '^fork_stress: FAIL' "$log.out" && \
+                grep -Eq 'FALSE ORPHAN|MISSED ORPHAN' "$log.err"; then
+            pass "$tag: the checker caught the injected error (${dt}s)"
+        else
+            fail "$tag: the checker did not catch the injected error (exit $rc)"
+        fi
+        return
+    fi
+    [ $rc -eq 124 ] || [ $rc -eq 137 ] && why="$why; hung: killed after ${CASE_T}s"
+    [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 137 ] && why="$why; exit status $rc"
+    grep -q '^fork_stress: PASS' "$log.out" || why="$why; no PASS line"
+    if grep -Eq 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|UndefinedBehaviorSanitizer' "$log.err"; then
+        why="$why; sanitizer: $(grep -Em1 'ERROR: AddressSanitizer|runtime error:|UndefinedBehaviorSanitizer' "$log.err")"
+    fi
+    nw=$(grep -c '^forkwatch: warning:' "$log.err")
+    if [ "$nw" -ne "$nwarn" ]; then
+        why="$why; $nw 'forkwatch: warning:' line(s), expected $nwarn"
+    elif [ -n "$pattern" ] && ! grep '^forkwatch: warning:' "$log.err" | grep -q "$pattern"; then
+        why="$why; no warning containing '$pattern'"
+    fi
+    if [ -n "$summary" ]; then
+        blocks=$(printf '%s\n' "$summary" | sed -n 's/.*probes none\/block\/try\/free\/reinit [0-9]*\/\([0-9]*\)\/.*/\1/p')
+        ndl=0
+        [ -f "$log.report" ] && ndl=$(grep -c '"event":"fork-deadlock"' "$log.report")
+        [ -n "$blocks" ] && [ "$ndl" -ne "$blocks" ] && \
+            why="$why; $ndl fork-deadlock event(s) in the report for $blocks blocking probe(s)"
+        if [ -f "$log.report" ] && ! python3 -c '
+import json, sys
+for n, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
+    e = json.loads(line)
+    assert e.get("schema") == "forkwatch-event/1", ("schema", n)
+    assert e.get("event") in ("fork-deadlock", "fork-hazard"), ("event", n)
+' "$log.report" 2>"$log.json-err"; then
+            why="$why; report is not valid forkwatch JSON lines: $(tail -1 "$log.json-err")"
+        fi
+        if [ -n "${MIN_EXPECTED:-}" ]; then
+            mx=$(printf '%s\n' "$summary" | sed -n 's/.*max orphans expected at a fork \([0-9]*\).*/\1/p')
+            [ "${mx:-0}" -ge "$MIN_EXPECTED" ] || why="$why; at most ${mx:-0} locks held at a fork, wanted >= $MIN_EXPECTED"
+        fi
+    fi
+    if [ -z "$why" ]; then
+        pass "$tag: $summary (${dt}s)"
+    else
+        fail "$tag${why} (${dt}s) [$log.err]"
+        grep -v '^forkwatch:   \|^forkwatch: fork \|^forkwatch: exiting' "$log.err" | head -8 | sed 's/^/    /'
+    fi
+}
+
+# ---- the cases ------------------------------------------------------------
+MIXED="--threads 16 --forkers 2 --locks 256 --hold 4"
+if [ "$MODE" = quick ]; then
+    run_case mixed agent 0 "" -- $MIXED --forks 150 --seed 1
+    run_case mixed-wide agent 0 "" -- --threads 32 --forkers 4 --locks 1024 --hold 8 --forks 100 --seed 2
+    run_case mixed-nostacks agent 0 "" FORKWATCH_STACKS=0 -- $MIXED --forks 100 --seed 3
+    run_case locks-100k agent 0 "" -- --threads 16 --locks 100000 --hold 8 --forks 40 --seed 4
+    run_case threads-1000 agent 0 "" -- --threads 1000 --hold 1 --locks 4096 --forks 4 --seed 5
+    MIN_EXPECTED=1000 run_case held-1000-at-fork agent 0 "" -- --threads 43 --forkers 2 --pinned-threads 40 \
+        --pinned 25 --hold 6 --locks 2000 --no-recursive --forks 8 --seed 6
+    run_case over-threads agent 1 "thread" -- --threads 1100 --hold 1 --locks 4096 --forks 3 --seed 7
+    run_case over-held agent 1 "" -- --threads 22 --forkers 2 --pinned-threads 20 --pinned 40 --hold 4 \
+        --locks 2000 --no-recursive --forks 3 --seed 8
+    run_case over-fork-held agent 1 "" -- --threads 53 --forkers 2 --pinned-threads 50 --pinned 25 --hold 4 \
+        --locks 3000 --no-recursive --forks 3 --seed 9
+    run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
+    run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
+    run_case mixed asan 0 "" -- $MIXED --forks 60 --seed 11
+    run_case locks-100k asan 0 "" -- --threads 8 --locks 100000 --hold 8 --forks 20 --seed 12
+    MIN_EXPECTED=1000 run_case held-1000-at-fork asan 0 "" -- --threads 43 --forkers 2 --pinned-threads 40 \
+        --pinned 25 --hold 6 --locks 2000 --no-recursive --forks 4 --seed 13
+    run_case over-held asan 1 "" -- --threads 22 --forkers 2 --pinned-threads 20 --pinned 40 --hold 4 \
+        --locks 2000 --no-recursive --forks 2 --seed 14
+else
+    for v in agent asan; do
+        for s in 1 2 3 4 5 6 7 8; do
+            run_case "mixed-s$s" $v 0 "" -- $MIXED --forks 1000 --seed "$s"
+            run_case "wide-s$s" $v 0 "" -- --threads 64 --forkers 8 --locks 4096 --hold 12 --forks 500 \
+                --fork-every 256 --seed "$s"
+        done
+        run_case mixed-nostacks $v 0 "" FORKWATCH_STACKS=0 -- $MIXED --forks 1000 --seed 20
+        run_case locks-100k $v 0 "" -- --threads 32 --locks 100000 --hold 16 --forks 500 --seed 21
+        run_case threads-1000 $v 0 "" -- --threads 1000 --forkers 8 --hold 1 --locks 8192 --forks 50 --seed 22
+        MIN_EXPECTED=1000 run_case held-1000-at-fork $v 0 "" -- --threads 44 --forkers 3 --pinned-threads 40 \
+            --pinned 25 --hold 5 --locks 4000 --no-recursive --forks 100 --seed 23
+        run_case over-threads $v 1 "thread" -- --threads 1100 --hold 1 --locks 8192 --forks 20 --seed 24
+        run_case over-held $v 1 "" -- --threads 22 --forkers 2 --pinned-threads 20 --pinned 40 --hold 4 \
+            --locks 2000 --no-recursive --forks 50 --seed 25
+        run_case over-fork-held $v 1 "" -- --threads 53 --forkers 2 --pinned-threads 50 --pinned 25 --hold 4 \
+            --locks 3000 --no-recursive --forks 50 --seed 26
+    done
+    run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
+    run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
+fi
+finish
