@@ -22,6 +22,7 @@ def inspect_process():
     """
     runtime = _version.runtime_address()
     if not runtime:
+        _version.check_old_python()  # raises for a CPython older than 3.7 (no _PyRuntime)
         return None
     try:
         major, minor, patch, how = _version.detect(runtime)

@@ -46,11 +46,19 @@ def _from_py_version():
         return None
 
 
-_SONAME = re.compile(r"libpython3\.(\d+)[a-z]*\.so")
-_EXE = re.compile(r"python3\.(\d+)[a-z]*$")
+_SONAME = re.compile(r"libpython(\d)\.(\d+)[a-z]*\.so")
+_EXE = re.compile(r"python(\d)\.(\d+)[a-z]*$")
 
 
 def _minor_from_files():
+    found = _version_from_files()
+    if found and found[0] == 3:
+        return found[1]
+    return None
+
+
+def _version_from_files():
+    """(major, minor) from a loaded libpython's soname or the executable's name."""
     names = []
     try:
         for objfile in gdb.objfiles():
@@ -61,12 +69,21 @@ def _minor_from_files():
     for name in names:
         m = _SONAME.search(name.rsplit("/", 1)[-1])
         if m:
-            return int(m.group(1))
+            return int(m.group(1)), int(m.group(2))
     for name in names:
         m = _EXE.search(name.rsplit("/", 1)[-1])
         if m:
-            return int(m.group(1))
+            return int(m.group(1)), int(m.group(2))
     return None
+
+
+def check_old_python():
+    """No _PyRuntime: a CPython before 3.7 still has Py_IsInitialized; say it is unknown."""
+    if _mem.symbol_address("Py_IsInitialized") is None:
+        return
+    found = _version_from_files()
+    shown = "%d.%d" % found if found else "(version unknown, older than 3.7)"
+    raise UnsupportedPython("CPython %s is not supported (known: %s)" % (shown, KNOWN_TEXT))
 
 
 def detect(runtime):
