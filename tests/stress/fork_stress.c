@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <threads.h>
@@ -101,6 +102,7 @@ struct wthread {
     _Atomic unsigned seq;
     _Atomic int handoff;   /* semaphore published for the notifier, -1 none */
     _Atomic int started;
+    _Atomic int inop;      /* lock index of the operation in flight (racy mode), -1 none */
     int nheld;
     struct held held[MAXH];
     uint64_t rng;
@@ -111,6 +113,7 @@ struct wthread {
 static int n_threads = 16, n_forkers = 2, n_locks = 512, n_forks = 20, hold_max = 4;
 static int pinned_threads = 0, pinned_per = 0;
 static int expect_abort_status = FW_EXIT_DEADLOCK;
+static int racy = 0;
 static int inject = 0, fork_every = 64;   /* inject: 1 hide a truth entry, 2 invent one */
 static int probes = 1, use_recursive = 1, verbose = 0, require_agent = 1;
 static double max_seconds = 120, child_timeout = 30, stop_timeout = 30;
@@ -135,6 +138,12 @@ static _Atomic int probe_count[5];
 static _Atomic int harness_stuck;
 static _Atomic int all_started;
 static int *cond_lock;             /* cond index -> its lock */
+
+/* Racy mode: children add what they measured here (shared with the parent). */
+struct racy_stats {
+    _Atomic long forks, live, truth, matched, missed, stale, uncertain;
+};
+static struct racy_stats *rstats;
 
 /* per-check scratch, allocated before any fork (the child must not allocate) */
 static unsigned *stamp_w, *stamp_r;     /* generation stamps per lock */
@@ -307,6 +316,7 @@ static int do_acquire(struct wthread *t, int idx, int mode, int how)
     struct lockobj *l = &locks[idx];
     int rc = -1;
     note_demand(t);
+    atomic_store(&t->inop, idx);
     if (how == 0)
         set_state(t, ST_BLOCK, idx, mode);
     else
@@ -360,6 +370,7 @@ static int do_acquire(struct wthread *t, int idx, int mode, int how)
     }
     if (rc == 0)
         add_held(t, idx, mode);
+    atomic_store(&t->inop, -1);
     return rc == 0;
 }
 
@@ -368,6 +379,7 @@ static void do_release(struct wthread *t, int idx)
     struct lockobj *l = &locks[idx];
     struct held *h = find_held(t, idx);
     int mode = h->mode;
+    atomic_store(&t->inop, idx);
     drop_held(t, idx);   /* before the real release */
     int rc = 0;
     switch (l->kind) {
@@ -377,6 +389,7 @@ static void do_release(struct wthread *t, int idx)
     case LK_MTX: rc = mtx_unlock(&l->u.c) == thrd_success ? 0 : -1; break;
     }
     (void)mode;
+    atomic_store(&t->inop, -1);
     if (rc != 0) {
         say("fork_stress: release of lock %d failed: %d", idx, rc);
         abort();
@@ -389,6 +402,7 @@ static void do_cond_wait(struct wthread *t, int idx, int variant)
     struct lockobj *l = &locks[idx];
     struct condobj *c = &conds[l->cond];
     int mode = kind_mode_write(l);
+    atomic_store(&t->inop, idx);
     drop_held(t, idx);                       /* released for the wait */
     set_state(t, ST_CONDWAIT, idx, mode);
     if (l->kind == LK_MUTEX) {
@@ -411,6 +425,7 @@ static void do_cond_wait(struct wthread *t, int idx, int variant)
     }
     set_state(t, ST_RUN, -1, 0);
     add_held(t, idx, mode);                  /* re-acquired by the wait */
+    atomic_store(&t->inop, -1);
 }
 
 /* A CPython Condition waiter: hold semaphore S, publish it, wait for S again until the
@@ -419,6 +434,7 @@ static void do_handoff(struct wthread *t, int idx)
 {
     struct lockobj *l = &locks[idx];
     note_demand(t);
+    atomic_store(&t->inop, idx);
     set_state(t, ST_BLOCK, idx, FW_KIND_SEMAPHORE);
     atomic_store(&t->handoff, idx);
     int rc;
@@ -427,6 +443,7 @@ static void do_handoff(struct wthread *t, int idx)
     while (rc != 0 && errno == EINTR);
     set_state(t, ST_RUN, -1, 0);
     add_held(t, idx, FW_KIND_SEMAPHORE);
+    atomic_store(&t->inop, -1);
 }
 
 /* Notifier side: main posts published semaphores, like Condition.notify(). */
@@ -441,8 +458,10 @@ static void notify_handoffs(struct wthread *self)
         if (s < 0)
             continue;
         atomic_fetch_add(&self->seq, 2);
+        atomic_store(&self->inop, s);
         drop_held(w, s);                     /* w is blocked in sem_wait: it does not touch it */
         sem_post(&locks[s].u.s);
+        atomic_store(&self->inop, -1);
         atomic_fetch_add(&self->seq, 2);
     }
 }
@@ -831,8 +850,205 @@ static int probe_has_candidate(int me, int probe)
     return 0;
 }
 
+/* Is lock idx in flux for some thread (an operation on it in flight at the fork)? */
+static int in_flux(int idx)
+{
+    for (int i = 0; i < n_all; i++)
+        if (atomic_load(&threads[i].inop) == idx)
+            return 1;
+    return 0;
+}
+
+/* Racy mode, in the child: the truth is each thread's state at the fork, the agent's
+ * snapshot was taken a little before. Counts what agrees; probes what must hold. */
+static int child_check_racy(int me, int probe, uint64_t prng)
+{
+    if (!reg)
+        return require_agent ? 13 : 0;
+    const struct fw_registry_header *h = reg;
+    const struct fw_table_desc *d = &h->fork_held;
+    if (h->magic != FW_MAGIC || d->entry_size < sizeof(struct fw_fork_held) || d->used > d->capacity ||
+        (uint64_t)d->offset + (uint64_t)d->capacity * d->entry_size > h->total_size)
+        return 13;
+    long live = 0, truth = 0, matched_n = 0, missed = 0, stale = 0, uncertain = 0;
+    for (int i = 0; i < n_all; i++)
+        for (int k = 0; k < MAXH; k++)
+            matched[i * MAXH + k] = 0;
+    const char *base = (const char *)h + d->offset;
+    int cand = -1, ncand = 0;
+    for (uint32_t e = 0; e < d->used; e++) {
+        const struct fw_fork_held *fh = (const void *)(base + (size_t)e * d->entry_size);
+        if (fh->orphan_state != FW_ORPHAN_LIVE)
+            continue;
+        live++;
+        uintptr_t a = (uintptr_t)fh->lock_addr, b0 = (uintptr_t)locks;
+        long idx = -1;
+        if (a >= b0 && (a - b0) % sizeof(struct lockobj) == 0 && (a - b0) / sizeof(struct lockobj) < (size_t)n_locks)
+            idx = (long)((a - b0) / sizeof(struct lockobj));
+        if (idx < 0) {
+            say("child %d: LIVE orphan %#lx is not one of our locks", (int)getpid(), (unsigned long)a);
+            stale++;
+            continue;
+        }
+        int found = 0;
+        for (int i = 0; i < n_all && !found; i++) {
+            const struct wthread *w = &threads[i];
+            if (i == me || w->tid != fh->holder_tid)
+                continue;
+            int n = w->nheld < MAXH ? w->nheld : MAXH;
+            for (int k = 0; k < n; k++)
+                if (w->held[k].idx == idx && w->held[k].mode == (int)fh->kind) {
+                    matched[i * MAXH + k] = 1;
+                    found = 1;
+                    break;
+                }
+        }
+        if (found) {
+            matched_n++;
+            if (fh->kind != FW_KIND_RWLOCK_READ && (probe != PR_REINIT || fh->kind == FW_KIND_MUTEX)) {
+                ncand++;
+                prng = prng * 6364136223846793005ull + 1442695040888963407ull;
+                if ((prng >> 33) % (uint64_t)ncand == 0)
+                    cand = (int)idx;
+            }
+        } else if (in_flux((int)idx)) {
+            uncertain++;
+        } else {
+            stale++;      /* released (and re-taken by another) between snapshot and fork */
+        }
+    }
+    for (int i = 0; i < n_all; i++) {
+        if (i == me)
+            continue;
+        const struct wthread *w = &threads[i];
+        int n = w->nheld < MAXH ? w->nheld : MAXH;
+        for (int k = 0; k < n; k++) {
+            if (!expected_entry(w, &w->held[k]))
+                continue;
+            truth++;
+            if (matched[i * MAXH + k])
+                continue;
+            if (in_flux(w->held[k].idx))
+                uncertain++;
+            else
+                missed++;   /* taken between the agent's snapshot and the fork */
+        }
+    }
+    atomic_fetch_add(&rstats->forks, 1);
+    atomic_fetch_add(&rstats->live, live);
+    atomic_fetch_add(&rstats->truth, truth);
+    atomic_fetch_add(&rstats->matched, matched_n);
+    atomic_fetch_add(&rstats->missed, missed);
+    atomic_fetch_add(&rstats->stale, stale);
+    atomic_fetch_add(&rstats->uncertain, uncertain);
+    if (probe == PR_FREE) {
+        for (int n = 0, idx = (int)(prng % (uint64_t)n_locks); n < 64; n++, idx = (idx + 1) % n_locks) {
+            struct lockobj *l = &locks[idx];
+            if (l->kind != LK_MUTEX || l->flav == MF_ROBUST || l->flav == MF_PI)
+                continue;
+            if (pthread_mutex_trylock(&l->u.m) != 0)
+                continue;
+            pthread_mutex_unlock(&l->u.m);
+            if (pthread_mutex_lock(&l->u.m) != 0)
+                return 14;
+            pthread_mutex_unlock(&l->u.m);
+            return 0;
+        }
+        return 0;
+    }
+    if (probe == PR_NONE || cand < 0)
+        return probe == PR_BLOCK ? 100 : 0;   /* 100: no candidate, the parent accepts it */
+    struct lockobj *l = &locks[cand];
+    if (probe == PR_TRY) {
+        int busy = 0;
+        switch (l->kind) {
+        case LK_MUTEX: busy = pthread_mutex_trylock(&l->u.m) == EBUSY; break;
+        case LK_RWLOCK: busy = pthread_rwlock_trywrlock(&l->u.rw) == EBUSY; break;
+        case LK_SEM: busy = sem_trywait(&l->u.s) != 0 && errno == EAGAIN; break;
+        case LK_MTX: busy = mtx_trylock(&l->u.c) == thrd_busy; break;
+        }
+        if (!busy)
+            say("child %d: try-acquire of live orphan %d did not fail with busy", (int)getpid(), cand);
+        return busy ? 0 : 14;
+    }
+    if (probe == PR_REINIT) {
+        pthread_mutex_init(&l->u.m, NULL);
+        if (pthread_mutex_lock(&l->u.m) != 0)
+            return 14;
+        pthread_mutex_unlock(&l->u.m);
+        return 0;
+    }
+    switch (l->kind) {
+    case LK_MUTEX: pthread_mutex_lock(&l->u.m); break;
+    case LK_RWLOCK: pthread_rwlock_wrlock(&l->u.rw); break;
+    case LK_SEM: sem_wait(&l->u.s); break;
+    case LK_MTX: mtx_lock(&l->u.c); break;
+    }
+    say("child %d: blocking acquire of live orphan %d returned", (int)getpid(), cand);
+    return 14;
+}
+
+static void wait_child(pid_t pid, int probe, int expect, int exp_count)
+{
+    int st = 0;
+    double c0 = now_s();
+    pid_t r;
+    while ((r = waitpid(pid, &st, WNOHANG)) == 0) {
+        if (now_s() - c0 > child_timeout) {
+            say("fork_stress: child %d (probe %d) did not exit within %.0fs: killed", (int)pid, probe, child_timeout);
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            atomic_fetch_add(&children_bad, 1);
+            return;
+        }
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (r < 0) {
+        say("fork_stress: waitpid: %s", strerror(errno));
+        atomic_fetch_add(&children_bad, 1);
+    } else if (WIFSIGNALED(st)) {
+        say("fork_stress: child %d (probe %d) killed by signal %d", (int)pid, probe, WTERMSIG(st));
+        atomic_fetch_add(&children_bad, 1);
+    } else if (WEXITSTATUS(st) != expect && !(racy && WEXITSTATUS(st) == 100)) {
+        say("fork_stress: child %d (probe %d, %d orphans expected) exited %d, expected %d", (int)pid, probe,
+            exp_count, WEXITSTATUS(st), expect);
+        atomic_fetch_add(&children_bad, 1);
+    } else if (racy && WEXITSTATUS(st) == 100) {
+        atomic_fetch_sub(&probe_count[PR_BLOCK], 1);   /* no live orphan to block on */
+        atomic_fetch_add(&probe_count[PR_NONE], 1);
+    }
+}
+
+static void do_fork_racy(struct wthread *t)
+{
+    if (atomic_fetch_add(&forks_claimed, 1) >= n_forks) {
+        atomic_fetch_sub(&forks_claimed, 1);
+        return;
+    }
+    int r = rnd_below(t, 8);
+    int probe = !probes ? PR_NONE : r == 0 ? PR_BLOCK : r == 1 ? PR_TRY : r == 2 ? PR_FREE : r == 3 ? PR_REINIT
+                                                                                               : PR_NONE;
+    uint64_t prng = rnd(t);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(child_check_racy(t->id, probe, prng));
+    if (pid < 0) {
+        say("fork_stress: fork failed: %s", strerror(errno));
+        atomic_fetch_add(&forks_failed, 1);
+    } else {
+        atomic_fetch_add(&probe_count[probe], 1);
+        wait_child(pid, probe, probe == PR_BLOCK ? expect_abort_status : 0, -1);
+    }
+    atomic_fetch_add(&forks_done, 1);
+}
+
 static void do_fork(struct wthread *t)
 {
+    if (racy) {
+        do_fork_racy(t);
+        return;
+    }
     int expect = 0;
     if (atomic_fetch_add(&forks_claimed, 1) >= n_forks) {
         atomic_fetch_sub(&forks_claimed, 1);
@@ -894,32 +1110,7 @@ static void do_fork(struct wthread *t)
         atomic_store(&max_expected_seen, exp_count);
     atomic_fetch_add(&probe_count[probe], 1);
     expect = probe == PR_BLOCK ? expect_abort_status : 0;
-    int st = 0;
-    double c0 = now_s();
-    pid_t r;
-    while ((r = waitpid(pid, &st, WNOHANG)) == 0) {
-        if (now_s() - c0 > child_timeout) {
-            say("fork_stress: child %d (probe %d) did not exit within %.0fs: killed", (int)pid, probe, child_timeout);
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            atomic_fetch_add(&children_bad, 1);
-            atomic_fetch_add(&forks_done, 1);
-            return;
-        }
-        struct timespec ts = {0, 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    if (r < 0) {
-        say("fork_stress: waitpid: %s", strerror(errno));
-        atomic_fetch_add(&children_bad, 1);
-    } else if (WIFSIGNALED(st)) {
-        say("fork_stress: child %d (probe %d) killed by signal %d", (int)pid, probe, WTERMSIG(st));
-        atomic_fetch_add(&children_bad, 1);
-    } else if (WEXITSTATUS(st) != expect) {
-        say("fork_stress: child %d (probe %d, %d orphans expected) exited %d, expected %d", (int)pid, probe,
-            exp_count, WEXITSTATUS(st), expect);
-        atomic_fetch_add(&children_bad, 1);
-    }
+    wait_child(pid, probe, expect, exp_count);
     atomic_fetch_add(&forks_done, 1);
 }
 
@@ -968,8 +1159,10 @@ static void random_op(struct wthread *t)
         struct lockobj *l = &locks[h->idx];
         if (l->recursive && h->count < 3 && !h->pinned) {
             note_demand(t);
+            atomic_store(&t->inop, h->idx);
             if (l->kind == LK_MUTEX ? pthread_mutex_lock(&l->u.m) == 0 : mtx_lock(&l->u.c) == thrd_success)
                 h->count++;
+            atomic_store(&t->inop, -1);
             atomic_fetch_add(&t->seq, 2);
         }
         return;
@@ -1109,7 +1302,7 @@ static void usage(void)
             "usage: fork_stress [--threads N] [--forkers N] [--locks N] [--forks N] [--hold N]\n"
             "                   [--pinned-threads N --pinned N] [--seed N] [--seconds S]\n"
             "                   [--no-probes] [--no-recursive] [--no-agent-ok] [--child-timeout S]\n"
-            "                   [--fork-every OPS] [--inject 1|2 (self-test: hide/invent a truth entry)] [-v]\n");
+            "                   [--racy (fork without stopping the world; measure)] [--fork-every OPS] [--inject 1|2 (self-test: hide/invent a truth entry)] [-v]\n");
     exit(2);
 }
 
@@ -1133,6 +1326,7 @@ int main(int argc, char **argv)
         ARG("--child-timeout", child_timeout, atof);
         ARG("--stop-timeout", stop_timeout, atof);
         else if (!strcmp(a, "--no-probes")) probes = 0;
+        else if (!strcmp(a, "--racy")) racy = 1;
         else if (!strcmp(a, "--no-recursive")) use_recursive = 0;
         else if (!strcmp(a, "--no-agent-ok")) require_agent = 0;
         else if (!strcmp(a, "-v")) verbose = 1;
@@ -1171,6 +1365,10 @@ int main(int argc, char **argv)
     cnt_w = calloc((size_t)n_locks, sizeof *cnt_w);
     cnt_r = calloc((size_t)n_locks, sizeof *cnt_r);
     matched = calloc((size_t)n_all * MAXH, 1);
+    rstats = mmap(NULL, sizeof *rstats, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (rstats == MAP_FAILED)
+        die("mmap: %s", strerror(errno));
+    memset(rstats, 0, sizeof *rstats);
     if (!threads || !stamp_w || !stamp_r || !cnt_w || !cnt_r || !matched)
         die("out of memory");
     (void)stop_check_mutex_unused;
@@ -1180,6 +1378,7 @@ int main(int argc, char **argv)
     mainth->role = 2;
     mainth->tid = (pid_t)syscall(SYS_gettid);
     atomic_store(&mainth->handoff, -1);
+    atomic_store(&mainth->inop, -1);
     atomic_store(&mainth->started, 1);
 
     pthread_attr_t attr;
@@ -1196,6 +1395,7 @@ int main(int argc, char **argv)
         if (!t->rng)
             t->rng = 1;
         atomic_store(&t->handoff, -1);
+        atomic_store(&t->inop, -1);
         atomic_store(&t->target, -1);
         int rc = pthread_create(&t->pt, &attr, thread_main, t);
         if (rc)
@@ -1269,6 +1469,12 @@ int main(int argc, char **argv)
            atomic_load(&probe_count[0]), atomic_load(&probe_count[1]), atomic_load(&probe_count[2]),
            atomic_load(&probe_count[3]), atomic_load(&probe_count[4]), reg ? reg->flags : 0u, bad,
            timed_out ? " (time limit reached)" : "");
+    if (racy)
+        printf("fork_stress: racy: %ld children measured; agent live orphans %ld, truth held %ld, matched %ld, "
+               "missed %ld (taken after the agent's snapshot), stale %ld (released before the fork), "
+               "in flux %ld\n",
+               rstats->forks, rstats->live, rstats->truth, rstats->matched, rstats->missed, rstats->stale,
+               rstats->uncertain);
     if (bad || atomic_load(&forks_failed) || fdone < n_forks) {
         printf("fork_stress: FAIL\n");
         return 1;

@@ -149,9 +149,40 @@ for n, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     fi
     if [ -z "$why" ]; then
         pass "$tag: $summary (${dt}s)"
+        grep '^fork_stress: racy:' "$log.out" | sed 's/^fork_stress: /    /'
     else
         fail "$tag${why} (${dt}s) [$log.err]"
         grep -v '^forkwatch:   \|^forkwatch: fork \|^forkwatch: exiting' "$log.err" | head -8 | sed 's/^/    /'
+    fi
+}
+
+# run_repro NAME TIMEOUT [ENV=V ...] -- ARGS: a reproducer of tests/stress/repro/NAME.c must exit 0
+run_repro() {
+    name=$1 t=$2
+    shift 2
+    envs=""
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs="$envs $1"; shift; done
+    [ $# -gt 0 ] && shift
+    [ "$HAVE_AGENT" = 1 ] || { fail "repro $name: no agent"; return; }
+    if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
+        fail "repro $name: not run: the ${BUDGET}s budget of this mode is spent"
+        return
+    fi
+    if ! $CC -O2 -g -pthread -o "$OUT/repro-$name" "$ROOT/tests/stress/repro/$name.c" 2>"$OUT/repro-$name.build"; then
+        fail "repro $name: does not build"
+        return
+    fi
+    t0=$(date +%s)
+    # shellcheck disable=SC2086
+    env -u FORKWATCH_DISABLE -u FORKWATCH_STACKS LD_PRELOAD="$AGENT" FORKWATCH_QUIET=1 \
+        FORKWATCH_REPORT="$OUT/repro-$name.report" FORKWATCH_ON_DEADLOCK=abort $envs ${STRESS_ENV:-} \
+        timeout -k 5 "$t" "$OUT/repro-$name" "$@" >"$OUT/repro-$name.out" 2>&1
+    rc=$?
+    dt=$(( $(date +%s) - t0 ))
+    if [ $rc -eq 0 ]; then
+        pass "repro $name: $(tail -1 "$OUT/repro-$name.out") (${dt}s)"
+    else
+        fail "repro $name: exit $rc$( [ $rc -eq 124 ] && echo " (hung, killed after ${t}s)"): $(tail -1 "$OUT/repro-$name.out") (${dt}s)"
     fi
 }
 
@@ -170,8 +201,12 @@ if [ "$MODE" = quick ]; then
         --locks 2000 --no-recursive --forks 3 --seed 8
     run_case over-fork-held agent 1 "" -- --threads 53 --forkers 2 --pinned-threads 50 --pinned 25 --hold 4 \
         --locks 3000 --no-recursive --forks 3 --seed 9
+    run_case racy agent 0 "" -- $MIXED --forks 200 --racy --seed 10
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
+    run_repro stack_capture_recursion 10 --
+    run_repro missed_orphan_race 60 -- 40
+    run_case racy asan 0 "" -- $MIXED --forks 100 --racy --seed 15
     run_case mixed asan 0 "" -- $MIXED --forks 60 --seed 11
     run_case locks-100k asan 0 "" -- --threads 8 --locks 100000 --hold 8 --forks 20 --seed 12
     MIN_EXPECTED=1000 run_case held-1000-at-fork asan 0 "" -- --threads 43 --forkers 2 --pinned-threads 40 \
@@ -195,7 +230,10 @@ else
             --locks 2000 --no-recursive --forks 50 --seed 25
         run_case over-fork-held $v 1 "" -- --threads 53 --forkers 2 --pinned-threads 50 --pinned 25 --hold 4 \
             --locks 3000 --no-recursive --forks 50 --seed 26
+        run_case racy $v 0 "" -- --threads 32 --forkers 4 --locks 512 --hold 6 --forks 2000 --racy --seed 27
     done
+    run_repro stack_capture_recursion 10 --
+    run_repro missed_orphan_race 300 -- 500
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
 fi
