@@ -91,6 +91,20 @@ if mode in ("plain", "fork"):
         streams = [s for s in res["streams"] if s]
         check("stdout buffer", any(s["python_type"] == "io.buffered" and
                                    s["found_in"] == "sys.stdout.buffer" for s in streams), streams)
+elif mode == "stdout":
+    m = threads.get(ev["main_ident"])
+    check("stdout main frame", m and top_script_frame(m) == ("<module>", marks["main_print"]),
+          m and m["frames"][:3])
+    p = threads.get(ev["printer_ident"])
+    check("stdout printer frame", p and top_script_frame(p) == ("printer_body", marks["printer_flush"])
+          or p and top_script_frame(p) == ("printer_body", marks["printer_flush"] - 1),
+          p and p["frames"][:3])
+    b = d("stdout_buffer_id")
+    check("stdout buffer owner", b and b["python_type"] == "io.buffered" and b["locked"] is True
+          and b["owner_ident"] == ev["printer_ident"], b)
+    f = res["find"].get("%d:%d" % (ev["main_ident"], ev["stdout_buffer_id"]))
+    check("find stdout buffer from main", f and f["address"] == ev["stdout_buffer_id"]
+          and f["found_in"] == "sys.stdout.buffer", f)
 elif mode == "rawchild":  # child of a raw fork: GIL held by the vanished Spinner
     g = res["gil"]
     check("rawchild gil held by vanished spinner", g and g["locked"]

@@ -70,6 +70,29 @@ if mode == "fork":
         os._exit(0)
     note(ready=1)
     os.waitpid(pid, 0)
+elif mode == "stdout":
+    # "Printer" blocks writing to a full pipe holding sys.stdout.buffer's lock; the main
+    # thread's print() then waits for that lock.
+    r, w = os.pipe()
+    os.dup2(w, 1)
+
+    def printer_body():
+        note(printer_ident=threading.get_ident())
+        sys.stdout.write("x" * 1000000)
+        sys.stdout.flush()  # MARK:printer_flush
+
+    printer = threading.Thread(target=printer_body, name="Printer", daemon=True)
+    printer.start()
+    note(stdout_buffer_id=id(sys.stdout.buffer))
+    import array, fcntl, termios
+    for _ in range(1000):  # bounded: until the pipe is full (the printer blocked in write)
+        n = array.array("i", [0])
+        fcntl.ioctl(r, termios.FIONREAD, n)
+        if n[0] >= 65536:
+            break
+        stop.wait(0.01)
+    note(ready=1)
+    print("y" * 10, flush=True)  # MARK:main_print
 elif mode == "rawfork":
     # a fork from C with the GIL released: the Spinner holds the GIL at the fork and
     # vanishes; the child waits for the GIL for ever.

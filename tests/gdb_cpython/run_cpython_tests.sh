@@ -62,7 +62,10 @@ inspect() {  # inspect OUT EVENTS MODE TARGET... (TARGET: -p PID or EXE CORE); e
     local out=$1 ev=$2 mode=$3; shift 3
     local addrs find
     addrs="$(ev_get "$ev" rlock_id),$(ev_get "$ev" lock_id),$(ev_get "$ev" handler_lock_id)"
-    if [ "$mode" = child ] || [ "$mode" = rawchild ]; then
+    if [ "$mode" = stdout ]; then
+        addrs="$addrs,$(ev_get "$ev" stdout_buffer_id)"
+        find="$(ev_get "$ev" main_ident):$(ev_get "$ev" stdout_buffer_id)"
+    elif [ "$mode" = child ] || [ "$mode" = rawchild ]; then
         find="$(ev_get "$ev" main_ident):$(ev_get "$ev" lock_id)"
     else
         find="$(ev_get "$ev" waiter_ident):$(ev_get "$ev" lock_id),$(ev_get "$ev" holder_ident):$(ev_get "$ev" handler_lock_id)"
@@ -152,6 +155,7 @@ for spec in "${interpreters[@]}"; do
     run_case "$py" "$py" "$ver" 1 "$name-plain" plain
     run_case "$py" "$py" "$ver" 1 "$name-fork" fork
     run_case "$py" "$py" "$ver" 1 "$name-rawfork" rawfork
+    run_case "$py" "$py" "$ver" 1 "$name-stdout" stdout
     [ $quick = 1 ] && continue
     # the same without DWARF for libpython
     core=1
