@@ -1,0 +1,43 @@
+/* fw_init.c — start-up: environment, real functions, registry header. */
+#include "fw_config.h"
+#include "fw_log.h"
+#include "fw_real.h"
+#include "fw_registry.h"
+#include "fw_thread.h"
+
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+static const char *env(const char *name)
+{
+    return secure_getenv(name);
+}
+
+static void warn_line(const char *line)
+{
+    fw_warn(line);
+}
+
+/* Runs before the program's own constructors (priority 101 is the earliest
+ * allowed); lock operations that come even earlier pass straight through
+ * because fw_enabled is still 0. */
+__attribute__((constructor(101))) static void fw_init(void)
+{
+    fw_tls_guard++;
+    fw_registry_init_header();
+    fw_real_resolve();
+    int secure = getauxval(AT_SECURE) != 0;
+    fw_config_parse(&fw_cfg, env, warn_line, secure);
+    struct fw_registry_header *h = &forkwatch_registry.header;
+    h->pid = (int32_t)getpid();
+    h->policy = (uint32_t)fw_cfg.policy;
+    if (fw_cfg.secure_exec)
+        fw_registry_set_flag(FW_FLAG_SECURE_EXEC);
+    if (!fw_cfg.disabled) {
+        fw_thread_init();
+        fw_registry_set_flag(FW_FLAG_ENABLED);
+        __atomic_store_n(&fw_enabled, 1, __ATOMIC_RELEASE);
+    }
+    fw_tls_guard--;
+}

@@ -1,0 +1,38 @@
+/* fw_lockword.c — reads glibc 2.3x lock words (x86-64/aarch64 layouts) to tell
+ * whether a lock is held right now. Used in the fork child, so memory reads only. */
+#include "fw_orphan.h"
+
+#include "forkwatch_abi.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+
+/* nptl/pthread_rwlock_common.c: bit 1 of __readers is "write locked", the
+ * reader count starts at bit 3. */
+#define RWLOCK_WRLOCKED 2u
+#define RWLOCK_READER_SHIFT 3u
+
+int fw_lockword_held(uint32_t kind, const void *lock)
+{
+    switch (kind) {
+    case FW_KIND_MUTEX:
+    case FW_KIND_C11_MTX: {   /* glibc's mtx_t is a pthread_mutex_t */
+        const pthread_mutex_t *m = lock;
+        return __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) != 0;
+    }
+    case FW_KIND_RWLOCK_READ:
+    case FW_KIND_RWLOCK_WRITE: {
+        const pthread_rwlock_t *rw = lock;
+        unsigned readers = __atomic_load_n(&rw->__data.__readers, __ATOMIC_RELAXED);
+        int writer = __atomic_load_n(&rw->__data.__cur_writer, __ATOMIC_RELAXED);
+        return writer != 0 || (readers & RWLOCK_WRLOCKED) || (readers >> RWLOCK_READER_SHIFT) != 0;
+    }
+    case FW_KIND_SEMAPHORE: {
+        /* 64-bit new_sem: value in the low 32 bits of the first word. */
+        const uint64_t *data = lock;
+        return (__atomic_load_n(data, __ATOMIC_RELAXED) & 0xffffffffu) == 0;
+    }
+    default:
+        return 0;
+    }
+}

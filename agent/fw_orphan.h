@@ -1,0 +1,37 @@
+/* fw_orphan.h — in a fork child: locks held at the fork by threads that the
+ * child does not have. Built once by the child (async-signal-safe), looked up on
+ * every lock operation while any orphan is live. */
+#ifndef FW_ORPHAN_H
+#define FW_ORPHAN_H
+
+#include <stdint.h>
+
+enum fw_acquire_mode { FW_ACQ_BLOCKING = 0, FW_ACQ_TRY = 1, FW_ACQ_TIMED = 2 };
+
+/* Non-zero in a fork child that has at least one live orphan. */
+extern int fw_orphans_active;
+
+/* Child side: checks every fork_held entry against its lock word, marks the live
+ * ones FW_ORPHAN_LIVE, and builds the private address hash. */
+void fw_orphan_build(void);
+
+/* Index in fork_held[] of an orphan at addr, or -1. */
+int fw_orphan_lookup(uint64_t addr);
+
+/* An acquire of lock (of the given kind) starts in the child: reports a
+ * fork-deadlock (blocking) or fork-hazard (try/timed) when lock is a live
+ * orphan that is still held, and applies the policy (may _exit). */
+void fw_orphan_on_acquire(const void *lock, uint32_t kind, int mode, uint64_t call_site);
+
+/* The child released or re-initialised/destroyed an orphan: no longer a hazard. */
+void fw_orphan_on_release(const void *lock);
+void fw_orphan_on_reinit(const void *lock);
+
+/* Is the lock, as its memory says now, held? (mutex lock word, rwlock
+ * readers/writer, semaphore value 0). Pure memory read. */
+int fw_lockword_held(uint32_t kind, const void *lock);
+
+/* Tests: forget the hash. */
+void fw_orphan_reset(void);
+
+#endif

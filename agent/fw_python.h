@@ -1,0 +1,22 @@
+/* fw_python.h — Python stacks through CPython's C API, found with dlsym (no
+ * build-time dependency: in a process without CPython all of this is a no-op). */
+#ifndef FW_PYTHON_H
+#define FW_PYTHON_H
+
+#include "forkwatch_abi.h"
+
+#include <stdint.h>
+
+/* Parent, at a fork with held locks: resolves the API (once) and, when the
+ * forking thread holds the GIL of an initialised interpreter, fills
+ * py_threads/py_frames. Returns 1 if captured. */
+int fw_python_capture_at_fork(void);
+
+/* Index in py_threads[] of the thread with this pthread_self(), or -1. */
+int32_t fw_python_thread_index(uint64_t pthread_id);
+
+/* Child: the calling thread's Python frames (innermost first) into out[0..max).
+ * Only call when the child has a single thread. Returns the count (0 if none). */
+uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max);
+
+#endif

@@ -1,0 +1,81 @@
+/* fw_real.c — see fw_real.h. */
+#include "fw_real.h"
+
+#include <dlfcn.h>
+
+/* glibc still exports these old aliases (GLIBC_2.2.5, not default versions);
+ * .symver binds to them without dlsym, so a lock op that arrives while we are
+ * still resolving (dlsym may allocate) has a real function to go to. */
+extern int fw_glibc_mutex_lock(pthread_mutex_t *);
+extern int fw_glibc_mutex_unlock(pthread_mutex_t *);
+__asm__(".symver fw_glibc_mutex_lock, __pthread_mutex_lock@GLIBC_2.2.5");
+__asm__(".symver fw_glibc_mutex_unlock, __pthread_mutex_unlock@GLIBC_2.2.5");
+
+struct fw_real_fns fw_real = {
+    .mutex_lock = fw_glibc_mutex_lock,
+    .mutex_unlock = fw_glibc_mutex_unlock,
+};
+
+static void *next(const char *name)
+{
+    return dlsym(RTLD_NEXT, name);
+}
+
+static void *next_cond(const char *name)
+{
+    void *p = dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2");
+    return p ? p : dlsym(RTLD_NEXT, name);
+}
+
+#define BIND(field, name) \
+    do { void *p_ = next(name); if (p_) __atomic_store_n((void **)&fw_real.field, p_, __ATOMIC_RELEASE); } while (0)
+
+void fw_real_resolve(void)
+{
+    static int done;
+    if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+        return;
+    BIND(mutex_trylock, "pthread_mutex_trylock");
+    BIND(mutex_timedlock, "pthread_mutex_timedlock");
+    BIND(mutex_clocklock, "pthread_mutex_clocklock");
+    BIND(mutex_init, "pthread_mutex_init");
+    BIND(mutex_destroy, "pthread_mutex_destroy");
+    BIND(rwlock_rdlock, "pthread_rwlock_rdlock");
+    BIND(rwlock_tryrdlock, "pthread_rwlock_tryrdlock");
+    BIND(rwlock_timedrdlock, "pthread_rwlock_timedrdlock");
+    BIND(rwlock_clockrdlock, "pthread_rwlock_clockrdlock");
+    BIND(rwlock_wrlock, "pthread_rwlock_wrlock");
+    BIND(rwlock_trywrlock, "pthread_rwlock_trywrlock");
+    BIND(rwlock_timedwrlock, "pthread_rwlock_timedwrlock");
+    BIND(rwlock_clockwrlock, "pthread_rwlock_clockwrlock");
+    BIND(rwlock_unlock, "pthread_rwlock_unlock");
+    BIND(rwlock_init, "pthread_rwlock_init");
+    BIND(rwlock_destroy, "pthread_rwlock_destroy");
+    void *p;
+    if ((p = next_cond("pthread_cond_wait"))) fw_real.cond_wait = p;
+    if ((p = next_cond("pthread_cond_timedwait"))) fw_real.cond_timedwait = p;
+    if ((p = next("pthread_cond_clockwait"))) fw_real.cond_clockwait = p;   /* 2.30+, one version */
+    BIND(mtx_lock, "mtx_lock");
+    BIND(mtx_trylock, "mtx_trylock");
+    BIND(mtx_timedlock, "mtx_timedlock");
+    BIND(mtx_unlock, "mtx_unlock");
+    BIND(mtx_init, "mtx_init");
+    BIND(mtx_destroy, "mtx_destroy");
+    BIND(cnd_wait, "cnd_wait");
+    BIND(cnd_timedwait, "cnd_timedwait");
+    BIND(sem_wait, "sem_wait");
+    BIND(sem_trywait, "sem_trywait");
+    BIND(sem_timedwait, "sem_timedwait");
+    BIND(sem_clockwait, "sem_clockwait");
+    BIND(sem_post, "sem_post");
+    BIND(sem_init, "sem_init");
+    BIND(sem_destroy, "sem_destroy");
+    BIND(fork, "fork");
+    BIND(underscore_fork, "_Fork");
+    BIND(forkpty, "forkpty");
+    BIND(setname_np, "pthread_setname_np");
+    /* The default-version lock/unlock last: until now the aliases served. */
+    BIND(mutex_lock, "pthread_mutex_lock");
+    BIND(mutex_unlock, "pthread_mutex_unlock");
+    __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,73 @@
+/* fw_real.h — pointers to the real (glibc) functions we interpose. */
+#ifndef FW_REAL_H
+#define FW_REAL_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <threads.h>
+#include <time.h>
+#include <sys/types.h>
+
+struct termios;
+struct winsize;
+
+struct fw_real_fns {
+    int (*mutex_lock)(pthread_mutex_t *);
+    int (*mutex_trylock)(pthread_mutex_t *);
+    int (*mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
+    int (*mutex_clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
+    int (*mutex_unlock)(pthread_mutex_t *);
+    int (*mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+    int (*mutex_destroy)(pthread_mutex_t *);
+
+    int (*rwlock_rdlock)(pthread_rwlock_t *);
+    int (*rwlock_tryrdlock)(pthread_rwlock_t *);
+    int (*rwlock_timedrdlock)(pthread_rwlock_t *, const struct timespec *);
+    int (*rwlock_clockrdlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+    int (*rwlock_wrlock)(pthread_rwlock_t *);
+    int (*rwlock_trywrlock)(pthread_rwlock_t *);
+    int (*rwlock_timedwrlock)(pthread_rwlock_t *, const struct timespec *);
+    int (*rwlock_clockwrlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+    int (*rwlock_unlock)(pthread_rwlock_t *);
+    int (*rwlock_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
+    int (*rwlock_destroy)(pthread_rwlock_t *);
+
+    int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+    int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+    int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *);
+
+    int (*mtx_lock)(mtx_t *);
+    int (*mtx_trylock)(mtx_t *);
+    int (*mtx_timedlock)(mtx_t *__restrict, const struct timespec *__restrict);
+    int (*mtx_unlock)(mtx_t *);
+    int (*mtx_init)(mtx_t *, int);
+    void (*mtx_destroy)(mtx_t *);
+    int (*cnd_wait)(cnd_t *, mtx_t *);
+    int (*cnd_timedwait)(cnd_t *__restrict, mtx_t *__restrict, const struct timespec *__restrict);
+
+    int (*sem_wait)(sem_t *);
+    int (*sem_trywait)(sem_t *);
+    int (*sem_timedwait)(sem_t *, const struct timespec *);
+    int (*sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
+    int (*sem_post)(sem_t *);
+    int (*sem_init)(sem_t *, int, unsigned int);
+    int (*sem_destroy)(sem_t *);
+
+    pid_t (*fork)(void);
+    pid_t (*underscore_fork)(void);
+    pid_t (*forkpty)(int *, char *, const struct termios *, const struct winsize *);
+    int (*setname_np)(pthread_t, const char *);
+};
+
+extern struct fw_real_fns fw_real;
+
+/* Resolves every pointer (dlsym RTLD_NEXT; condition variables bound to
+ * GLIBC_2.3.2). Safe to call more than once and from any thread. Until it has
+ * run, mutex lock/unlock point at glibc's exported internal aliases so that a
+ * lock taken by dlsym itself cannot recurse into us. */
+void fw_real_resolve(void);
+
+#define FW_REAL(name) \
+    (__builtin_expect(fw_real.name == 0, 0) ? (fw_real_resolve(), fw_real.name) : fw_real.name)
+
+#endif

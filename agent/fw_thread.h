@@ -1,0 +1,90 @@
+/* fw_thread.h — per-thread slots and their held-lock entries (the hot path).
+ *
+ * Each thread owns one slot in forkwatch_registry.threads[] and is the only
+ * writer of its entries, except that another thread may take a semaphore entry
+ * away with a CAS HELD -> EMPTY (sem_post by a non-holder). An entry's state is
+ * stored last when it becomes valid and first when it stops being valid. */
+#ifndef FW_THREAD_H
+#define FW_THREAD_H
+
+#include "fw_registry.h"
+
+#include <pthread.h>
+
+#include <stdint.h>
+
+#define FW_TLS __attribute__((tls_model("initial-exec")))
+
+/* The calling thread's slot, NULL until its first lock operation. */
+extern __thread struct fw_thread *fw_tls_slot FW_TLS;
+/* Non-zero: pass every lock op straight through (inside the agent, or the thread is exiting). */
+extern __thread int fw_tls_guard FW_TLS;
+
+/* Set once at start-up; read on every lock operation. */
+extern int fw_enabled;
+
+/* Claims a slot for the calling thread (CAS over threads[]). Returns NULL when
+ * the table is full (flag + one warning). */
+struct fw_thread *fw_thread_claim(void);
+
+/* Creates the pthread key whose destructor releases a slot at thread exit. */
+void fw_thread_init(void);
+
+/* Marks the calling thread's slot EXITED (pthread key destructor). */
+void fw_thread_exit(struct fw_thread *slot);
+
+/* A thread was renamed (pthread_setname_np): update its slot. */
+void fw_thread_rename(pthread_t thread, const char *name);
+
+/* Index of a slot in threads[]. */
+static inline uint32_t fw_thread_index(const struct fw_thread *t)
+{
+    return (uint32_t)(t - forkwatch_registry.threads);
+}
+
+/* Number of slots claimed since a fork child started (for "one thread only"). */
+extern uint32_t fw_threads_claimed_in_child;
+extern int fw_in_fork_child;
+
+/* Returns the calling thread's slot, claiming one if needed; NULL if none. */
+static inline struct fw_thread *fw_thread_self(void)
+{
+    struct fw_thread *t = fw_tls_slot;
+    if (__builtin_expect(t != 0, 1))
+        return t;
+    return fw_thread_claim();
+}
+
+/* --- held entries --- */
+
+/* Reserves a free entry (state stays EMPTY until published). NULL when full. */
+struct fw_held *fw_held_reserve(struct fw_thread *t);
+
+/* Fills and publishes an entry with the given state. */
+static inline void fw_held_publish(struct fw_thread *t, struct fw_held *e, uint64_t addr,
+                                   uint64_t call_site, uint32_t kind, uint32_t stack_id,
+                                   uint32_t state)
+{
+    e->lock_addr = addr;
+    e->call_site = call_site;
+    e->kind = kind;
+    e->stack_id = stack_id;
+    e->seq = t->next_seq++;
+    __atomic_store_n(&e->state, state, __ATOMIC_RELEASE);
+}
+
+/* Frees an entry owned by t and shrinks held_used past trailing empty entries. */
+void fw_held_clear(struct fw_thread *t, struct fw_held *e);
+
+/* The most recent entry of t for addr in the given state (kind 0 = any). */
+struct fw_held *fw_held_find(struct fw_thread *t, uint64_t addr, uint32_t state, uint32_t kind);
+
+/* Removes one HELD semaphore entry for addr from any other thread (live or, in a
+ * fork child, vanished). Returns 1 if one was removed. */
+int fw_held_remove_remote(struct fw_thread *self, uint64_t addr, uint32_t kind);
+
+/* Removes every entry (any thread, any state but ACQUIRING) for addr: the lock was
+ * destroyed or re-initialised. */
+void fw_held_forget_everywhere(uint64_t addr);
+
+#endif
