@@ -27,7 +27,7 @@ def _quit(code):
 
 def _quiet_settings():
     for s in ("pagination off", "confirm off", "width 0", "height 0", "print thread-events off",
-              "print inferior-events off", "auto-load python-scripts off"):
+              "print inferior-events off", "suppress-cli-notifications on"):
         try:
             gdb.execute("set " + s, to_string=True)
         except (gdb.error, RuntimeError):
@@ -42,15 +42,15 @@ def _attach(pid):
     if not os.path.exists("/proc/%d" % pid):
         raise BatchError("no such process: %d" % pid)
     try:
-        with open("/proc/%d/stat" % pid) as f:
+        with open("/proc/%d/stat" % pid, "rb") as f:
             st = f.read()
-        state = st[st.rindex(")") + 2:].split()[0]
-        if state in ("Z", "X"):
+        state = st[st.rindex(b")") + 2:].split()[0]
+        if state in (b"Z", b"X"):
             raise BatchError("process %d is a zombie: nothing to attach to" % pid)
     except (OSError, ValueError, IndexError):
         pass
     try:
-        gdb.execute("attach %d" % pid, to_string=True)
+        _silently("attach %d" % pid)
     except gdb.error as e:
         msg = _gdb_msg(e)
         if "not permitted" in msg or "EPERM" in msg:
@@ -63,10 +63,30 @@ def _attach(pid):
         raise BatchError("cannot attach to process %d" % pid)
 
 
+def _silently(cmd):
+    """Run a GDB command with its stop/frame printing sent to /dev/null (stdout is the verdict)."""
+    redirected = False
+    try:
+        for s in ("logging file /dev/null", "logging overwrite on", "logging redirect on",
+                  "logging debugredirect on", "logging enabled on"):
+            gdb.execute("set " + s, to_string=True)
+        redirected = True
+    except gdb.error:
+        pass
+    try:
+        return gdb.execute(cmd, to_string=True)
+    finally:
+        if redirected:
+            try:
+                gdb.execute("set logging enabled off", to_string=True)
+            except gdb.error:
+                pass
+
+
 def _detach():
     try:
         if gdb.selected_inferior().pid:
-            gdb.execute("detach", to_string=True)
+            _silently("detach")
     except (gdb.error, RuntimeError):
         pass
 
@@ -117,13 +137,13 @@ def _load_core(core, exe):
     _check_core(core)
     _check_exe(exe)
     try:
-        out = gdb.execute("file %s" % _quote(exe), to_string=True)
+        out = _silently("file %s" % _path_arg(exe))
     except gdb.error as e:
         raise BatchError("cannot load executable %s: %s" % (exe, _gdb_msg(e)))
     if "No symbol table is loaded" in out:
         error_line("executable has no symbols (stripped): %s; C-level analysis continues" % exe)
     try:
-        out = gdb.execute("core-file %s" % _quote(core), to_string=True)
+        out = _silently("core-file %s" % _path_arg(core))
     except gdb.error as e:
         raise BatchError("cannot load core %s: %s" % (core, _gdb_msg(e)))
     if "may not match" in out:
@@ -133,8 +153,10 @@ def _load_core(core, exe):
     process_info.CORE_FILE = os.path.abspath(core)
 
 
-def _quote(path):
-    return '"%s"' % path.replace("\\", "\\\\").replace('"', '\\"')
+def _path_arg(path):
+    """GDB's file/core-file take the rest of the line; escape what its argv splitter eats."""
+    path = os.path.abspath(path)
+    return re.sub(r"([\\\s'\"])", r"\\\1", path)
 
 
 def _descendants(pid):

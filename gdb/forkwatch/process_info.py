@@ -99,9 +99,9 @@ def gather(registry=None):
             pi.parent_pid = info[1] or None
     elif pi.pid:
         try:
-            with open("/proc/%d/stat" % pi.pid) as f:
+            with open("/proc/%d/stat" % pi.pid, "rb") as f:
                 stat = f.read()
-            pi.parent_pid = int(stat[stat.rindex(")") + 2:].split()[1]) or None
+            pi.parent_pid = int(stat[stat.rindex(b")") + 2:].split()[1]) or None
         except (OSError, ValueError, IndexError):
             pass
         exe = _read_link("/proc/%d/exe" % pi.pid)
