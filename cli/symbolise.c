@@ -4,7 +4,10 @@
 #include "symbolise.h"
 
 #include <elfutils/libdwfl.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <limits.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +129,23 @@ static struct module_entry *get_module(struct fw_symboliser *s, const char *path
     return m;
 }
 
+/* A line table may name files relative to the compilation directory
+ * ("fixtures/c/x.c"); joined with DW_AT_comp_dir when that file exists here,
+ * else kept as written (a distribution's build tree is not on this machine). */
+static void absolute_source(Dwfl_Module *mod, Dwarf_Addr addr, const char *file, char *out, size_t n)
+{
+    snprintf(out, n, "%s", file);
+    Dwarf_Addr cu_bias;
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &cu_bias);
+    Dwarf_Attribute attr;
+    const char *comp_dir = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+    if (!comp_dir || comp_dir[0] != '/')
+        return;
+    char joined[PATH_MAX];
+    if ((size_t)snprintf(joined, sizeof joined, "%s/%s", comp_dir, file) < sizeof joined && access(joined, R_OK) == 0)
+        snprintf(out, n, "%s", joined);
+}
+
 /* dladdr() names the main program by argv[0], which may be relative ("./prog")
  * or a bare name found on $PATH. The command ran in our directory with our
  * PATH (unless it changed them), and the build id check catches a wrong pick. */
@@ -164,7 +184,10 @@ bool fw_symbolise(struct fw_symboliser *s, const char *module, uint64_t offset, 
         int lineno = 0;
         const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
         if (file && lineno > 0) {
-            snprintf(out->file, sizeof out->file, "%s", file);
+            if (file[0] != '/')
+                absolute_source(m->mod, addr, file, out->file, sizeof out->file);
+            else
+                snprintf(out->file, sizeof out->file, "%s", file);
             out->line = lineno;
         }
     }

@@ -14,7 +14,7 @@ struct fw_symboliser;
 
 struct fw_symbol {
     char function[256];   /* "" when unknown */
-    char file[1024];      /* "" when unknown */
+    char file[4096];      /* "" when unknown (PATH_MAX) */
     int line;             /* 0 when unknown */
 };
 

@@ -173,6 +173,7 @@ check "run: rewritten report holds only valid lines" test "$(lines_of sym.jsonl)
 check "symbolise: function filled" contains sym.jsonl '"function":"target_function"'
 got=$(grep -o '"file":"[^"]*","line":[0-9]*' sym.jsonl | head -1 | sed 's/"file":"\(.*\)","line":\(.*\)/\1:\2/' | sed 's,.*/,,')
 check "symbolise: file:line as addr2line says ($expect)" test -n "$expect" -a "$got" = "$expect"
+check "symbolise: relative source joined with DW_AT_comp_dir" contains sym.jsonl "\"file\":\"$WORK/prog.c\""
 check "symbolise: time_ns kept exactly" contains sym.jsonl '"time_ns":1763766000000000001'
 check "report: escape of a control character kept in JSON" contains sym.jsonl '"name":"Wri\u001bter"'
 check "report: mode 0600 kept across the rewrite" test "$(stat -c %a sym.jsonl)" = 600
