@@ -95,13 +95,12 @@ run_case() {
     rm -f "$log.report" "$log.out" "$log.err"
     t0=$(date +%s)
     # shellcheck disable=SC2086
-    env -u FORKWATCH_DISABLE -u FORKWATCH_QUIET -u FORKWATCH_STACKS -u FORKWATCH_PYTHON \
-        -u FORKWATCH_EXIT_STATUS \
+    timeout -k 5 "$CASE_T" env -u FORKWATCH_DISABLE -u FORKWATCH_QUIET -u FORKWATCH_STACKS \
+        -u FORKWATCH_PYTHON -u FORKWATCH_EXIT_STATUS \
         LD_PRELOAD="$pre" FORKWATCH_REPORT="$log.report" FORKWATCH_ON_DEADLOCK=abort \
         ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=99 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $envs ${STRESS_ENV:-} \
-        timeout -k 5 "$CASE_T" "$OUT/fork_stress" --stop-timeout 30 --child-timeout 30 "$@" \
-        >"$log.out" 2>"$log.err"
+        "$OUT/fork_stress" --stop-timeout 30 --child-timeout 30 "$@" >"$log.out" 2>"$log.err"
     rc=$?
     dt=$(( $(date +%s) - t0 ))
     summary=$(grep '^fork_stress: threads' "$log.out" | head -1 | sed 's/^fork_stress: //')
@@ -174,9 +173,9 @@ run_repro() {
     fi
     t0=$(date +%s)
     # shellcheck disable=SC2086
-    env -u FORKWATCH_DISABLE -u FORKWATCH_STACKS LD_PRELOAD="$AGENT" FORKWATCH_QUIET=1 \
+    timeout -k 5 "$t" env -u FORKWATCH_DISABLE -u FORKWATCH_STACKS LD_PRELOAD="$AGENT" FORKWATCH_QUIET=1 \
         FORKWATCH_REPORT="$OUT/repro-$name.report" FORKWATCH_ON_DEADLOCK=abort $envs ${STRESS_ENV:-} \
-        timeout -k 5 "$t" "$OUT/repro-$name" "$@" >"$OUT/repro-$name.out" 2>&1
+        "$OUT/repro-$name" "$@" >"$OUT/repro-$name.out" 2>&1
     rc=$?
     dt=$(( $(date +%s) - t0 ))
     if [ $rc -eq 0 ]; then
