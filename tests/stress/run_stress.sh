@@ -236,4 +236,17 @@ else
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
 fi
+# the agent's security checks (issue 6 section 5), counted here too
+if command -v bash >/dev/null; then
+    bash "$ROOT/tests/stress/agent_security.sh" >"$OUT/security.log" 2>&1
+    grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$OUT/security.log" | sed 's/^/    security: /'
+    last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$OUT/security.log" | tail -1)
+    if [ -n "$last" ]; then
+        PASS=$((PASS + ${last%% *}))
+        f=${last#*, }
+        FAIL=$((FAIL + ${f%% *}))
+    else
+        fail "agent_security.sh: no result line (see $OUT/security.log)"
+    fi
+fi
 finish
