@@ -452,7 +452,7 @@ def main():
                 passed += 1
             else:
                 failed += 1
-    log(f"cpython_suites: interpreters run: {', '.join(full for _, full, _ in interps) or 'none'}")
+    log(f"CPython interpreters that ran: {', '.join(full for _, full, _ in interps) or 'none'}")
     log(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
 
