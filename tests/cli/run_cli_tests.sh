@@ -206,6 +206,18 @@ ln -s sym.jsonl link.jsonl
 "$FW" run --report link.jsonl -- true > out 2> err; rc=$?
 check "report: a symlinked report is refused (exit 3)" eval 'test $rc = 3 && contains err "symbolic link"'
 
+# ---------------------------------------------------------------- run end to end (real agent)
+FIXTURE=$ROOT/build/fixtures/mutex_held_at_fork
+if [ -x "$FIXTURE" ] && [ -f "$ROOT/build/libforkwatch.so" ]; then
+    FIXTURE_TIMEOUT=20 FIXTURE_EVENTS=$WORK/fx.events timeout 60 "$FW_BUILT" run --quiet --report e2e.jsonl -- "$FIXTURE" > out 2> err; rc=$?
+    check "e2e: mutex held at fork under the real agent gives 86" test "$rc" = 86
+    check "e2e: holder's acquiring frame symbolised (function, absolute file, line)" \
+        contains e2e.jsonl '"function":"holder_acquire_mutex","file":"'"$ROOT"'/fixtures/c/mutex_held_at_fork.c","line":'
+    check "e2e: summary names holder thread and acquiring function" eval 'contains err "held by \"Holder\"" && contains err "acquired at holder_acquire_mutex (mutex_held_at_fork.c:"'
+else
+    echo "skip - e2e: build/libforkwatch.so or build/fixtures/mutex_held_at_fork missing"
+fi
+
 # ---------------------------------------------------------------- core pre-checks
 "$FW" core no-such.core > out 2> err; rc=$?
 check "core: missing file, exit 3, one line" eval 'test $rc = 3 && test "$(lines_of err)" = 1'
