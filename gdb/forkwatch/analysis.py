@@ -11,6 +11,7 @@ from . import memory
 from . import native_threads
 from . import process_info
 from . import symbols
+from .escape import to_text
 
 SEVERITY = ["fork-deadlock", "gil-held-across-fork", "deadlock", "orphaned-lock", "no-deadlock"]
 
@@ -462,10 +463,24 @@ def _gone_holder(c, tid, ident, kind):
         pystack = _py_frames(getattr(pyt, "frames", None))
         if tid is None:
             tid = getattr(pyt, "native_tid", None)
+    if name is None and tid is not None and kind == "fork-deadlock":
+        name = _parent_thread_name(c, tid)
     return {"tid": tid, "name": name, "alive": False,
             "pid": c.pinfo.parent_pid if kind == "fork-deadlock" else c.r.pid,
             "python_stack": pystack, "native_stack": [], "source": "inferred",
             "_kind": kind, "_live": False, "_where": None, "_ident": ident}
+
+
+def _parent_thread_name(c, tid):
+    """Live only: the name of the holder's thread in the parent, which still runs it."""
+    p = c.pinfo
+    if p.source != "live" or not p.parent_tids or tid not in p.parent_tids:
+        return None
+    try:
+        with open("/proc/%d/task/%d/comm" % (p.parent_pid, tid), "rb") as f:
+            return to_text(f.read().rstrip(b"\n")) or None
+    except OSError:
+        return None
 
 
 def _gil_holder(c, t):

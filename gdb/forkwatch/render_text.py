@@ -42,7 +42,7 @@ def render(r):
             out.append("            in %s" % nl)
         lk = f["lock"]
         desc = f.get("_lock_description")
-        ls = "  lock    : %s" % term(lk.get("kind"))
+        ls = "  lock    : %s" % ("the GIL" if lk.get("kind") == "gil" else term(lk.get("kind")))
         if lk.get("address"):
             ls += " at %s" % lk["address"]
         if lk.get("python_type") and lk.get("python_type") != lk.get("kind"):
