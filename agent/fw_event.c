@@ -352,7 +352,7 @@ static void format_text(struct fw_buf *b, int event, uint32_t idx, int mode, uin
     fw_buf_i64(b, fh->holder_tid);
     fw_buf_str(b, "), which does not exist in this child\n");
 
-    fw_buf_str(b, "forkwatch:   the holder took it at:\n");
+    fw_buf_str(b, "forkwatch:   the holder, at the fork (Python) and where it took the lock (native):\n");
     const struct fw_py_frame *hf;
     uint32_t hn;
     holder_py_frames(fh, &hf, &hn);

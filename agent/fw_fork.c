@@ -22,17 +22,6 @@ static pthread_mutex_t fork_mutex = PTHREAD_MUTEX_INITIALIZER;
 static int fork_pending;          /* prepare ran and the fork has not returned */
 static uint32_t pending_slot;     /* index in forks[] */
 
-/* Does thread t also wait for the semaphore it holds (a CPython Condition
- * waiter)? Then the child never inherits a "holder" it could wait for. */
-static int also_acquiring(const struct fw_thread *t, uint32_t used, uint64_t addr)
-{
-    for (uint32_t k = 0; k < used; k++)
-        if (t->held[k].lock_addr == addr &&
-            __atomic_load_n(&t->held[k].state, __ATOMIC_ACQUIRE) == FW_HOLD_ACQUIRING)
-            return 1;
-    return 0;
-}
-
 uint32_t fw_fork_snapshot_held(const struct fw_thread *self)
 {
     struct fw_registry *r = &forkwatch_registry;
@@ -52,7 +41,7 @@ uint32_t fw_fork_snapshot_held(const struct fw_thread *self)
             if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != FW_HOLD_HELD)
                 continue;
             uint64_t addr = e->lock_addr;
-            if (e->kind == FW_KIND_SEMAPHORE && also_acquiring(t, used, addr))
+            if (e->kind == FW_KIND_SEMAPHORE && fw_thread_is_acquiring(t, used, addr))
                 continue;
             if (count >= FW_MAX_FORK_HELD) {
                 fw_registry_set_flag(FW_FLAG_FORK_HELD_FULL);
@@ -110,7 +99,6 @@ static void refresh_name(struct fw_fork_held *fh)
 static void describe_held(uint32_t count, struct fw_fork *fk)
 {
     struct fw_registry *r = &forkwatch_registry;
-    fw_modules_capture();
     for (uint32_t i = 0; i < count; i++) {
         struct fw_fork_held *fh = &r->fork_held[i];
         Dl_info info;
@@ -157,6 +145,11 @@ void fw_fork_prepare(uint32_t via)
     fk->python_captured = 0;
     uint32_t count = fw_fork_snapshot_held(self);
     fk->held_count = count;
+    /* Modules and the Python API also serve locks the child finds held that the
+     * snapshot missed (taken between it and the fork): always cheap enough. */
+    fw_modules_capture();
+    if (fw_cfg.python)
+        fw_python_resolve();
     if (count > 0)
         describe_held(count, fk);
     r->header.latest_fork_slot = slot;

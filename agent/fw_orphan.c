@@ -3,8 +3,11 @@
 #include "fw_orphan.h"
 
 #include "fw_config.h"
+#include "fw_buf.h"
 #include "fw_event.h"
+#include "fw_python.h"
 #include "fw_registry.h"
+#include "fw_thread.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -46,6 +49,54 @@ static void hash_insert(uint32_t idx)
     }
 }
 
+/* The parent's snapshot is taken just before the real fork; a lock taken in
+ * between is still in the vanished thread's own entries, which this memory
+ * copied at the very instant of the fork. Add those (without the extras that
+ * only the parent can compute: call-site name, fresh thread name). */
+static void add_missing(void)
+{
+    struct fw_registry *r = &forkwatch_registry;
+    uint32_t n = r->header.fork_held.used;
+    uint32_t nthreads = r->header.threads.used;
+    for (uint32_t i = 0; i < nthreads && i < FW_MAX_THREADS; i++) {
+        const struct fw_thread *t = &r->threads[i];
+        if (t->state != FW_THREAD_VANISHED)
+            continue;
+        uint32_t used = t->held_used < FW_MAX_HELD ? t->held_used : FW_MAX_HELD;
+        for (uint32_t k = 0; k < used; k++) {
+            const struct fw_held *e = &t->held[k];
+            if (e->state != FW_HOLD_HELD || fw_orphan_lookup(e->lock_addr) >= 0)
+                continue;
+            if (e->kind == FW_KIND_SEMAPHORE && fw_thread_is_acquiring(t, used, e->lock_addr))
+                continue;
+            if (!fw_lockword_held(e->kind, (const void *)(uintptr_t)e->lock_addr))
+                continue;
+            if (n >= FW_MAX_FORK_HELD) {
+                fw_registry_set_flag(FW_FLAG_FORK_HELD_FULL);
+                goto done;
+            }
+            struct fw_fork_held *fh = &r->fork_held[n];
+            fh->lock_addr = e->lock_addr;
+            fh->call_site = e->call_site;
+            fh->kind = e->kind;
+            fh->stack_id = e->stack_id;
+            fh->holder_tid = t->tid;
+            fh->holder_slot = i;
+            fh->holder_pthread = t->pthread_id;
+            fh->py_thread = fw_python_thread_index(t->pthread_id);
+            fw_copy_str(fh->holder_name, sizeof fh->holder_name, t->name);
+            fh->call_site_function[0] = '\0';
+            fh->orphan_state = FW_ORPHAN_LIVE;
+            hash_insert(n);
+            n++;
+            fw_orphans_active = 1;
+        }
+    }
+done:
+    r->header.fork_held_count = n;
+    __atomic_store_n(&r->header.fork_held.used, n, __ATOMIC_RELEASE);
+}
+
 void fw_orphan_build(void)
 {
     struct fw_registry *r = &forkwatch_registry;
@@ -65,6 +116,7 @@ void fw_orphan_build(void)
         live = 1;
     }
     fw_orphans_active = live;
+    add_missing();
 }
 
 int fw_orphan_lookup(uint64_t addr)
@@ -115,6 +167,10 @@ void fw_orphan_on_acquire(const void *lock, uint32_t kind, int mode, uint64_t ca
         }
         return;
     }
+    /* CPython tries every lock (sem_trywait) before it blocks on it: a failed try
+     * of a semaphore is followed by the real wait, which is what we report. */
+    if (mode == FW_ACQ_TRY && fh->kind == FW_KIND_SEMAPHORE)
+        return;
     if (hazard_reported[idx])
         return;
     hazard_reported[idx] = 1;

@@ -1,6 +1,302 @@
-/* fw_python.c — placeholder until the CPython reader lands. */
+/* fw_python.c — Python stacks through CPython's public C API, found with dlsym
+ * at run time (the agent has no build-time dependency on Python).
+ *
+ * At a fork (parent, the forking thread holds the GIL) we walk every thread
+ * state with PyInterpreterState_Head / _ThreadHead / PyThreadState_Next: they
+ * read fields and take no lock. sys._current_frames() would not do: on 3.13
+ * PyOS_BeforeFork already holds HEAD_LOCK, which it takes again. */
 #include "fw_python.h"
 
-int fw_python_capture_at_fork(void) { return 0; }
-int32_t fw_python_thread_index(uint64_t pthread_id) { (void)pthread_id; return -1; }
-uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max) { (void)out; (void)max; return 0; }
+#include "fw_buf.h"
+#include "fw_log.h"
+#include "fw_registry.h"
+#include "fw_thread.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <string.h>
+
+#define FRAMES_PER_THREAD_MAX 128u
+
+typedef void *obj_t;
+
+static struct {
+    int resolved;        /* 1 resolved, -1 not a (supported) Python process */
+    int minor;           /* 3.minor */
+    size_t thread_id_off;   /* offsetof(PyThreadState, thread_id) */
+    int has_native_id;   /* native_thread_id follows thread_id (3.11+) */
+    int (*IsInitialized)(void);
+    int (*GILState_Check)(void);
+    const char *(*GetVersion)(void);
+    obj_t (*InterpHead)(void);
+    obj_t (*InterpNext)(obj_t);
+    obj_t (*ThreadHead)(obj_t);
+    obj_t (*ThreadNext)(obj_t);
+    obj_t (*ThisThreadState)(void);
+    obj_t (*GetFrame)(obj_t);          /* 3.9+, new reference */
+    obj_t (*FrameBack)(obj_t);         /* 3.9+, new reference */
+    obj_t (*FrameCode)(obj_t);         /* 3.9+, new reference */
+    int (*FrameLine)(obj_t);
+    obj_t (*GetAttr)(obj_t, const char *);
+    const char *(*AsUTF8)(obj_t);
+    void (*DecRef)(obj_t);
+    void (*ErrFetch)(obj_t *, obj_t *, obj_t *);
+    void (*ErrRestore)(obj_t, obj_t, obj_t);
+    obj_t (*ModuleDict)(void);
+    obj_t (*DictGetItemString)(obj_t, const char *);
+    obj_t (*DictGetItem)(obj_t, obj_t);
+    obj_t (*LongFromUnsignedLong)(unsigned long);
+    obj_t (*RestoreThread)(obj_t);     /* PyEval_RestoreThread: returns void, ignored */
+    obj_t (*SaveThread)(void);
+    int (*GCDisable)(void);            /* 3.10+, optional */
+    int (*GCEnable)(void);
+} py;
+
+/* offsetof(PyThreadState, thread_id), from `ptype/o struct _ts` of each
+ * version's libpython (pyenv 3.8.18 … 3.13.0, Debian 3.11.2). */
+static size_t thread_id_offset(int minor)
+{
+    switch (minor) {
+    case 8: case 9: case 10: return 176;
+    case 11: return 152;
+    case 12: return 136;
+    case 13: return 152;
+    default: return 0;
+    }
+}
+
+/* 3.8 has no frame accessors: PyThreadState.frame, PyFrameObject.f_back/f_code. */
+#define PY38_TSTATE_FRAME 24
+#define PY38_FRAME_BACK 24
+#define PY38_FRAME_CODE 32
+
+#define LOOKUP(field, name) (*(void **)&py.field = dlsym(RTLD_DEFAULT, name))
+
+static int parse_minor(const char *v)
+{
+    if (!v || v[0] != '3' || v[1] != '.')
+        return -1;
+    int minor = 0, digits = 0;
+    for (const char *p = v + 2; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
+        minor = minor * 10 + (*p - '0');
+    return digits ? minor : -1;
+}
+
+void fw_python_resolve(void)
+{
+    if (py.resolved)
+        return;
+    py.resolved = -1;
+    if (!LOOKUP(IsInitialized, "Py_IsInitialized") || !LOOKUP(GetVersion, "Py_GetVersion"))
+        return;
+    py.minor = parse_minor(py.GetVersion());
+    py.thread_id_off = thread_id_offset(py.minor);
+    if (!py.thread_id_off)
+        return;   /* a version whose layout we do not know: no Python capture */
+    py.has_native_id = py.minor >= 11;
+    int ok = LOOKUP(GILState_Check, "PyGILState_Check") && LOOKUP(InterpHead, "PyInterpreterState_Head") &&
+             LOOKUP(InterpNext, "PyInterpreterState_Next") &&
+             LOOKUP(ThreadHead, "PyInterpreterState_ThreadHead") &&
+             LOOKUP(ThreadNext, "PyThreadState_Next") &&
+             LOOKUP(ThisThreadState, "PyGILState_GetThisThreadState") &&
+             LOOKUP(FrameLine, "PyFrame_GetLineNumber") && LOOKUP(GetAttr, "PyObject_GetAttrString") &&
+             LOOKUP(AsUTF8, "PyUnicode_AsUTF8") && LOOKUP(DecRef, "Py_DecRef") &&
+             LOOKUP(ErrFetch, "PyErr_Fetch") && LOOKUP(ErrRestore, "PyErr_Restore") &&
+             LOOKUP(ModuleDict, "PyImport_GetModuleDict") &&
+             LOOKUP(DictGetItemString, "PyDict_GetItemString") && LOOKUP(DictGetItem, "PyDict_GetItem") &&
+             LOOKUP(LongFromUnsignedLong, "PyLong_FromUnsignedLong") &&
+             LOOKUP(RestoreThread, "PyEval_RestoreThread") && LOOKUP(SaveThread, "PyEval_SaveThread");
+    if (py.minor >= 9)
+        ok = ok && LOOKUP(GetFrame, "PyThreadState_GetFrame") && LOOKUP(FrameBack, "PyFrame_GetBack") &&
+             LOOKUP(FrameCode, "PyFrame_GetCode");
+    LOOKUP(GCDisable, "PyGC_Disable");
+    LOOKUP(GCEnable, "PyGC_Enable");
+    if (ok)
+        py.resolved = 1;
+}
+
+static uint64_t tstate_ident(obj_t ts)
+{
+    return *(const uint64_t *)((const char *)ts + py.thread_id_off);
+}
+
+/* ---- frames (the caller holds the GIL) ---- */
+
+static obj_t first_frame(obj_t ts)
+{
+    if (py.minor >= 9)
+        return py.GetFrame(ts);
+    return *(obj_t *)((char *)ts + PY38_TSTATE_FRAME);   /* borrowed on 3.8 */
+}
+
+static obj_t next_frame(obj_t f)
+{
+    obj_t back;
+    if (py.minor >= 9) {
+        back = py.FrameBack(f);
+        py.DecRef(f);
+    } else {
+        back = *(obj_t *)((char *)f + PY38_FRAME_BACK);
+    }
+    return back;
+}
+
+static void drop_frame(obj_t f)
+{
+    if (f && py.minor >= 9)
+        py.DecRef(f);
+}
+
+static void copy_attr(obj_t o, const char *attr, char *dst, size_t cap)
+{
+    dst[0] = '\0';
+    obj_t v = py.GetAttr(o, attr);
+    if (!v)
+        return;
+    const char *s = py.AsUTF8(v);
+    if (s)
+        fw_copy_str(dst, cap, s);
+    py.DecRef(v);
+}
+
+static void describe_frame(obj_t f, struct fw_py_frame *out)
+{
+    memset(out, 0, sizeof *out);
+    int line = py.FrameLine(f);
+    out->line = line > 0 ? (uint32_t)line : 0;
+    obj_t code;
+    if (py.minor >= 9) {
+        code = py.FrameCode(f);
+    } else {
+        code = *(obj_t *)((char *)f + PY38_FRAME_CODE);
+    }
+    if (!code)
+        return;
+    copy_attr(code, "co_filename", out->file, sizeof out->file);
+    copy_attr(code, "co_name", out->function, sizeof out->function);
+    if (py.minor >= 9)
+        py.DecRef(code);
+}
+
+/* Frames of thread state ts, innermost first; returns how many were stored. */
+static uint32_t read_frames(obj_t ts, struct fw_py_frame *out, uint32_t max)
+{
+    uint32_t n = 0;
+    obj_t f = first_frame(ts);
+    while (f && n < max) {
+        describe_frame(f, &out[n++]);
+        f = next_frame(f);
+    }
+    drop_frame(f);
+    return n;
+}
+
+/* threading._active[ident]._name, without importing or running Python code. */
+static void thread_name(uint64_t ident, char *dst, size_t cap)
+{
+    dst[0] = '\0';
+    obj_t threading = py.DictGetItemString(py.ModuleDict(), "threading");
+    if (!threading)
+        return;
+    obj_t active = py.GetAttr(threading, "_active");
+    if (!active)
+        return;
+    obj_t key = py.LongFromUnsignedLong((unsigned long)ident);
+    if (key) {
+        obj_t thread = py.DictGetItem(active, key);   /* borrowed */
+        if (thread)
+            copy_attr(thread, "_name", dst, cap);
+        py.DecRef(key);
+    }
+    py.DecRef(active);
+}
+
+static int32_t tid_of(obj_t ts, uint64_t ident)
+{
+    if (py.has_native_id)
+        return (int32_t)*(const uint64_t *)((const char *)ts + py.thread_id_off + 8);
+    const struct fw_registry *r = &forkwatch_registry;
+    for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++)
+        if (r->threads[i].state == FW_THREAD_LIVE && r->threads[i].pthread_id == ident)
+            return r->threads[i].tid;
+    return 0;
+}
+
+static void capture_all(void)
+{
+    struct fw_registry *r = &forkwatch_registry;
+    uint32_t nt = 0, nf = 0;
+    for (obj_t in = py.InterpHead(); in; in = py.InterpNext(in)) {
+        for (obj_t ts = py.ThreadHead(in); ts; ts = py.ThreadNext(ts)) {
+            if (nt >= FW_MAX_PY_THREADS || nf >= FW_MAX_PY_FRAMES) {
+                fw_warn_flag_once(FW_FLAG_PY_FULL, "Python capture truncated at a fork");
+                goto done;
+            }
+            struct fw_py_thread *pt = &r->py_threads[nt];
+            memset(pt, 0, sizeof *pt);
+            pt->thread_ident = tstate_ident(ts);
+            pt->tid = tid_of(ts, pt->thread_ident);
+            pt->frame_first = nf;
+            uint32_t room = FW_MAX_PY_FRAMES - nf;
+            pt->frame_count = read_frames(ts, &r->py_frames[nf], room < FRAMES_PER_THREAD_MAX ? room : FRAMES_PER_THREAD_MAX);
+            nf += pt->frame_count;
+            thread_name(pt->thread_ident, pt->name, sizeof pt->name);
+            nt++;
+        }
+    }
+done:
+    __atomic_store_n(&r->header.py_frames.used, nf, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->header.py_threads.used, nt, __ATOMIC_RELEASE);
+}
+
+int fw_python_capture_at_fork(void)
+{
+    fw_python_resolve();
+    if (py.resolved != 1 || !py.IsInitialized() || !py.GILState_Check())
+        return 0;
+    obj_t self = py.ThisThreadState();
+    /* Self-check of the layout table: our own thread state must name us. */
+    if (!self || tstate_ident(self) != (uint64_t)pthread_self())
+        return 0;
+    obj_t et, ev, tb;
+    py.ErrFetch(&et, &ev, &tb);
+    int gc_was_on = py.GCDisable ? py.GCDisable() : 0;   /* no finalizers at fork time */
+    capture_all();
+    if (gc_was_on && py.GCEnable)
+        py.GCEnable();
+    py.ErrRestore(et, ev, tb);
+    return 1;
+}
+
+int32_t fw_python_thread_index(uint64_t pthread_id)
+{
+    const struct fw_registry *r = &forkwatch_registry;
+    uint32_t n = r->header.py_threads.used;
+    for (uint32_t i = 0; i < n && i < FW_MAX_PY_THREADS; i++)
+        if (r->py_threads[i].thread_ident == pthread_id)
+            return (int32_t)i;
+    return -1;
+}
+
+uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max)
+{
+    /* No dlsym in the child: only what the parent resolved at the fork. */
+    if (py.resolved != 1 || !py.IsInitialized())
+        return 0;
+    obj_t ts = py.ThisThreadState();
+    if (!ts || tstate_ident(ts) != (uint64_t)pthread_self())
+        return 0;
+    /* A blocking Python acquire released the GIL first. The child has one thread,
+     * so the GIL is free: take it back for the walk, then give it up again. */
+    int attached = py.GILState_Check();
+    if (!attached)
+        py.RestoreThread(ts);
+    obj_t et, ev, tb;
+    py.ErrFetch(&et, &ev, &tb);
+    uint32_t n = read_frames(ts, out, max);
+    py.ErrRestore(et, ev, tb);
+    if (!attached)
+        py.SaveThread();
+    return n;
+}

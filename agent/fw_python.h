@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 
+/* Finds the C API with dlsym (once). Parent side only. */
+void fw_python_resolve(void);
+
 /* Parent, at a fork with held locks: resolves the API (once) and, when the
  * forking thread holds the GIL of an initialised interpreter, fills
  * py_threads/py_frames. Returns 1 if captured. */

@@ -182,3 +182,12 @@ void fw_thread_rename(pthread_t thread, const char *name)
         }
     }
 }
+
+int fw_thread_is_acquiring(const struct fw_thread *t, uint32_t used, uint64_t addr)
+{
+    for (uint32_t k = 0; k < used && k < FW_MAX_HELD; k++)
+        if (t->held[k].lock_addr == addr &&
+            __atomic_load_n(&t->held[k].state, __ATOMIC_ACQUIRE) == FW_HOLD_ACQUIRING)
+            return 1;
+    return 0;
+}

@@ -55,6 +55,11 @@ static inline struct fw_thread *fw_thread_self(void)
     return fw_thread_claim();
 }
 
+/* Is t (with `used` entries) inside an acquire of addr? A thread that holds a
+ * semaphore and waits for it again (a CPython Condition waiter) leaves no holder
+ * the child could wait for. */
+int fw_thread_is_acquiring(const struct fw_thread *t, uint32_t used, uint64_t addr);
+
 /* --- held entries --- */
 
 /* Reserves a free entry (state stays EMPTY until published). NULL when full. */
