@@ -5,7 +5,7 @@ from gdb.FrameDecorator import FrameDecorator
 
 from .escape import term
 
-EVAL_NAMES = ("_PyEval_EvalFrameDefault", "PyEval_EvalFrameEx", "_PyEval_EvalFrame")
+EVAL_NAMES = ("_PyEval_EvalFrameDefault", "PyEval_EvalFrameEx")
 
 
 class _PrefixSet(gdb.Command):
@@ -73,6 +73,16 @@ class _PyFrameLine(object):
         return self._parent.inferior_frame()
 
 
+class _Plain(FrameDecorator):
+    """Frames without a symbol print as `??` (as plain bt does), not as an empty name."""
+
+    def function(self):
+        f = super(_Plain, self).function()
+        if isinstance(f, int) or f is None:
+            return "??"
+        return f
+
+
 class _EvalDecorator(FrameDecorator):
     def __init__(self, fobj, pyframes):
         super(_EvalDecorator, self).__init__(fobj)
@@ -107,12 +117,32 @@ def _python_frames_for_selected_thread():
     return None
 
 
+def _is_python_process():
+    try:
+        prog = gdb.current_progspace().filename or ""
+        if "python" in prog.rsplit("/", 1)[-1]:
+            return True
+        return any("libpython" in (o.filename or "") for o in gdb.objfiles())
+    except (gdb.error, RuntimeError):
+        return False
+
+
 class PythonFrameFilter(object):
+    """Active only when `forkwatch python-frames` is on and the program is CPython, so that
+    other programs' `bt` is printed by GDB unchanged."""
+
     def __init__(self):
         self.name = "forkwatch-python"
         self.priority = 50
-        self.enabled = True
         gdb.frame_filters[self.name] = self
+
+    @property
+    def enabled(self):
+        return bool(PARAM.value) and _is_python_process()
+
+    @enabled.setter
+    def enabled(self, value):
+        PARAM.value = bool(value)
 
     def filter(self, frame_iter):
         if not PARAM.value:
@@ -131,6 +161,8 @@ class PythonFrameFilter(object):
                 fn = None
             if fn and str(fn).split("@")[0] in EVAL_NAMES:
                 evals.append(i)
+            elif fn is None or isinstance(fn, int):
+                frames[i] = _Plain(d)
         if not evals:
             return iter(frames)
         py = _python_frames_for_selected_thread()
