@@ -107,6 +107,30 @@ def has_module(exe, version, module):
         os.path.isfile(os.path.join(lib, module, "__init__.py"))
 
 
+# Some installs ship test._test_multiprocessing but not test_multiprocessing_fork (3.11 and
+# 3.12 here): a one-line shim module, run with regrtest --testdir, builds the same suite.
+SHIMS = {
+    "test_multiprocessing_fork": ("_test_multiprocessing",
+                                  "import test._test_multiprocessing\n"
+                                  "test._test_multiprocessing.install_tests_in_module_dict(globals(), 'fork')\n"),
+}
+
+
+def shim_for(exe, version, module, outdir):
+    """(testdir, module name) of a shim for module, or None."""
+    if module not in SHIMS:
+        return None
+    base, text = SHIMS[module]
+    if not has_module(exe, version, base):
+        return None
+    d = os.path.join(outdir, "shims")
+    os.makedirs(d, exist_ok=True)
+    name = "test_fw_" + module[len("test_"):]
+    with open(os.path.join(d, name + ".py"), "w") as f:
+        f.write("# forkwatch tests/cpython_suites.py: %s built from test.%s\n" % (module, base) + text)
+    return d, name
+
+
 class Run:
     """One `python -m test -v MODULE` process, its timestamped output and parsed outcomes."""
 
@@ -193,9 +217,12 @@ def _set(run, tid, out):
     run.outcomes[tid] = out
 
 
-def run_regrtest(exe, module, filters, env, timeout, workdir, label, tests=None):
+def run_regrtest(exe, module, filters, env, timeout, workdir, label, tests=None, testdir=None):
     run = Run(label)
-    cmd = [exe, "-m", "test", "-v", f"--timeout={min(PER_TEST_TIMEOUT, timeout)}", module]
+    cmd = [exe, "-m", "test", "-v", f"--timeout={min(PER_TEST_TIMEOUT, timeout)}"]
+    if testdir:
+        cmd += ["--testdir", testdir]
+    cmd.append(module)
     for f in (tests or filters or []):
         cmd += ["-m", f]
     os.makedirs(workdir, exist_ok=True)
@@ -288,15 +315,17 @@ def agent_environment(base, agent, report):
     return env
 
 
-def compare(exe, version, module, filters, timeout, agent, outdir, base_env, reruns):
+def compare(exe, version, module, filters, timeout, agent, outdir, base_env, reruns, testdir=None):
     """One module x interpreter comparison. Returns (ok, lines, details)."""
     tag = f"{version} {module}"
     work = tempfile.mkdtemp(prefix=f"fw-cpy-{version}-{module}-", dir=outdir)
     report = os.path.join(work, "agent-report.jsonl")
     agent_env = agent_environment(base_env, agent, report)
 
-    bare = run_regrtest(exe, module, filters, base_env, timeout, os.path.join(work, "bare"), "bare")
-    ag = run_regrtest(exe, module, filters, agent_env, timeout, os.path.join(work, "agent"), "agent")
+    bare = run_regrtest(exe, module, filters, base_env, timeout, os.path.join(work, "bare"), "bare",
+                        testdir=testdir)
+    ag = run_regrtest(exe, module, filters, agent_env, timeout, os.path.join(work, "agent"), "agent",
+                      testdir=testdir)
     for r in (bare, ag):
         with open(os.path.join(outdir, f"{version}-{module}-{r.label}.log"), "w") as f:
             for _, line in r.lines:
@@ -334,9 +363,10 @@ def compare(exe, version, module, filters, timeout, agent, outdir, base_env, rer
         bare_bad, agent_bad = {t: 0 for t in ids}, {t: 0 for t in ids}
         for i in range(reruns):
             rb = run_regrtest(exe, module, None, base_env, timeout, os.path.join(work, f"rb{i}"),
-                              f"bare-rerun{i}", tests=ids)
+                              f"bare-rerun{i}", tests=ids, testdir=testdir)
             ra = run_regrtest(exe, module, None, agent_environment(base_env, agent, report + f".rr{i}"),
-                              timeout, os.path.join(work, f"ra{i}"), f"agent-rerun{i}", tests=ids)
+                              timeout, os.path.join(work, f"ra{i}"), f"agent-rerun{i}", tests=ids,
+                              testdir=testdir)
             for t in ids:
                 if rb.outcomes.get(t, "missing") not in GOOD and rb.outcomes.get(t) != "skipped":
                     bare_bad[t] += 1
@@ -400,6 +430,7 @@ def main():
     ap.add_argument("--python", action="append", metavar="3.X",
                     help="interpreter version(s) to run (default 3.11 3.12; --full adds 3.13)")
     ap.add_argument("--module", action="append", help="only these modules")
+    ap.add_argument("--match", action="append", help="regrtest -m patterns (replace the mode's filters)")
     ap.add_argument("--agent", default=os.path.join(ROOT, "build", "libforkwatch.so"))
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "cpython_suites"),
                     help="logs and reports are kept here")
@@ -437,13 +468,19 @@ def main():
                 filters = FULL_FILTERS.get(module, [])
             elif filters is None and not args.module:
                 continue
-            filters = filters or []
+            filters = args.match or filters or []
+            testdir, run_name, via = None, module, ""
             if not has_module(exe, v, module):
-                log(f"[SKIP] {v} {module}: not shipped with CPython {full} here")
-                continue
+                shim = shim_for(exe, v, module, args.out)
+                if not shim:
+                    log(f"[SKIP] {v} {module}: not shipped with CPython {full} here")
+                    continue
+                testdir, run_name = shim
+                via = f" (as {run_name}, a shim over test.{SHIMS[module][0]})"
             t0 = time.monotonic()
-            ok, lines = compare(exe, v, module, filters, timeout * args.timeout_scale, agent,
-                                args.out, base_env, args.reruns)
+            ok, lines = compare(exe, v, run_name, filters, timeout * args.timeout_scale, agent,
+                                args.out, base_env, args.reruns, testdir=testdir)
+            lines[0] += via
             lines[0] += f" ({time.monotonic() - t0:.0f}s" + \
                 (f", filters {' '.join(filters)}" if filters else "") + ")"
             for l in lines:
