@@ -23,6 +23,7 @@
 #include "text_escape.h"
 
 #define EVENT_SCHEMA "forkwatch-event/1"
+#define MAX_CATCH_UPS 16
 
 struct pid_set {
     long long *pids;
@@ -199,7 +200,19 @@ bool fw_report_process(const char *path, off_t start_offset, bool quiet, struct 
     ssize_t len;
     off_t pos = 0;
     long lineno = 0;
-    while ((len = getline(&line, &cap, in)) > 0) {
+    int catch_ups = 0;
+    for (;;) {
+        len = getline(&line, &cap, in);
+        if (len <= 0) {
+            /* A descendant that outlived the command may still append: read
+             * what it added before the rename (bounded: it may never stop).
+             * Anything written after the rename goes to the old, unlinked file. */
+            struct stat now;
+            if (ferror(in) || catch_ups++ >= MAX_CATCH_UPS || fstat(fileno(in), &now) != 0 || now.st_size <= pos)
+                break;
+            clearerr(in);
+            continue;
+        }
         lineno++;
         off_t line_start = pos;
         pos += len;
