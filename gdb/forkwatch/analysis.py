@@ -25,6 +25,8 @@ ADVICE = {
     "gil": "fork with the GIL held: call os.fork() (not ctypes.CDLL(...).fork() or a C fork with the GIL "
            "released), or use the 'spawn' or 'forkserver' start method",
     "deadlock": "take these locks in one global order in every thread (or use a timeout and back off)",
+    "workers": "threads, executors and queues do not survive fork: create them in the child (after fork), "
+               "or use the 'spawn' or 'forkserver' start method",
     "orphaned": "a thread ended while holding this lock: release locks in finally blocks / with statements",
 }
 
@@ -523,6 +525,21 @@ def _gil_holder(c, t):
     return h
 
 
+def _python_wait_shape(t):
+    """What the waiter's innermost Python frames say about the wait."""
+    for f in (t.get("python_stack") or [])[:3]:
+        fn = f.get("function") or ""
+        fl = (f.get("file") or "").replace("\\", "/")
+        if "importlib._bootstrap" in fl and fn in ("acquire", "_lock_unlock_module", "__enter__"):
+            return "import"
+        if fl.endswith("threading.py"):
+            if fn in ("_wait_for_tstate_lock", "join"):
+                return "join"
+            if fn == "wait":
+                return "condition"
+    return None
+
+
 def _finding(c, kind, t, lock, h):
     who = _who(t)
     hname = "%s (%s)" % (h.get("tid") if h.get("tid") is not None else "?", h.get("name") or "?")
@@ -533,7 +550,18 @@ def _finding(c, kind, t, lock, h):
         if h.get("tid") is None and h.get("_ident") is None:
             summary = "%s blocks on %s that no thread here holds or can release: it was held across " \
                       "fork() by a thread of the parent" % (who, lw)
-        if lock["kind"] in ("threading.Lock", "threading.RLock"):
+        shape = _python_wait_shape(t)
+        if shape == "condition" and h.get("source") == "inferred":
+            summary = "%s waits on a condition (threading.Condition.wait) that only threads lost in the " \
+                      "fork would signal" % who
+        elif shape == "join" and h.get("source") == "inferred":
+            summary = "%s joins a thread that does not exist in this process: it vanished in fork()" % who
+        elif shape == "import":
+            summary = "%s waits for an import lock (importlib per-module lock) taken by thread %s, " \
+                      "which vanished in fork() while importing" % (who, hname)
+        if shape in ("condition", "join"):
+            advice = ADVICE["workers"]
+        elif lock["kind"] in ("threading.Lock", "threading.RLock"):
             advice = ADVICE["py-lock"]
         elif lock["kind"] == "io.buffered":
             advice = ADVICE["io"]

@@ -10,6 +10,21 @@ def _pyline(stack):
     return "%s (%s:%s)" % (term(f.get("function")), term(f.get("file")), f.get("line") if f.get("line") is not None else "?")
 
 
+def _is_stdlib(path):
+    p = path or ""
+    return p.startswith("<frozen") or "/lib/python3" in p or "/lib/python2" in p
+
+
+def _user_pyline(stack):
+    """The first frame outside the standard library, when the innermost is inside it."""
+    if not stack or not _is_stdlib(stack[0].get("file")):
+        return None
+    for f in stack[1:]:
+        if not _is_stdlib(f.get("file")):
+            return _pyline([f])
+    return None
+
+
 def _native_line(stack, skip_libc=True):
     for f in stack or []:
         mod = f.get("module") or ""
@@ -37,6 +52,9 @@ def render(r):
         pl = _pyline(w.get("python_stack"))
         if pl:
             out.append("            at %s" % pl)
+            ul = _user_pyline(w.get("python_stack"))
+            if ul:
+                out.append("            called from %s" % ul)
         nl = _native_line(w.get("native_stack"))
         if nl and not pl:
             out.append("            in %s" % nl)
@@ -56,7 +74,11 @@ def render(r):
         if h:
             alive = "alive" if h.get("alive") else "gone"
             pid = " in pid %s" % h["pid"] if h.get("pid") and not h.get("alive") else ""
-            out.append("  holder  : %s, %s%s (%s)" % (_thread_label(h), alive, pid, h.get("source")))
+            if h.get("tid") is None and h.get("name") is None and not h.get("alive"):
+                out.append("  holder  : no thread in this process%s (%s)"
+                           % (" (a thread of the parent, pid %s)" % h["pid"] if h.get("pid") else "", h.get("source")))
+            else:
+                out.append("  holder  : %s, %s%s (%s)" % (_thread_label(h), alive, pid, h.get("source")))
             where = f.get("_where")
             hp = _pyline(h.get("python_stack"))
             if hp:
