@@ -36,8 +36,10 @@ char *fw_escape_text(const char *s, size_t len, char *out, size_t n)
         char piece[8];
         size_t plen;
         size_t step = 1;
-        if (u[i] == '\\') {
-            memcpy(piece, "\\\\", 2);
+        if (u[i] == '\\' || u[i] == '"') {
+            /* Names are printed in double quotes: keep them unambiguous. */
+            piece[0] = '\\';
+            piece[1] = (char)u[i];
             plen = 2;
         } else if (u[i] < 0x20 || u[i] == 0x7F) {
             plen = (size_t)snprintf(piece, sizeof piece, "\\x%02x", u[i]);

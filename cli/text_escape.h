@@ -1,7 +1,8 @@
 /*
  * text_escape.h — makes strings read from another process safe to print on a
- * terminal: control bytes, DEL and invalid UTF-8 become \xNN, so a thread name
- * or file name cannot move the cursor or fake a line of our output.
+ * terminal: control bytes, DEL and invalid UTF-8 become \xNN, and \ and " are
+ * backslashed, so a thread name or file name cannot move the cursor, fake a
+ * line of our output or end the quotes it is printed in.
  */
 #ifndef FW_CLI_TEXT_ESCAPE_H
 #define FW_CLI_TEXT_ESCAPE_H
