@@ -225,6 +225,19 @@ check "core: missing file, exit 3, one line" eval 'test $rc = 3 && test "$(lines
 check "core: a text file is not an ELF core" eval 'test $rc = 3 && contains err "not an ELF file"'
 "$FW" core prog > out 2> err; rc=$?
 check "core: an executable is not a core" eval 'test $rc = 3 && contains err "not a core file"'
+# A hand-made, complete core with one note (NT_PRPSINFO) and no NT_FILE.
+python3 - "$WORK/nofile.core" <<'PY'
+import struct, sys
+name = b"CORE\0\0\0\0"                      # "CORE\0" padded to 4
+desc = bytes(40) + b"sleep".ljust(16, b"\0") + b"sleep 30".ljust(80, b"\0")
+note = struct.pack("<III", 5, len(desc), 3) + name + desc
+ehdr = struct.pack("<16sHHIQQQIHHHHHH", b"\x7fELF\x02\x01\x01" + bytes(9), 4, 62, 1, 0, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+phdr = struct.pack("<IIQQQQQQ", 4, 0, 64 + 56, 0, 0, len(note), 0, 4)
+open(sys.argv[1], "wb").write(ehdr + phdr + note)
+PY
+"$FW" core nofile.core > out 2> err; rc=$?
+check "core: no NT_FILE note and no --exe, exit 3, asks for --exe" eval 'test $rc = 3 && contains err "pass --exe" && test "$(lines_of err)" = 1'
+
 sleep 30 & SP=$!; STARTED_PIDS="$STARTED_PIDS $SP"
 timeout 60 gcore -o sleep.core "$SP" > /dev/null 2>&1
 kill "$SP"; wait "$SP" 2>/dev/null
