@@ -85,6 +85,13 @@ else
     nok "registry mirror" "$(cat "$TMP/mirror")"
 fi
 
+if FW_ROOT="$ROOT" timeout 60 gdb -nx -q -batch -x "$HERE/test_registry_parse.py" >"$TMP/reg" 2>&1 &&
+    grep -q '^REGISTRY-OK' "$TMP/reg"; then
+    ok "registry reader: valid, damaged (magic, bounds, sizes) and truncated registries"
+else
+    nok "registry reader on synthetic registries" "$(cat "$TMP/reg")"
+fi
+
 # ---- 2. escaping, in GDB's Python ----
 fwgdb -ex 'python
 from forkwatch import escape
@@ -188,6 +195,27 @@ fwgdb -ex "forkwatch diagnose --bogus"
 grep -q '^forkwatch: error: usage' "$TMP/err" && ok "usage error is one line" || nok "usage error" "$(cat "$TMP/err")"
 fwgdb -ex "forkwatch diagnose"
 grep -q '^forkwatch: error: no process' "$TMP/err" && ok "diagnose without a process" || nok "diagnose w/o process" "$(cat "$TMP/err")"
+
+# ---- 6b. a Python fork child (fixture lock_held_at_fork.py) on one interpreter, live ----
+PY=""
+for v in 3.11.7 3.12.1; do [ -x "/root/.pyenv/versions/$v/bin/python3" ] && { PY="/root/.pyenv/versions/$v/bin/python3"; break; }; done
+FX="$ROOT/fixtures/python/lock_held_at_fork.py"
+if [ -n "$PY" ] && [ -f "$FX" ]; then
+    EV="$TMP/py.ev"
+    FIXTURE_EVENTS="$EV" FIXTURE_TIMEOUT=60 PYTHONPATH="$ROOT/fixtures/python" "$PY" "$FX" & P=$!; STARTED+=("$P")
+    C=$(wait_event "$EV" child_pid); STARTED+=("${C:-0}")
+    wait_event "$EV" child_blocking >/dev/null && wait_futex "$C"
+    DEBUGDIR_SAVE=$DEBUGDIR; DEBUGDIR=/usr/lib/debug
+    fwgdb -ex "forkwatch batch attach $C --json"; rc=$?
+    DEBUGDIR=$DEBUGDIR_SAVE
+    v=$(jq_py '"%s %s %s %s" % (d["verdict"], d["findings"][0]["lock"]["kind"], d["findings"][0]["holder"]["alive"], d["findings"][0]["waiter"]["python_stack"][0]["file"].rsplit("/",1)[-1])' <"$TMP/out" 2>/dev/null)
+    [ "$rc" = 1 ] && [ "$v" = "fork-deadlock threading.Lock False lock_held_at_fork.py" ] &&
+        ok "Python fork child ($(basename "$(dirname "$(dirname "$PY")")")): fork-deadlock on a threading.Lock" ||
+        nok "Python fork child: '$v' rc $rc" "$(cat "$TMP/out" "$TMP/err")"
+    stop_pair "$P" "$C"
+else
+    echo "skip - Python fixture test (no pyenv interpreter or fixture)"
+fi
 
 # ---- 7. with the agent (when built): holder name and stacks from the registry ----
 AGENT="$ROOT/build/libforkwatch.so"
