@@ -167,7 +167,8 @@ run_repro() {
         fail "repro $name: not run: the ${BUDGET}s budget of this mode is spent"
         return
     fi
-    if ! $CC -O2 -g -pthread -o "$OUT/repro-$name" "$ROOT/tests/stress/repro/$name.c" 2>"$OUT/repro-$name.build"; then
+    if ! $CC -O2 -g -pthread -I"$ROOT/agent" -o "$OUT/repro-$name" "$ROOT/tests/stress/repro/$name.c" -ldl \
+            2>"$OUT/repro-$name.build"; then
         fail "repro $name: does not build"
         return
     fi
@@ -205,6 +206,7 @@ if [ "$MODE" = quick ]; then
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
     run_repro stack_capture_recursion 10 --
     run_repro missed_orphan_race 60 -- 40
+    run_repro stale_holder_atfork 20 --
     run_case racy asan 0 "" -- $MIXED --forks 100 --racy --seed 15
     run_case mixed asan 0 "" -- $MIXED --forks 60 --seed 11
     run_case locks-100k asan 0 "" -- --threads 8 --locks 100000 --hold 8 --forks 20 --seed 12
@@ -233,6 +235,7 @@ else
     done
     run_repro stack_capture_recursion 10 --
     run_repro missed_orphan_race 300 -- 500
+    run_repro stale_holder_atfork 20 --
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
 fi
