@@ -13,7 +13,6 @@ void fw_sem_dedupe(struct fw_thread *t, struct fw_held *e)
             return;
         }
     }
-    e->seq = t->next_seq++;
     __atomic_store_n(&e->state, FW_HOLD_HELD, __ATOMIC_RELEASE);
 }
 

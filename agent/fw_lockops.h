@@ -36,13 +36,14 @@ static inline int fw_acquire_begin(struct fw_op *op, const void *lock, uint32_t 
     struct fw_held *e = fw_held_reserve(t);
     if (FW_UNLIKELY(!e))
         return 0;
-    uint32_t stack_id = fw_cfg.stacks ? fw_stack_id_for(call_site, !fw_in_fork_child) : 0;
+    uint32_t stack_id = fw_cfg.stacks ? fw_stack_id_fast(call_site, !fw_in_fork_child) : 0;
     if (mode == FW_ACQ_TRY) {
         /* Not published: a try either succeeds at once or leaves no trace. */
         e->lock_addr = (uint64_t)(uintptr_t)lock;
         e->call_site = call_site;
         e->kind = kind;
         e->stack_id = stack_id;
+        e->seq = t->next_seq++;
     } else {
         fw_held_publish(t, e, (uint64_t)(uintptr_t)lock, call_site, kind, stack_id,
                         FW_HOLD_ACQUIRING);
@@ -52,8 +53,8 @@ static inline int fw_acquire_begin(struct fw_op *op, const void *lock, uint32_t 
     return 1;
 }
 
-/* After the real acquire. */
-static inline void fw_acquire_end(struct fw_op *op, int acquired)
+/* After the real acquire (kind: a constant in each wrapper). */
+static inline void fw_acquire_end(struct fw_op *op, int acquired, uint32_t kind)
 {
     struct fw_held *e = op->e;
     if (!e)
@@ -62,11 +63,10 @@ static inline void fw_acquire_end(struct fw_op *op, int acquired)
         fw_held_clear(op->t, e);
         return;
     }
-    if (e->kind == FW_KIND_SEMAPHORE) {
+    if (kind == FW_KIND_SEMAPHORE) {
         fw_sem_dedupe(op->t, e);
         return;
     }
-    e->seq = op->t->next_seq++;
     __atomic_store_n(&e->state, FW_HOLD_HELD, __ATOMIC_RELEASE);
 }
 

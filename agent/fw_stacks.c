@@ -8,17 +8,12 @@
 #include <libunwind.h>
 #include <string.h>
 
-#define NO_STACK UINT32_MAX   /* hash value: call site known, pool was full */
+#define NO_STACK FW_STACK_NONE
 #define MAX_PROBES 64u
 #define UNWIND_MAX 64
 
-struct site {
-    uint64_t call_site;   /* 0 = free */
-    uint32_t stack_id;    /* 0 = being captured, NO_STACK, or 1-based id */
-    uint32_t pad;
-};
-
-static struct site sites[FW_STACK_HASH_SIZE];
+struct fw_stack_site fw_stack_sites[FW_STACK_HASH_SIZE];
+#define sites fw_stack_sites
 static uint32_t pool_next;          /* next free index in stacks[] */
 static fw_unwind_fn unwinder;
 
@@ -40,10 +35,7 @@ void fw_stacks_reset(void)
     forkwatch_registry.header.stacks.used = 0;
 }
 
-static inline uint32_t hash_site(uint64_t cs)
-{
-    return (uint32_t)((cs * 0x9e3779b97f4a7c15ull) >> 40) & (FW_STACK_HASH_SIZE - 1);
-}
+#define hash_site fw_stack_hash
 
 /* Captures the current stack into a fresh pool entry; returns its id or NO_STACK. */
 static uint32_t capture(uint64_t call_site)
@@ -88,7 +80,7 @@ uint32_t fw_stack_id_for(uint64_t call_site, int may_capture)
 {
     uint32_t h = hash_site(call_site);
     for (uint32_t probe = 0; probe < MAX_PROBES; probe++) {
-        struct site *s = &sites[(h + probe) & (FW_STACK_HASH_SIZE - 1)];
+        struct fw_stack_site *s = &sites[(h + probe) & (FW_STACK_HASH_SIZE - 1)];
         uint64_t key = __atomic_load_n(&s->call_site, __ATOMIC_ACQUIRE);
         if (key == call_site)
             return visible(__atomic_load_n(&s->stack_id, __ATOMIC_ACQUIRE));

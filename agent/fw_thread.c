@@ -80,7 +80,7 @@ void fw_thread_exit(struct fw_thread *slot)
     __atomic_store_n(&slot->state, FW_THREAD_EXITED, __ATOMIC_RELEASE);
 }
 
-struct fw_held *fw_held_reserve(struct fw_thread *t)
+struct fw_held *fw_held_reserve_slow(struct fw_thread *t)
 {
     uint32_t used = t->held_used;
     for (uint32_t i = 0; i < used; i++)
@@ -96,7 +96,7 @@ struct fw_held *fw_held_reserve(struct fw_thread *t)
     return 0;
 }
 
-void fw_held_clear(struct fw_thread *t, struct fw_held *e)
+void fw_held_clear_slow(struct fw_thread *t, struct fw_held *e)
 {
     __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
     uint32_t used = t->held_used;
@@ -106,7 +106,7 @@ void fw_held_clear(struct fw_thread *t, struct fw_held *e)
         __atomic_store_n(&t->held_used, used, __ATOMIC_RELEASE);
 }
 
-struct fw_held *fw_held_find(struct fw_thread *t, uint64_t addr, uint32_t state, uint32_t kind)
+struct fw_held *fw_held_find_slow(struct fw_thread *t, uint64_t addr, uint32_t state, uint32_t kind)
 {
     for (uint32_t i = t->held_used; i-- > 0;) {
         struct fw_held *e = &t->held[i];

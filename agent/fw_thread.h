@@ -62,8 +62,19 @@ int fw_thread_is_acquiring(const struct fw_thread *t, uint32_t used, uint64_t ad
 
 /* --- held entries --- */
 
-/* Reserves a free entry (state stays EMPTY until published). NULL when full. */
-struct fw_held *fw_held_reserve(struct fw_thread *t);
+/* Reserves a free entry (state stays EMPTY until published). NULL when full.
+ * Appends while there is room (holes are reused once the table is full, and
+ * trailing holes are trimmed on release): the common case is two stores. */
+struct fw_held *fw_held_reserve_slow(struct fw_thread *t);
+static inline struct fw_held *fw_held_reserve(struct fw_thread *t)
+{
+    uint32_t used = t->held_used;
+    if (__builtin_expect(used < FW_MAX_HELD, 1)) {
+        __atomic_store_n(&t->held_used, used + 1, __ATOMIC_RELEASE);
+        return &t->held[used];
+    }
+    return fw_held_reserve_slow(t);
+}
 
 /* Fills and publishes an entry with the given state. */
 static inline void fw_held_publish(struct fw_thread *t, struct fw_held *e, uint64_t addr,
@@ -79,10 +90,33 @@ static inline void fw_held_publish(struct fw_thread *t, struct fw_held *e, uint6
 }
 
 /* Frees an entry owned by t and shrinks held_used past trailing empty entries. */
-void fw_held_clear(struct fw_thread *t, struct fw_held *e);
+void fw_held_clear_slow(struct fw_thread *t, struct fw_held *e);
+static inline void fw_held_clear(struct fw_thread *t, struct fw_held *e)
+{
+    __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
+    uint32_t used = t->held_used;
+    /* Common case: the last entry goes and the one before it is in use. */
+    if (__builtin_expect(e == &t->held[used - 1] &&
+                         (used == 1 || t->held[used - 2].state != FW_HOLD_EMPTY), 1))
+        __atomic_store_n(&t->held_used, used - 1, __ATOMIC_RELEASE);
+    else
+        fw_held_clear_slow(t, e);
+}
 
 /* The most recent entry of t for addr in the given state (kind 0 = any). */
-struct fw_held *fw_held_find(struct fw_thread *t, uint64_t addr, uint32_t state, uint32_t kind);
+struct fw_held *fw_held_find_slow(struct fw_thread *t, uint64_t addr, uint32_t state, uint32_t kind);
+static inline struct fw_held *fw_held_find(struct fw_thread *t, uint64_t addr, uint32_t state,
+                                           uint32_t kind)
+{
+    uint32_t used = t->held_used;
+    if (__builtin_expect(used > 0, 1)) {
+        struct fw_held *e = &t->held[used - 1];   /* locks are mostly released LIFO */
+        if (__builtin_expect(e->lock_addr == addr && e->state == state &&
+                             (kind == FW_KIND_NONE || e->kind == kind), 1))
+            return e;
+    }
+    return fw_held_find_slow(t, addr, state, kind);
+}
 
 /* Removes one HELD semaphore entry for addr from any other thread (live or, in a
  * fork child, vanished). Returns 1 if one was removed. */

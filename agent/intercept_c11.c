@@ -8,7 +8,7 @@ FW_EXPORT int mtx_lock(mtx_t *m)
     struct fw_op op;
     fw_acquire_begin(&op, m, FW_KIND_C11_MTX, FW_ACQ_BLOCKING, FW_CALL_SITE());
     int rc = FW_REAL(mtx_lock)(m);
-    fw_acquire_end(&op, rc == thrd_success);
+    fw_acquire_end(&op, rc == thrd_success, FW_KIND_C11_MTX);
     return rc;
 }
 
@@ -17,7 +17,7 @@ FW_EXPORT int mtx_trylock(mtx_t *m)
     struct fw_op op;
     fw_acquire_begin(&op, m, FW_KIND_C11_MTX, FW_ACQ_TRY, FW_CALL_SITE());
     int rc = FW_REAL(mtx_trylock)(m);
-    fw_acquire_end(&op, rc == thrd_success);
+    fw_acquire_end(&op, rc == thrd_success, FW_KIND_C11_MTX);
     return rc;
 }
 
@@ -26,7 +26,7 @@ FW_EXPORT int mtx_timedlock(mtx_t *__restrict m, const struct timespec *__restri
     struct fw_op op;
     fw_acquire_begin(&op, m, FW_KIND_C11_MTX, FW_ACQ_TIMED, FW_CALL_SITE());
     int rc = FW_REAL(mtx_timedlock)(m, t);
-    fw_acquire_end(&op, rc == thrd_success);
+    fw_acquire_end(&op, rc == thrd_success, FW_KIND_C11_MTX);
     return rc;
 }
 

@@ -15,7 +15,7 @@ FW_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
     struct fw_op op;
     fw_acquire_begin(&op, m, FW_KIND_MUTEX, FW_ACQ_BLOCKING, FW_CALL_SITE());
     int rc = FW_REAL(mutex_lock)(m);
-    fw_acquire_end(&op, mutex_acquired(rc));
+    fw_acquire_end(&op, mutex_acquired(rc), FW_KIND_MUTEX);
     return rc;
 }
 
@@ -24,7 +24,7 @@ FW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
     struct fw_op op;
     fw_acquire_begin(&op, m, FW_KIND_MUTEX, FW_ACQ_TRY, FW_CALL_SITE());
     int rc = FW_REAL(mutex_trylock)(m);
-    fw_acquire_end(&op, mutex_acquired(rc));
+    fw_acquire_end(&op, mutex_acquired(rc), FW_KIND_MUTEX);
     return rc;
 }
 
@@ -33,7 +33,7 @@ FW_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
     struct fw_op op;
     fw_acquire_begin(&op, m, FW_KIND_MUTEX, FW_ACQ_TIMED, FW_CALL_SITE());
     int rc = FW_REAL(mutex_timedlock)(m, abstime);
-    fw_acquire_end(&op, mutex_acquired(rc));
+    fw_acquire_end(&op, mutex_acquired(rc), FW_KIND_MUTEX);
     return rc;
 }
 
@@ -42,7 +42,7 @@ FW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const s
     struct fw_op op;
     fw_acquire_begin(&op, m, FW_KIND_MUTEX, FW_ACQ_TIMED, FW_CALL_SITE());
     int rc = FW_REAL(mutex_clocklock)(m, clk, abstime);
-    fw_acquire_end(&op, mutex_acquired(rc));
+    fw_acquire_end(&op, mutex_acquired(rc), FW_KIND_MUTEX);
     return rc;
 }
 

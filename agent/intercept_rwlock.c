@@ -11,7 +11,7 @@
         struct fw_op op;                                            \
         fw_acquire_begin(&op, rw, kind, mode, FW_CALL_SITE());      \
         int rc = FW_REAL(field) ARGS;                               \
-        fw_acquire_end(&op, rc == 0);                               \
+        fw_acquire_end(&op, rc == 0, kind);                               \
         return rc;                                                  \
     }
 

@@ -8,7 +8,7 @@ FW_EXPORT int sem_wait(sem_t *s)
     struct fw_op op;
     fw_acquire_begin(&op, s, FW_KIND_SEMAPHORE, FW_ACQ_BLOCKING, FW_CALL_SITE());
     int rc = FW_REAL(sem_wait)(s);
-    fw_acquire_end(&op, rc == 0);
+    fw_acquire_end(&op, rc == 0, FW_KIND_SEMAPHORE);
     return rc;
 }
 
@@ -17,7 +17,7 @@ FW_EXPORT int sem_trywait(sem_t *s)
     struct fw_op op;
     fw_acquire_begin(&op, s, FW_KIND_SEMAPHORE, FW_ACQ_TRY, FW_CALL_SITE());
     int rc = FW_REAL(sem_trywait)(s);
-    fw_acquire_end(&op, rc == 0);
+    fw_acquire_end(&op, rc == 0, FW_KIND_SEMAPHORE);
     return rc;
 }
 
@@ -26,7 +26,7 @@ FW_EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
     struct fw_op op;
     fw_acquire_begin(&op, s, FW_KIND_SEMAPHORE, FW_ACQ_TIMED, FW_CALL_SITE());
     int rc = FW_REAL(sem_timedwait)(s, t);
-    fw_acquire_end(&op, rc == 0);
+    fw_acquire_end(&op, rc == 0, FW_KIND_SEMAPHORE);
     return rc;
 }
 
@@ -35,7 +35,7 @@ FW_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *t)
     struct fw_op op;
     fw_acquire_begin(&op, s, FW_KIND_SEMAPHORE, FW_ACQ_TIMED, FW_CALL_SITE());
     int rc = FW_REAL(sem_clockwait)(s, clk, t);
-    fw_acquire_end(&op, rc == 0);
+    fw_acquire_end(&op, rc == 0, FW_KIND_SEMAPHORE);
     return rc;
 }
 
