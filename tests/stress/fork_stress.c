@@ -1032,6 +1032,15 @@ static void wait_child(pid_t pid, int probe, int expect, int exp_count)
     }
 }
 
+/* fork(), or glibc's _Fork() (no atfork handlers; the agent interposes both) */
+static int use_underscore_fork = 0;
+static pid_t do_real_fork(struct wthread *t)
+{
+    if (use_underscore_fork && (use_underscore_fork == 2 || rnd_below(t, 2)))
+        return _Fork();
+    return fork();
+}
+
 static void do_fork_racy(struct wthread *t)
 {
     if (atomic_fetch_add(&forks_claimed, 1) >= n_forks) {
@@ -1042,7 +1051,7 @@ static void do_fork_racy(struct wthread *t)
     int probe = !probes ? PR_NONE : r == 0 ? PR_BLOCK : r == 1 ? PR_TRY : r == 2 ? PR_FREE : r == 3 ? PR_REINIT
                                                                                                : PR_NONE;
     uint64_t prng = rnd(t);
-    pid_t pid = fork();
+    pid_t pid = do_real_fork(t);
     if (pid == 0)
         _exit(child_check_racy(t->id, probe, prng));
     if (pid < 0) {
@@ -1106,7 +1115,7 @@ static void do_fork(struct wthread *t)
         if (i != t->id)
             for (int k = 0; k < threads[i].nheld; k++)
                 exp_count += expected_entry(&threads[i], &threads[i].held[k]);
-    pid_t pid = fork();
+    pid_t pid = do_real_fork(t);
     if (pid == 0)
         _exit(child_check(t->id, probe, prng));
     atomic_store(&stop_flag, 0);
@@ -1314,6 +1323,7 @@ static void usage(void)
             "usage: fork_stress [--threads N] [--forkers N] [--locks N] [--forks N] [--hold N]\n"
             "                   [--pinned-threads N --pinned N] [--seed N] [--seconds S]\n"
             "                   [--no-probes] [--no-recursive] [--no-agent-ok] [--child-timeout S]\n"
+            "                   [--underscore-fork (half the forks by _Fork) | --only-underscore-fork]\n"
             "                   [--racy (fork without stopping the world; measure)] [--fork-every OPS] [--inject 1|2 (self-test: hide/invent a truth entry)] [-v]\n");
     exit(2);
 }
@@ -1339,6 +1349,8 @@ int main(int argc, char **argv)
         ARG("--stop-timeout", stop_timeout, atof);
         else if (!strcmp(a, "--no-probes")) probes = 0;
         else if (!strcmp(a, "--racy")) racy = 1;
+        else if (!strcmp(a, "--underscore-fork")) use_underscore_fork = 1;
+        else if (!strcmp(a, "--only-underscore-fork")) use_underscore_fork = 2;
         else if (!strcmp(a, "--no-recursive")) use_recursive = 0;
         else if (!strcmp(a, "--no-agent-ok")) require_agent = 0;
         else if (!strcmp(a, "-v")) verbose = 1;

@@ -202,6 +202,7 @@ if [ "$MODE" = quick ]; then
     run_case over-fork-held agent 1 "" -- --threads 53 --forkers 2 --pinned-threads 50 --pinned 25 --hold 4 \
         --locks 3000 --no-recursive --forks 3 --seed 9
     run_case racy agent 0 "" -- $MIXED --forks 200 --racy --seed 10
+    run_case underscore-fork agent 0 "" -- $MIXED --forks 100 --only-underscore-fork --seed 16
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
     run_repro stack_capture_recursion 10 --
@@ -232,6 +233,8 @@ else
         run_case over-fork-held $v 1 "" -- --threads 53 --forkers 2 --pinned-threads 50 --pinned 25 --hold 4 \
             --locks 3000 --no-recursive --forks 50 --seed 26
         run_case racy $v 0 "" -- --threads 32 --forkers 4 --locks 512 --hold 6 --forks 2000 --racy --seed 27
+        run_case underscore-fork $v 0 "" -- $MIXED --forks 1000 --underscore-fork --seed 28
+        run_case racy-underscore-fork $v 0 "" -- $MIXED --forks 1000 --underscore-fork --racy --seed 29
     done
     run_repro stack_capture_recursion 10 --
     run_repro missed_orphan_race 300 -- 500
