@@ -134,7 +134,7 @@ static _Atomic int done_flag;
 static _Atomic int forks_claimed, forks_done, forks_failed, children_bad;
 static _Atomic int held_overflow_seen;
 static _Atomic int max_orphans_seen, max_expected_seen;
-static _Atomic int probe_count[5];
+static _Atomic int probe_count[6];
 static _Atomic int harness_stuck;
 static _Atomic int all_started;
 static int *cond_lock;             /* cond index -> its lock */
@@ -591,7 +591,7 @@ static int world_stopped(int me)
     return ok;
 }
 
-enum probe { PR_NONE, PR_BLOCK, PR_TRY, PR_FREE, PR_REINIT };
+enum probe { PR_NONE, PR_BLOCK, PR_TRY, PR_FREE, PR_REINIT, PR_NESTED };
 
 static int expected_entry(const struct wthread *w, const struct held *h)
 {
@@ -737,10 +737,34 @@ static int child_check(int me, int probe, uint64_t prng)
     if (status)
         return status;
 
-    /* write counts for the parent through the exit path? keep it in the status: no. */
     /* probes */
     if (probe == PR_NONE)
         return 0;
+    if (probe == PR_NESTED) {
+        /* the child forks again: its grandchild inherits the same orphans (held by
+         * threads vanished twice) and must find exactly the same set */
+        pid_t g = fork();
+        if (g == 0)
+            _exit(child_check(me, PR_NONE, prng));
+        if (g < 0)
+            return 16;
+        int st = 0;
+        for (long waited = 0; waitpid(g, &st, WNOHANG) == 0; waited++) {
+            if (waited > (long)(child_timeout * 500)) {
+                kill(g, SIGKILL);
+                waitpid(g, &st, 0);
+                say("child %d: grandchild %d hung: killed", (int)getpid(), (int)g);
+                return 17;
+            }
+            struct timespec ts = {0, 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            say("child %d: grandchild %d ended with status %#x", (int)getpid(), (int)g, st);
+            return 18;
+        }
+        return 0;
+    }
     /* choose an orphan (exclusive: mutex, rwlock write, semaphore, mtx) of some other thread */
     int cand_idx = -1, cand_kind = 0, n = 0;
     for (int i = 0; i < n_all; i++) {
@@ -830,7 +854,7 @@ static int child_check(int me, int probe, uint64_t prng)
 
 static int probe_has_candidate(int me, int probe)
 {
-    if (probe == PR_NONE || probe == PR_FREE)
+    if (probe == PR_NONE || probe == PR_FREE || probe == PR_NESTED)
         return 1;
     for (int i = 0; i < n_all; i++) {
         if (i == me)
@@ -1104,7 +1128,8 @@ static void do_fork(struct wthread *t)
     int probe = PR_NONE;
     if (probes) {
         int r = rnd_below(t, 8);
-        probe = r == 0 ? PR_BLOCK : r == 1 ? PR_TRY : r == 2 ? PR_FREE : r == 3 ? PR_REINIT : PR_NONE;
+        probe = r == 0 ? PR_BLOCK : r == 1 ? PR_TRY : r == 2 ? PR_FREE : r == 3 ? PR_REINIT
+              : r == 4 ? PR_NESTED : PR_NONE;
         if (!probe_has_candidate(t->id, probe))
             probe = PR_NONE;
     }
@@ -1488,10 +1513,11 @@ int main(int argc, char **argv)
     int bad = atomic_load(&children_bad);
     int fdone = atomic_load(&forks_done);
     printf("fork_stress: threads %d (pinned %d x %d), locks %d, forks %d/%d, ops %lu, max orphans expected at a "
-           "fork %d, probes none/block/try/free/reinit %d/%d/%d/%d/%d, flags %#x, children bad %d%s\n",
+           "fork %d, probes none/block/try/free/reinit/nested %d/%d/%d/%d/%d/%d, flags %#x, children bad %d%s\n",
            n_threads, pinned_threads, pinned_per, n_locks, fdone, n_forks, ops, atomic_load(&max_expected_seen),
            atomic_load(&probe_count[0]), atomic_load(&probe_count[1]), atomic_load(&probe_count[2]),
-           atomic_load(&probe_count[3]), atomic_load(&probe_count[4]), reg ? reg->flags : 0u, bad,
+           atomic_load(&probe_count[3]), atomic_load(&probe_count[4]), atomic_load(&probe_count[5]),
+           reg ? reg->flags : 0u, bad,
            timed_out ? " (time limit reached)" : "");
     if (racy)
         printf("fork_stress: racy: %ld children measured; agent live orphans %ld, truth held %ld, matched %ld, "

@@ -127,7 +127,7 @@ run_case() {
         why="$why; no warning containing '$pattern'"
     fi
     if [ -n "$summary" ]; then
-        blocks=$(printf '%s\n' "$summary" | sed -n 's/.*probes none\/block\/try\/free\/reinit [0-9]*\/\([0-9]*\)\/.*/\1/p')
+        blocks=$(printf '%s\n' "$summary" | sed -n 's/.*probes none\/block\/try\/free\/reinit\/nested [0-9]*\/\([0-9]*\)\/.*/\1/p')
         ndl=0
         [ -f "$log.report" ] && ndl=$(grep -c '"event":"fork-deadlock"' "$log.report")
         [ -n "$blocks" ] && [ "$ndl" -ne "$blocks" ] && \
