@@ -26,6 +26,7 @@ static inline int fw_acquire_begin(struct fw_op *op, const void *lock, uint32_t 
                                    uint64_t call_site)
 {
     op->e = 0;
+    op->t = 0;
     if (FW_UNLIKELY(fw_tls_guard || !fw_enabled))
         return 0;
     struct fw_thread *t = fw_thread_self();
