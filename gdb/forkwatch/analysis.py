@@ -236,7 +236,9 @@ def analyze():
              "waiter": _waiter_dict(t), "lock": _public_lock(lock), "holder": holder,
              "advice": ADVICE["deadlock"], "cycle": list(cyc)}
         if len(cyc) == 1:
-            f["summary"] = "%s waits for %s that it holds itself" % (_who(t), _lock_words(lock))
+            f["summary"] = "%s waits for %s that only it could release: it waits on itself" % (_who(t), _lock_words(lock))
+            f["advice"] = ("do not acquire a lock the thread already holds (use threading.RLock or a "
+                           "recursive mutex if re-entry is intended)")
         r.findings.append(f)
 
     # registry: locks held at the latest fork and per-thread held entries (for `locks`)
@@ -443,12 +445,21 @@ def _lock_and_holder(c, t, w):
     if owner_ident:
         return lock, _gone_holder(c, None, owner_ident, "fork-deadlock" if c.fork_child else "orphaned-lock"), None
     # 4. no owner recorded (threading.Lock, semaphore): can anyone release it?
+    # A timed wait ends by itself; other threads in timed waits may still release it.
+    if w.timed:
+        return lock, None, None
     others = [x for x in c.r.threads if x["tid"] != t["tid"]
-              and x["_native"].state not in ("blocked-on-lock", "waiting-for-gil")]
-    if not others:
-        if lock["_state"] and lock["_state"].startswith("value ") and not lock["_state"].startswith("value 0"):
-            return lock, None, None
-        return lock, _gone_holder(c, None, None, "fork-deadlock" if c.fork_child else "orphaned-lock"), None
+              and (x["_native"].state not in ("blocked-on-lock", "waiting-for-gil")
+                   or (x["_native"].wait is not None and x["_native"].wait.timed))]
+    if others:
+        return lock, None, None
+    if lock["_state"] and lock["_state"].startswith("value ") and not lock["_state"].startswith("value 0"):
+        return lock, None, None
+    if c.fork_child:
+        return lock, _gone_holder(c, None, None, "fork-deadlock"), None
+    if len(c.r.threads) == 1 and lock.get("python_type"):
+        # the only thread waits on a Python lock nobody else can release: it waits on itself
+        return lock, _live_holder_dict(c, t, "inferred"), None
     return lock, None, None
 
 

@@ -51,11 +51,12 @@ class Frame(object):
 
 class Wait(object):
     """What a blocked thread waits on."""
-    __slots__ = ("kind", "lock_address", "futex", "via", "mode", "detail", "source")
+    __slots__ = ("kind", "lock_address", "futex", "via", "mode", "detail", "source", "timed")
 
     def __init__(self, kind, lock_address=None, futex=None, via=None, mode=None, detail=None, source="stack"):
         self.kind, self.lock_address, self.futex, self.via = kind, lock_address, futex, via
         self.mode, self.detail, self.source = mode, detail, source
+        self.timed = False
 
 
 class NativeThread(object):
@@ -153,6 +154,7 @@ def _classify(nt, f0, registry):
     nt.syscall = sysno if (sysno is not None and sysno >= 0) else None
     rdi = _reg(f0, "rdi") if f0 is not None else None
     rsi = _reg(f0, "rsi") if f0 is not None else None
+    r10 = _reg(f0, "r10") if f0 is not None else None    # futex timeout argument
     acq = registry.acquiring(nt.tid) if registry is not None and registry.valid else None
 
     def first(group):
@@ -215,6 +217,7 @@ def _classify(nt, f0, registry):
     if acq is not None and acq.lock_addr == w.lock_address:
         w.source = "agent+stack"
     nt.state = "blocked-on-lock"
+    w.timed = bool(r10)
     nt.wait = w
 
 
