@@ -207,6 +207,7 @@ def analyze():
         if n.state != "blocked-on-lock" or w is None or not w.lock_address:
             continue
         lock, h, extra = _lock_and_holder(c, t, w)
+        t["_lock"] = lock
         r.locks.append(dict(lock, _holder=h, _waiter=t["tid"]))
         if h is not None:
             pending.append((t, lock, h, extra))

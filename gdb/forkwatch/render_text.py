@@ -101,7 +101,10 @@ def render(r):
             w = t["_native"].wait
             if w is not None:
                 if w.lock_address:
-                    line += " on %s at 0x%x" % (w.kind, w.lock_address)
+                    lk = t.get("_lock") or {}
+                    line += " on %s at 0x%x" % (term(lk.get("kind") or w.kind), w.lock_address)
+                    if w.timed:
+                        line += " (timed)"
                 elif w.detail:
                     line += " (%s)" % term(w.detail)
                 elif w.kind:
@@ -109,6 +112,9 @@ def render(r):
             pl = _pyline(t["python_stack"])
             if pl:
                 line += " at %s" % pl
+                ul = _user_pyline(t["python_stack"])
+                if ul:
+                    line += " from %s" % ul
             else:
                 nl = _native_line(t["native_stack"])
                 if nl:
