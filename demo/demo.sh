@@ -41,7 +41,7 @@ echo "logger.info() waits for ever on a lock owned by a thread it does not have.
 step "1. forkwatch run: the agent reports the deadlock as the child starts to wait, and ends the run (status 86)"
 echo "\$ $FW run --report $TMP/report.jsonl -- $PY $FIXTURE"
 FIXTURE_TIMEOUT=60 FIXTURE_EVENTS="$TMP/events-run" \
-    timeout -k 5 90 "$FW" run --report "$TMP/report.jsonl" -- "$PY" "$FIXTURE"
+    timeout -k 5 90 "$FW" run --report "$TMP/report.jsonl" -- "$PY" "$FIXTURE" 2>&1
 rc=$?
 echo "(exit status $rc)"
 [ "$rc" = 86 ] || fail "step 1: expected exit status 86, got $rc"
@@ -63,7 +63,7 @@ while :; do
 done
 echo "parent pid $PARENT, hung child pid $CHILD (state S, waiting in the kernel)"
 echo "\$ $FW attach $CHILD"
-timeout -k 5 180 "$FW" attach "$CHILD"
+timeout -k 5 180 "$FW" attach "$CHILD" 2>&1
 rc=$?
 echo "(exit status $rc: 1 = a deadlock found)"
 [ "$rc" = 1 ] || fail "step 2: expected exit status 1, got $rc"
@@ -73,7 +73,7 @@ echo "\$ gcore -o $TMP/core $CHILD"
 timeout -k 5 180 gcore -o "$TMP/core" "$CHILD" >/dev/null 2>"$TMP/gcore.err" ||
     { cat "$TMP/gcore.err" >&2; fail "step 3: gcore failed"; }
 echo "\$ $FW core $TMP/core.$CHILD"
-timeout -k 5 180 "$FW" core "$TMP/core.$CHILD"
+timeout -k 5 180 "$FW" core "$TMP/core.$CHILD" 2>&1
 rc=$?
 echo "(exit status $rc)"
 [ "$rc" = 1 ] || fail "step 3: expected exit status 1, got $rc"
