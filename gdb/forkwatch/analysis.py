@@ -183,6 +183,8 @@ def analyze():
         pt = c.py_by_tid.get(n.tid)
         regt = registry_ok.thread_by_tid(n.tid) if registry_ok else None
         name = (getattr(pt, "name", None) if pt is not None else None) or n.name or (regt.name if regt else None)
+        if name is None and n.tid == pinfo.pid and pinfo.core_command:
+            name = pinfo.core_command
         t = {"tid": n.tid, "name": name, "state": n.state,
              "python_stack": _py_frames(getattr(pt, "frames", None)) if pt is not None else [],
              "native_stack": [f.as_json() for f in n.frames],
@@ -197,7 +199,11 @@ def analyze():
         n = t["_native"]
         w = n.wait
         if n.state == "waiting-for-gil":
-            h = _gil_holder(c, t)
+            try:
+                h = _gil_holder(c, t)
+            except (memory.MemoryReadError, gdb.error, RuntimeError, ValueError, TypeError, AttributeError) as e:
+                r.notes.append("thread %s: the GIL holder could not be analysed (%s)" % (t["tid"], e))
+                h = None
             if h is not None:
                 lock = {"address": None, "kind": "gil", "python_type": None}
                 pending.append((t, lock, h, None))
@@ -206,7 +212,12 @@ def analyze():
             continue
         if n.state != "blocked-on-lock" or w is None or not w.lock_address:
             continue
-        lock, h, extra = _lock_and_holder(c, t, w)
+        try:
+            lock, h, extra = _lock_and_holder(c, t, w)
+        except (memory.MemoryReadError, gdb.error, RuntimeError, ValueError, TypeError, AttributeError,
+                KeyError, IndexError) as e:
+            r.notes.append("thread %s: the lock at 0x%x could not be analysed (%s)" % (t["tid"], w.lock_address, e))
+            continue
         t["_lock"] = lock
         r.locks.append(dict(lock, _holder=h, _waiter=t["tid"]))
         if h is not None:

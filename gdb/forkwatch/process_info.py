@@ -7,6 +7,7 @@ import struct
 import gdb
 
 from . import symbols
+from .escape import to_text
 
 # Set by `forkwatch batch core` so that the core's notes can be read; else found from `info target`.
 CORE_FILE = None
@@ -23,6 +24,7 @@ class ProcessInfo(object):
         self.parent_tids = None          # live: TIDs of the parent's threads
         self.agent = False
         self.core_file = None
+        self.core_command = None         # core: pr_fname of NT_PRPSINFO (the main thread's name)
         self.notes = []
 
 
@@ -97,6 +99,7 @@ def gather(registry=None):
             if not pi.pid:
                 pi.pid = info[0]
             pi.parent_pid = info[1] or None
+            pi.core_command = to_text(info[2]) or None
     elif pi.pid:
         try:
             with open("/proc/%d/stat" % pi.pid, "rb") as f:
