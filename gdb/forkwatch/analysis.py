@@ -232,6 +232,13 @@ def analyze():
             continue
         r.findings.append(_finding(c, kind, t, lock, h))
 
+    # native thread pools lost in the fork (a thread waits in the runtime for pool threads)
+    if c.fork_child:
+        for t in r.threads:
+            f = _thread_pool_finding(c, t)
+            if f is not None:
+                r.findings.append(f)
+
     # cycles among live threads
     for cyc in _cycles(edges):
         first = cyc[0]
@@ -546,6 +553,44 @@ def _gil_holder(c, t):
                 h["tid"] = h["tid"] or rt.tid
                 h["name"] = h["name"] or rt.name
     return h
+
+
+THREAD_POOL_RUNTIMES = [("libgomp", "GNU OpenMP (libgomp)"), ("libiomp", "Intel OpenMP (libiomp)"),
+                        ("libomp", "LLVM OpenMP (libomp)"), ("libopenblas", "OpenBLAS"), ("libtbb", "oneTBB")]
+
+
+def _runtime_of(frames):
+    for f in frames:
+        base = (f.module or "").rsplit("/", 1)[-1]
+        for prefix, label in THREAD_POOL_RUNTIMES:
+            if base.startswith(prefix):
+                return prefix, label
+    return None
+
+
+def _thread_pool_finding(c, t):
+    n = t["_native"]
+    if n.state != "blocked" or n.wait is None or n.wait.kind != "futex":
+        return None
+    rt = _runtime_of(n.frames[:6])
+    if rt is None:
+        return None
+    prefix, label = rt
+    for o in c.r.threads:
+        if o is not t and any((f.module or "").rsplit("/", 1)[-1].startswith(prefix) for f in o["_native"].frames):
+            return None     # pool threads exist here: not lost
+    holder = {"tid": None, "name": "%s pool threads" % label, "alive": False, "pid": c.pinfo.parent_pid,
+              "python_stack": [], "native_stack": [], "source": "inferred"}
+    return {"kind": "fork-deadlock",
+            "summary": "%s waits in %s for its pool threads, which do not exist in this process: they were "
+                       "lost in fork()" % (_who(t), label),
+            "waiter": _waiter_dict(t),
+            "lock": {"address": "0x%x" % n.wait.futex if n.wait.futex else None, "kind": "thread_pool",
+                     "python_type": None},
+            "holder": holder,
+            "advice": "%s does not survive fork: do not use it in the parent before fork (or limit it to one "
+                      "thread there), exec in the child, or use the 'spawn'/'forkserver' start method" % label,
+            "_where": None, "_lock_state": None, "_lock_description": None}
 
 
 def _python_wait_shape(t):

@@ -74,11 +74,15 @@ def render(r):
         if h:
             alive = "alive" if h.get("alive") else "gone"
             pid = " in pid %s" % h["pid"] if h.get("pid") and not h.get("alive") else ""
-            if h.get("tid") is None and h.get("name") is None and not h.get("alive"):
+            if lk.get("kind") == "thread_pool":
+                out.append("  holder  : %s, gone%s (%s)" % (term(h.get("name")), pid, h.get("source")))
+                h = None
+            elif h.get("tid") is None and h.get("name") is None and not h.get("alive"):
                 out.append("  holder  : no thread in this process%s (%s)"
                            % (" (a thread of the parent, pid %s)" % h["pid"] if h.get("pid") else "", h.get("source")))
             else:
                 out.append("  holder  : %s, %s%s (%s)" % (_thread_label(h), alive, pid, h.get("source")))
+        if h:
             where = f.get("_where")
             hp = _pyline(h.get("python_stack"))
             if hp:
