@@ -643,6 +643,12 @@ def _finding(c, kind, t, lock, h):
     else:
         summary = "%s blocks on %s whose owner thread %s no longer exists (no sign of a fork)" % (who, lw, hname)
         advice = ADVICE["orphaned"]
+    names = set(symbols.base_name(f.function) for f in t["_native"].frames)
+    if names & {"PyOS_AfterFork_Child", "run_at_forkers"}:
+        summary += "; this is inside os.fork() in the child: an at-fork child hook (os.register_at_fork) blocks"
+    elif "child_exec" in names or any("_posixsubprocess" in (f.module or "") for f in t["_native"].frames):
+        summary += "; this is subprocess's preexec_fn in the forked child, which never reaches exec " \
+                   "(the parent's Popen() waits for it too)"
     if kind != "gil-held-across-fork" and c.fork_evidence and h.get("source") == "inferred" and kind == "fork-deadlock":
         summary += " [evidence: %s]" % "; ".join(c.fork_evidence)
     holder = dict((k, v) for k, v in h.items() if not k.startswith("_"))
