@@ -196,6 +196,21 @@ grep -q '^forkwatch: error: usage' "$TMP/err" && ok "usage error is one line" ||
 fwgdb -ex "forkwatch diagnose"
 grep -q '^forkwatch: error: no process' "$TMP/err" && ok "diagnose without a process" || nok "diagnose w/o process" "$(cat "$TMP/err")"
 
+# ---- 6a. GNU OpenMP pool lost in the fork ----
+if cc -std=c11 -O1 -g -fopenmp -o "$TMP/fw_omp" "$HERE/progs/fw_omp.c" 2>/dev/null; then
+    EV="$TMP/omp.ev"
+    FIXTURE_EVENTS="$EV" "$TMP/fw_omp" & P=$!; STARTED+=("$P")
+    C=$(wait_event "$EV" child_pid); STARTED+=("${C:-0}")
+    wait_event "$EV" child_blocking >/dev/null && wait_futex "$C"
+    fwgdb -ex "forkwatch batch attach $C --json"; rc=$?
+    v=$(jq_py '"%s %s %s" % (d["verdict"], d["findings"][0]["lock"]["kind"], "libgomp" in d["findings"][0]["summary"])' <"$TMP/out" 2>/dev/null)
+    [ "$rc" = 1 ] && [ "$v" = "fork-deadlock thread_pool True" ] && ok "OpenMP pool lost in the fork: fork-deadlock names libgomp" ||
+        nok "OpenMP: '$v' rc $rc" "$(cat "$TMP/out" "$TMP/err")"
+    stop_pair "$P" "$C"
+else
+    echo "skip - OpenMP test (no -fopenmp)"
+fi
+
 # ---- 6b. a Python fork child (fixture lock_held_at_fork.py) on one interpreter, live ----
 PY=""
 for v in 3.11.7 3.12.1; do [ -x "/root/.pyenv/versions/$v/bin/python3" ] && { PY="/root/.pyenv/versions/$v/bin/python3"; break; }; done
