@@ -40,6 +40,8 @@ want_source = "_Py_DebugOffsets" if minor >= 13 else "Py_Version" if minor >= 11
 check("version source", res.get("version_source") == want_source, res.get("version_source"))
 check("has_debug_info", res["has_debug_info"] == (want_dwarf == "1"), res["has_debug_info"])
 threads = {t["ident"]: t for t in res["threads"]}
+check("garbage pointers (%d) never raise" % res.get("garbage_checked", 0),
+      res.get("garbage_checked", 0) > 20 and not res.get("garbage_errors"), res.get("garbage_errors"))
 
 
 def top_script_frame(t):
@@ -79,7 +81,7 @@ if mode in ("plain", "fork"):
     check("find lock in waiter", f1 and f1["address"] == ev["lock_id"], f1)
     f2 = res["find"].get("%d:%d" % (ev["holder_ident"], ev["handler_lock_id"]))
     check("find handler.lock in holder", f2 and f2["address"] == ev["handler_lock_id"]
-          and (f2["found_in"] or "").endswith(".lock"), f2)
+          and (f2["found_in"] or "").startswith("Handler('handler-\\xe9').lock in "), f2)
     if mode == "plain":
         sp = threads.get(ev["spinner_ident"])
         check("spinner frame", sp and top_script_frame(sp) in

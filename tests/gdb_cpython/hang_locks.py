@@ -102,13 +102,13 @@ elif mode == "rawfork":
     note(spinner_ident=spinner.ident)
     libc = ctypes.CDLL(None)
     import time
-    for attempt in range(20):
+    for attempt in range(30):
         # the Spinner may not have taken the GIL yet when fork() runs: then the child
         # gets it and exits at once; try again (bounded)
         pid = libc.fork()  # MARK:rawfork
         if pid == 0:
             os._exit(3)
-        for _ in range(10):
+        for _ in range(30):  # 1.5 s: a child that got the GIL exits well before, even under load
             time.sleep(0.05)
             done, _status = os.waitpid(pid, os.WNOHANG)
             if done:

@@ -47,6 +47,43 @@ try:
             found = proc.find_lock_object(int(ident), d.lock_address) if d else None
             out["find"][pair] = lock_json(found)
         out["streams"] = [lock_json(p) for p in proc.std_stream_locks()]
+
+        # garbage in: every public call must answer None/[] and never raise
+        errors = []
+        weird = [0, 1, 8, 0xdeadbeef, 1 << 63, (1 << 64) - 8, proc.runtime, proc.runtime + 8]
+        r = proc.reader
+        for t in proc.threads():
+            weird += [t.tstate, t.thread_ident, t.tstate + 3]
+            for fa, code, _o in proc.walker.raw_frames(t.tstate)[:4]:
+                weird += [fa, code, code + 8]
+                try:
+                    for sl in proc.walker.slots(fa, code):
+                        weird += [sl, sl + 8, sl - 16, sl + 3]
+                except Exception:
+                    pass
+        for a in weird[:3000]:
+            for fn in (proc.describe_object, r.read_str, r.read_int, r.read_bytes, r.dict_items,
+                       r.instance_attrs, r.safe_type_name):
+                try:
+                    fn(a)
+                except cpython.MemError:
+                    pass  # the internal helpers may raise MemError; the API never does
+                except Exception as exc:
+                    errors.append("%s(0x%x): %r" % (fn.__name__, a & ((1 << 64) - 1), exc))
+            try:
+                if proc.describe_object(a) is not None and a not in (
+                        int(x) for x in os.environ.get("FW_ADDRS", "").split(",") if x):
+                    pass
+            except Exception as exc:
+                errors.append("describe_object(0x%x) raised %r" % (a, exc))
+        for ident, addr in ((0, 0), (1, 0x1234), (None, 0xdeadbeef), (1 << 63, 1 << 63)):
+            try:
+                if proc.find_lock_object(ident, addr) is not None:
+                    errors.append("find_lock_object(%r, %r) found something" % (ident, addr))
+            except Exception as exc:
+                errors.append("find_lock_object(%r, %r) raised %r" % (ident, addr, exc))
+        out["garbage_checked"] = len(weird)
+        out["garbage_errors"] = errors[:20]
 except cpython.UnsupportedPython as exc:
     out["unsupported"] = str(exc)
 except Exception:

@@ -163,11 +163,15 @@ for spec in "${interpreters[@]}"; do
         mkdir -p "$work/strip-$name"
         strip --strip-debug -o "$work/strip-$name/${lib##*/}" "$lib"
         GDB=(timeout 120 gdb -nx -q -batch -iex 'set debuginfod enabled off' -iex 'set auto-load python-scripts off' -iex 'set debug-file-directory /nonexistent')
-        run_case "$py" "$py" "$ver" 0 "$name-nodwarf" plain "LD_LIBRARY_PATH=$work/strip-$name"
+        for mode in plain fork rawfork stdout; do
+            run_case "$py" "$py" "$ver" 0 "$name-nodwarf-$mode" $mode "LD_LIBRARY_PATH=$work/strip-$name"
+        done
         rm -rf "$work/strip-$name"
     else
         GDB=(timeout 120 gdb -nx -q -batch -iex 'set debuginfod enabled off' -iex 'set auto-load python-scripts off' -iex 'set debug-file-directory /nonexistent')
-        run_case "$py" "$py" "$ver" 0 "$name-nodwarf" plain
+        for mode in plain fork rawfork stdout; do
+            run_case "$py" "$py" "$ver" 0 "$name-nodwarf-$mode" $mode
+        done
     fi
     GDB=(timeout 120 gdb -nx -q -batch -iex 'set debuginfod enabled off' -iex 'set auto-load python-scripts off')
 done

@@ -212,10 +212,21 @@ class PythonProcess:
             return pl
         return None
 
-    def _check_with_attrs(self, obj, lock_address, where):
+    def _container_label(self, obj, tname):
+        """Short, escaped label of an object holding a lock: Type or Type('name')."""
+        short = locks._safe(tname.rsplit(".", 1)[-1], 40)
+        for attr in ("name", "_name"):
+            v = self.reader.attr(obj, attr)
+            text = self.reader.read_str(v, 64) if v else None
+            if text is not None:
+                return "%s('%s')" % (short, locks._safe(text, 40))
+        return short
+
+    def _check_with_attrs(self, obj, lock_address, func):
+        where = "in %s()" % locks._safe(func, 64)
         pl = self._match(obj, lock_address)
         if pl:
-            pl.found_in = where
+            pl.found_in = "a local " + where
             return pl
         tname = self.reader.safe_type_name(obj)
         if tname in ("int", "str", "bytes", "float", "tuple", "code", "function", "module",
@@ -227,7 +238,9 @@ class PythonProcess:
             pl = self._match(v, lock_address)
             if pl:
                 attr = self.reader.read_str(k, 64) or "?"
-                pl.found_in = "%s.%s" % (where, locks._safe(attr, 64))
+                pl.found_in = "%s.%s %s" % (self._container_label(obj, tname),
+                                            locks._safe(attr, 64), where)
+                pl.description = "%s of %s" % (pl.description, pl.found_in)
                 return pl
         return None
 
@@ -265,8 +278,7 @@ class PythonProcess:
                     except MemError:
                         func = "?"
                     for obj in self._candidates_of_frame(f, code):
-                        pl = self._check_with_attrs(obj, lock_address,
-                                                    "a local of %s()" % locks._safe(func, 64))
+                        pl = self._check_with_attrs(obj, lock_address, func)
                         if pl:
                             return pl
             for name, buf in self._std_streams():
