@@ -297,15 +297,11 @@ def _fork_evidence(c):
         ev.append("the agent recorded this process as a fork child (fork #%d of pid %s)"
                   % (c.reg.header.get("born_of_fork_id"), c.reg.header.get("parent_pid")))
     p = c.pinfo
-    if p.parent_same_executable:
+    if p.same_layout_as_parent:
+        ev.append("its parent (pid %s) has the same libraries at the same addresses (forked, no exec)"
+                  % p.parent_pid)
+    elif p.same_layout_as_parent is None and p.parent_same_executable:
         ev.append("its parent (pid %s) runs the same executable" % p.parent_pid)
-    elif p.source == "core" and p.parent_pid and p.executable:
-        try:
-            pexe = os.readlink("/proc/%d/exe" % p.parent_pid)
-            if os.path.realpath(pexe) == os.path.realpath(p.executable):
-                ev.append("its parent (pid %s) still runs the same executable" % p.parent_pid)
-        except OSError:
-            pass
     if c.py_orphans and all(getattr(pt, "thread_ident", None) for pt in c.py_orphans):
         ev.append("%d Python thread state(s) have no thread here" % len(c.py_orphans))
     return bool(ev), ev

@@ -22,6 +22,7 @@ class ProcessInfo(object):
         self.parent_executable = None
         self.parent_same_executable = None
         self.parent_tids = None          # live: TIDs of the parent's threads
+        self.same_layout_as_parent = None  # libc at the same address as in the parent: no exec since fork
         self.agent = False
         self.core_file = None
         self.core_command = None         # core: pr_fname of NT_PRPSINFO (the main thread's name)
@@ -81,6 +82,34 @@ def _read_link(p):
         return None
 
 
+def _same_layout_as_parent(ppid):
+    """True when a library is mapped at the same address in the parent (a fork child that
+    did not exec: ASLR gives every exec new addresses), False when not, None if unknown."""
+    addr = symbols.minsym_address("fork") or symbols.minsym_address("malloc")
+    if not addr:
+        return None
+    path = symbols.module_of(addr)
+    if not path:
+        return None
+    try:
+        with open("/proc/%d/maps" % ppid, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    want = os.fsencode(os.path.realpath(path))
+    for line in data.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) < 6:
+            continue
+        try:
+            lo, hi = (int(x, 16) for x in parts[0].split(b"-"))
+        except ValueError:
+            continue
+        if lo <= addr < hi:
+            return os.path.realpath(parts[5].strip()) == want or parts[5].strip() == os.fsencode(path)
+    return False
+
+
 def gather(registry=None):
     pi = ProcessInfo()
     inf = gdb.selected_inferior()
@@ -100,6 +129,8 @@ def gather(registry=None):
                 pi.pid = info[0]
             pi.parent_pid = info[1] or None
             pi.core_command = to_text(info[2]) or None
+            if pi.parent_pid and os.path.exists("/proc/%d" % pi.parent_pid):
+                pi.same_layout_as_parent = _same_layout_as_parent(pi.parent_pid)
     elif pi.pid:
         try:
             with open("/proc/%d/stat" % pi.pid, "rb") as f:
@@ -115,6 +146,7 @@ def gather(registry=None):
             pi.parent_executable = pexe
             if pexe and exe:
                 pi.parent_same_executable = (pexe == exe)
+            pi.same_layout_as_parent = _same_layout_as_parent(pi.parent_pid)
             try:
                 pi.parent_tids = set(int(x) for x in os.listdir("/proc/%d/task" % pi.parent_pid))
             except (OSError, ValueError):
