@@ -3,6 +3,7 @@
 
 #include "fw_buf.h"
 #include "fw_config.h"
+#include "fw_log.h"
 #include "fw_modules.h"
 #include "fw_orphan.h"
 #include "fw_python.h"
@@ -44,7 +45,8 @@ uint32_t fw_fork_snapshot_held(const struct fw_thread *self)
             if (e->kind == FW_KIND_SEMAPHORE && fw_thread_is_acquiring(t, used, addr))
                 continue;
             if (count >= FW_MAX_FORK_HELD) {
-                fw_registry_set_flag(FW_FLAG_FORK_HELD_FULL);
+                fw_warn_flag_once(FW_FLAG_FORK_HELD_FULL,
+                                  "more locks held at a fork than the table records");
                 goto done;
             }
             struct fw_fork_held *fh = &r->fork_held[count];

@@ -36,3 +36,24 @@ int fw_lockword_held(uint32_t kind, const void *lock)
         return 0;
     }
 }
+
+int32_t fw_lockword_owner(uint32_t kind, const void *lock)
+{
+    switch (kind) {
+    case FW_KIND_MUTEX:
+    case FW_KIND_C11_MTX: {
+        const pthread_mutex_t *m = lock;
+        /* Robust and PI mutexes keep the owner in the lock word instead. */
+        int owner = __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED);
+        if (owner == 0)
+            owner = (int)(__atomic_load_n((const unsigned *)&m->__data.__lock, __ATOMIC_RELAXED) & 0x3fffffffu);
+        return owner > 2 ? owner : 0;   /* 1/2 are plain "locked"/"contended" values */
+    }
+    case FW_KIND_RWLOCK_WRITE: {
+        const pthread_rwlock_t *rw = lock;
+        return __atomic_load_n(&rw->__data.__cur_writer, __ATOMIC_RELAXED);
+    }
+    default:
+        return 0;
+    }
+}

@@ -6,6 +6,7 @@
 #include "fw_buf.h"
 #include "fw_event.h"
 #include "fw_python.h"
+#include "fw_log.h"
 #include "fw_registry.h"
 #include "fw_thread.h"
 
@@ -17,6 +18,8 @@
 int fw_orphans_active;
 static int32_t hash_index[HASH_SIZE];   /* fork_held index + 1; 0 = empty */
 static uint8_t hazard_reported[FW_MAX_FORK_HELD];
+
+static struct fw_fork_held *live_at(int i, int *index);
 
 static inline uint32_t hash_addr(uint64_t a)
 {
@@ -49,14 +52,102 @@ static void hash_insert(uint32_t idx)
     }
 }
 
-/* The parent's snapshot is taken just before the real fork; a lock taken in
- * between is still in the vanished thread's own entries, which this memory
- * copied at the very instant of the fork. Add those (without the extras that
- * only the parent can compute: call-site name, fresh thread name). */
-static void add_missing(void)
+/* ---- building the orphan set in the child ----
+ *
+ * The parent's snapshot (fork_held) is taken just before the real fork and
+ * carries what only the parent can compute (call-site names, fresh thread
+ * names, Python stacks). The truth is this process's own copy of the thread
+ * table, made at the very instant of the fork: every snapshot entry is checked
+ * against it, and locks the snapshot missed are added from it. */
+
+/* (lock, holder slot) pairs already in fork_held. */
+#define SEEN_SIZE 4096u
+static int32_t seen_index[SEEN_SIZE];   /* fork_held index + 1 */
+
+static uint32_t seen_hash(uint64_t addr, uint32_t slot)
+{
+    return hash_addr(addr ^ ((uint64_t)slot << 48)) & (SEEN_SIZE - 1);
+}
+
+static int seen(uint64_t addr, uint32_t slot, uint32_t insert_index)
+{
+    const struct fw_fork_held *fh = forkwatch_registry.fork_held;
+    for (uint32_t p = 0; p < SEEN_SIZE; p++) {
+        int32_t *e = &seen_index[(seen_hash(addr, slot) + p) & (SEEN_SIZE - 1)];
+        if (*e == 0) {
+            if (insert_index != UINT32_MAX)
+                *e = (int32_t)insert_index + 1;
+            return 0;
+        }
+        if (fh[*e - 1].lock_addr == addr && fh[*e - 1].holder_slot == slot)
+            return 1;
+    }
+    return 1;   /* full: treat as known rather than loop */
+}
+
+/* Did thread t hold lock addr (of this kind) at the fork, as its own entries
+ * and the lock word say? An entry still ACQUIRING counts when the lock word
+ * names t as the owner (the fork fell between the real acquire and our store). */
+static const struct fw_held *holds_at_fork(const struct fw_thread *t, uint64_t addr, uint32_t kind)
+{
+    uint32_t used = t->held_used < FW_MAX_HELD ? t->held_used : FW_MAX_HELD;
+    for (uint32_t k = 0; k < used; k++) {
+        const struct fw_held *e = &t->held[k];
+        if (e->lock_addr != addr || e->kind != kind)
+            continue;
+        if (e->state == FW_HOLD_HELD) {
+            if (kind == FW_KIND_SEMAPHORE && fw_thread_is_acquiring(t, used, addr))
+                return 0;   /* a Condition waiter: nobody can wait on its holder */
+            return e;
+        }
+        if (e->state == FW_HOLD_ACQUIRING &&
+            fw_lockword_owner(kind, (const void *)(uintptr_t)addr) == t->tid)
+            return e;
+    }
+    return 0;
+}
+
+static int32_t live_count;
+
+static void make_live(uint32_t idx)
+{
+    struct fw_fork_held *fh = &forkwatch_registry.fork_held[idx];
+    fh->orphan_state = FW_ORPHAN_LIVE;
+    hash_insert(idx);
+    seen(fh->lock_addr, fh->holder_slot, idx);
+    live_count++;
+}
+
+/* Appends an orphan held by vanished slot i (entry e may be NULL). */
+static int append_orphan(uint32_t i, uint64_t addr, uint32_t kind, const struct fw_held *e)
 {
     struct fw_registry *r = &forkwatch_registry;
     uint32_t n = r->header.fork_held.used;
+    if (n >= FW_MAX_FORK_HELD) {
+        fw_warn_flag_once(FW_FLAG_FORK_HELD_FULL, "more locks held at a fork than the table records");
+        return -1;
+    }
+    const struct fw_thread *t = &r->threads[i];
+    struct fw_fork_held *fh = &r->fork_held[n];
+    fh->lock_addr = addr;
+    fh->call_site = e ? e->call_site : 0;
+    fh->kind = kind;
+    fh->stack_id = e ? e->stack_id : 0;
+    fh->holder_tid = t->tid;
+    fh->holder_slot = i;
+    fh->holder_pthread = t->pthread_id;
+    fh->py_thread = fw_python_thread_index(t->pthread_id);
+    fw_copy_str(fh->holder_name, sizeof fh->holder_name, t->name);
+    fh->call_site_function[0] = '\0';
+    fh->orphan_state = FW_ORPHAN_NOT_CHILD;
+    r->header.fork_held_count = n + 1;
+    __atomic_store_n(&r->header.fork_held.used, n + 1, __ATOMIC_RELEASE);
+    return (int)n;
+}
+
+static void add_missing(void)
+{
+    struct fw_registry *r = &forkwatch_registry;
     uint32_t nthreads = r->header.threads.used;
     for (uint32_t i = 0; i < nthreads && i < FW_MAX_THREADS; i++) {
         const struct fw_thread *t = &r->threads[i];
@@ -65,58 +156,74 @@ static void add_missing(void)
         uint32_t used = t->held_used < FW_MAX_HELD ? t->held_used : FW_MAX_HELD;
         for (uint32_t k = 0; k < used; k++) {
             const struct fw_held *e = &t->held[k];
-            if (e->state != FW_HOLD_HELD || fw_orphan_lookup(e->lock_addr) >= 0)
+            uint64_t addr = e->lock_addr;
+            if (e->state == FW_HOLD_EMPTY || holds_at_fork(t, addr, e->kind) != e || seen(addr, i, UINT32_MAX))
                 continue;
-            if (e->kind == FW_KIND_SEMAPHORE && fw_thread_is_acquiring(t, used, e->lock_addr))
+            if (!fw_lockword_held(e->kind, (const void *)(uintptr_t)addr))
                 continue;
-            if (!fw_lockword_held(e->kind, (const void *)(uintptr_t)e->lock_addr))
-                continue;
-            if (n >= FW_MAX_FORK_HELD) {
-                fw_registry_set_flag(FW_FLAG_FORK_HELD_FULL);
-                goto done;
-            }
-            struct fw_fork_held *fh = &r->fork_held[n];
-            fh->lock_addr = e->lock_addr;
-            fh->call_site = e->call_site;
-            fh->kind = e->kind;
-            fh->stack_id = e->stack_id;
-            fh->holder_tid = t->tid;
-            fh->holder_slot = i;
-            fh->holder_pthread = t->pthread_id;
-            fh->py_thread = fw_python_thread_index(t->pthread_id);
-            fw_copy_str(fh->holder_name, sizeof fh->holder_name, t->name);
-            fh->call_site_function[0] = '\0';
-            fh->orphan_state = FW_ORPHAN_LIVE;
-            hash_insert(n);
-            n++;
-            fw_orphans_active = 1;
+            int idx = append_orphan(i, addr, e->kind, e);
+            if (idx < 0)
+                return;
+            make_live((uint32_t)idx);
         }
     }
-done:
-    r->header.fork_held_count = n;
-    __atomic_store_n(&r->header.fork_held.used, n, __ATOMIC_RELEASE);
 }
 
 void fw_orphan_build(void)
 {
     struct fw_registry *r = &forkwatch_registry;
     fw_orphan_reset();
+    memset(seen_index, 0, sizeof seen_index);
+    live_count = 0;
     uint32_t n = r->header.fork_held.used;
-    int live = 0;
+    int vanished = 0;
+    for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++)
+        vanished |= r->threads[i].state == FW_THREAD_VANISHED;
     for (uint32_t i = 0; i < n && i < FW_MAX_FORK_HELD; i++) {
         struct fw_fork_held *fh = &r->fork_held[i];
-        /* The snapshot was taken just before fork(): trust only what the lock word
-         * in the child's memory still says. */
-        if (!fw_lockword_held(fh->kind, (const void *)(uintptr_t)fh->lock_addr)) {
-            fh->orphan_state = FW_ORPHAN_NOT_CHILD;
+        fh->orphan_state = FW_ORPHAN_NOT_CHILD;
+        if (fh->holder_slot >= FW_MAX_THREADS)
             continue;
-        }
-        fh->orphan_state = FW_ORPHAN_LIVE;
-        hash_insert(i);
-        live = 1;
+        const struct fw_thread *t = &r->threads[fh->holder_slot];
+        /* Released (maybe re-taken by another thread, maybe in a reused slot)
+         * between snapshot and fork? */
+        if (t->state != FW_THREAD_VANISHED || t->tid != fh->holder_tid ||
+            t->pthread_id != fh->holder_pthread || !holds_at_fork(t, fh->lock_addr, fh->kind) ||
+            !fw_lockword_held(fh->kind, (const void *)(uintptr_t)fh->lock_addr) ||
+            seen(fh->lock_addr, fh->holder_slot, UINT32_MAX))
+            continue;
+        make_live(i);
     }
-    fw_orphans_active = live;
     add_missing();
+    fw_orphans_active = live_count > 0 || vanished;
+}
+
+/* A blocking acquire in the child of a lock we have no orphan for, whose lock
+ * word names a vanished thread as owner: the fork fell just after that thread
+ * cleared its entry and before it really unlocked (or the entry was dropped).
+ * Adopt it now. Returns the fork_held index or -1. */
+static int adopt_by_owner(const void *lock, uint32_t kind)
+{
+    struct fw_registry *r = &forkwatch_registry;
+    uint32_t lock_kind = kind == FW_KIND_RWLOCK_READ ? FW_KIND_RWLOCK_WRITE : kind;
+    int32_t owner = fw_lockword_owner(lock_kind, lock);
+    if (owner <= 0)
+        return -1;
+    for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
+        const struct fw_thread *t = &r->threads[i];
+        if (t->state != FW_THREAD_VANISHED || t->tid != owner)
+            continue;
+        uint64_t addr = (uint64_t)(uintptr_t)lock;
+        const struct fw_held *e = 0;
+        for (uint32_t k = 0; k < FW_MAX_HELD && !e; k++)
+            if (t->held[k].lock_addr == addr)
+                e = &t->held[k];   /* even emptied: it still names the call site */
+        int idx = append_orphan(i, addr, lock_kind, e);
+        if (idx >= 0)
+            make_live((uint32_t)idx);
+        return idx;
+    }
+    return -1;
 }
 
 int fw_orphan_lookup(uint64_t addr)
@@ -136,6 +243,11 @@ static struct fw_fork_held *live_orphan(const void *lock, int *index)
     int i = fw_orphan_lookup((uint64_t)(uintptr_t)lock);
     if (i < 0)
         return 0;
+    return live_at(i, index);
+}
+
+static struct fw_fork_held *live_at(int i, int *index)
+{
     struct fw_fork_held *fh = &forkwatch_registry.fork_held[i];
     uint32_t st = __atomic_load_n(&fh->orphan_state, __ATOMIC_ACQUIRE);
     if (st != FW_ORPHAN_LIVE && st != FW_ORPHAN_REPORTED)
@@ -148,6 +260,10 @@ void fw_orphan_on_acquire(const void *lock, uint32_t kind, int mode, uint64_t ca
 {
     int idx;
     struct fw_fork_held *fh = live_orphan(lock, &idx);
+    if (!fh && fw_orphan_lookup((uint64_t)(uintptr_t)lock) < 0) {
+        int adopted = adopt_by_owner(lock, kind);
+        fh = adopted >= 0 ? live_at(adopted, &idx) : 0;
+    }
     if (!fh)
         return;
     /* Readers do not wait for readers. */

@@ -8,7 +8,8 @@
 
 enum fw_acquire_mode { FW_ACQ_BLOCKING = 0, FW_ACQ_TRY = 1, FW_ACQ_TIMED = 2 };
 
-/* Non-zero in a fork child that has at least one live orphan. */
+/* Non-zero in a fork child that has live orphans or threads that vanished in the
+ * fork (a lock they held may be found by its owner TID at acquire time). */
 extern int fw_orphans_active;
 
 /* Child side: checks every fork_held entry against its lock word, marks the live
@@ -30,6 +31,10 @@ void fw_orphan_on_reinit(const void *lock);
 /* Is the lock, as its memory says now, held? (mutex lock word, rwlock
  * readers/writer, semaphore value 0). Pure memory read. */
 int fw_lockword_held(uint32_t kind, const void *lock);
+
+/* The TID a mutex or write-locked rwlock names as its owner, or 0 when the
+ * lock word does not say (semaphores, readers, unlocked). */
+int32_t fw_lockword_owner(uint32_t kind, const void *lock);
 
 /* Tests: forget the hash. */
 void fw_orphan_reset(void);
