@@ -221,6 +221,10 @@ if [ -n "$PY" ] && [ -f "$FX" ]; then
     C=$(wait_event "$EV" child_pid); STARTED+=("${C:-0}")
     wait_event "$EV" child_blocking >/dev/null && wait_futex "$C"
     DEBUGDIR_SAVE=$DEBUGDIR; DEBUGDIR=/usr/lib/debug
+    fwgdb -p "$C" -ex 'bt' -ex 'set forkwatch python-frames off' -ex 'bt' -ex 'forkwatch threads' -ex detach
+    n_py=$(grep -c '\[py\] child' "$TMP/out")
+    [ "$n_py" = 2 ] && ok "bt frame filter and forkwatch threads show the Python frames (and the setting turns bt's off)" ||
+        nok "Python frames in bt/threads: $n_py lines" "$(grep -e '\[py\]' -e '^#' "$TMP/out" | head; cat "$TMP/err")"
     fwgdb -ex "forkwatch batch attach $C --json"; rc=$?
     DEBUGDIR=$DEBUGDIR_SAVE
     v=$(jq_py '"%s %s %s %s" % (d["verdict"], d["findings"][0]["lock"]["kind"], d["findings"][0]["holder"]["alive"], d["findings"][0]["waiter"]["python_stack"][0]["file"].rsplit("/",1)[-1])' <"$TMP/out" 2>/dev/null)
