@@ -442,6 +442,9 @@ def _lock_and_holder(c, t, w):
                 hd["_where"] = stack[0]["function"] if stack else None
                 return lock, hd, None
             if rt.state == agent_registry.THREAD_VANISHED:
+                if any(e.lock_addr == addr and e.orphan_state == agent_registry.ORPHAN_REINITIALISED
+                       for e in c.reg.fork_held):
+                    continue  # re-initialised in the child: that old hold no longer counts
                 fork = c.reg.latest_fork()
                 stack = _symbolise(c.reg.stack(h.stack_id)) if h.stack_id else _symbolise([h.call_site])
                 return lock, {"tid": rt.tid, "name": rt.name or None, "alive": False,

@@ -4,7 +4,7 @@ import gdb
 from . import analysis
 from . import render_json
 from . import render_text
-from .commands import guarded, split_args, complete_options, error_line
+from .commands import guarded, split_args, complete_options, error_line, have_target
 
 
 def run_diagnose(as_json):
@@ -30,20 +30,12 @@ and one line of advice. --json prints the forkwatch/1 JSON object instead."""
         if bad:
             error_line("usage: forkwatch diagnose [--json]")
             return
-        if not gdb.selected_inferior().pid and not _has_core():
-            error_line("no process: attach to a process or load a core first")
+        if not have_target():
             return
         guarded(lambda: run_diagnose("--json" in args))
 
     def complete(self, text, word):
         return complete_options(["--json"], text, word)
-
-
-def _has_core():
-    try:
-        return "core dump" in gdb.execute("info target", to_string=True)
-    except (gdb.error, RuntimeError):
-        return False
 
 
 DiagnoseCommand()

@@ -2,7 +2,7 @@
 import gdb
 
 from . import agent_registry
-from .commands import guarded, error_line
+from .commands import guarded, error_line, have_target
 from .escape import term
 
 
@@ -53,7 +53,8 @@ and for the latest fork the locks other threads held, with holder names and Pyth
         if arg and arg.strip():
             error_line("usage: forkwatch forks")
             return
-        guarded(_print_forks)
+        if have_target():
+            guarded(_print_forks)
 
 
 ForksCommand()

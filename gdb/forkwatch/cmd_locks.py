@@ -2,7 +2,7 @@
 import gdb
 
 from . import analysis
-from .commands import guarded, error_line
+from .commands import guarded, error_line, have_target
 from .escape import term
 
 
@@ -53,7 +53,8 @@ the owner is alive, whether it was held at a fork."""
         if arg and arg.strip():
             error_line("usage: forkwatch locks")
             return
-        guarded(_print_locks)
+        if have_target():
+            guarded(_print_locks)
 
 
 LocksCommand()

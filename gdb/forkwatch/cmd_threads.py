@@ -2,7 +2,7 @@
 import gdb
 
 from . import analysis
-from .commands import guarded, error_line
+from .commands import guarded, error_line, have_target
 from .escape import term
 
 
@@ -64,7 +64,8 @@ sleeping, blocked), what it waits on, and its native stack with the Python frame
         if arg and arg.strip():
             error_line("usage: forkwatch threads")
             return
-        guarded(_print_threads)
+        if have_target():
+            guarded(_print_threads)
 
 
 ThreadsCommand()

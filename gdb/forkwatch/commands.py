@@ -26,6 +26,19 @@ def guarded(fn):
     return None
 
 
+def have_target():
+    """True when there is a live process or a core to read; else prints the error line."""
+    try:
+        if gdb.selected_inferior().pid:
+            return True
+        if "core dump" in gdb.execute("info target", to_string=True):
+            return True
+    except (gdb.error, RuntimeError):
+        pass
+    error_line("no process: attach to a process (gdb -p PID) or load a core (core-file CORE) first")
+    return False
+
+
 def split_args(arg):
     try:
         return gdb.string_to_argv(arg or "")
