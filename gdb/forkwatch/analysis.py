@@ -609,7 +609,10 @@ def _python_wait_shape(t):
 
 def _finding(c, kind, t, lock, h):
     who = _who(t)
-    hname = "%s (%s)" % (h.get("tid") if h.get("tid") is not None else "?", h.get("name") or "?")
+    if h.get("tid") is None and not h.get("name"):
+        hname = ("with pthread_t 0x%x" % h["_ident"]) if h.get("_ident") else "of the parent"
+    else:
+        hname = "%s (%s)" % (h.get("tid") if h.get("tid") is not None else "?", h.get("name") or "?")
     lw = _lock_words(lock)
     if kind == "fork-deadlock":
         summary = "%s blocks on %s held by thread %s, which does not exist in this process: it was " \
