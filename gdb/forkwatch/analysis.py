@@ -130,6 +130,14 @@ def analyze():
             registry_ok = None
         else:
             registry_ok = registry
+            flags = registry.flags
+            if "enabled" not in flags:
+                r.notes.append("the forkwatch agent is loaded but disabled%s"
+                               % (" (secure-exec)" if "secure-exec" in flags else ""))
+            full = [f for f in flags if f.endswith("-full")]
+            if full:
+                r.notes.append("the agent's tables overflowed (%s): some locks or stacks were not recorded"
+                               % ", ".join(full))
     else:
         registry_ok = None
     r.registry = registry_ok
