@@ -206,12 +206,18 @@ def analyze():
     for t in r.threads:
         n = t["_native"]
         w = n.wait
-        if n.state == "waiting-for-gil":
+        gil_like = (n.state == "blocked" and w is not None and w.kind == "condition" and t["_py"] is not None
+                    and c.gil is not None and getattr(c.gil, "locked", False))
+        if n.state == "waiting-for-gil" or gil_like:
             try:
                 h = _gil_holder(c, t)
             except (memory.MemoryReadError, gdb.error, RuntimeError, ValueError, TypeError, AttributeError) as e:
                 r.notes.append("thread %s: the GIL holder could not be analysed (%s)" % (t["tid"], e))
                 h = None
+            if gil_like and (h is None or h.get("_live")):
+                continue     # an ordinary condition wait (take_gil not recognised without symbols)
+            if gil_like:
+                n.state = t["state"] = "waiting-for-gil"
             if h is not None:
                 lock = {"address": None, "kind": "gil", "python_type": None}
                 pending.append((t, lock, h, None))
