@@ -27,10 +27,13 @@ static inline int fw_acquire_begin(struct fw_op *op, const void *lock, uint32_t 
 {
     op->e = 0;
     op->t = 0;
-    if (FW_UNLIKELY(fw_tls_guard || !fw_enabled))
-        return 0;
-    struct fw_thread *t = fw_thread_self();
-    if (FW_UNLIKELY(!t))
+    /* A slot exists only while the agent is enabled: one TLS load decides. */
+    struct fw_thread *t = fw_tls_slot;
+    if (FW_UNLIKELY(!t)) {
+        if (fw_tls_guard || !fw_enabled || !(t = fw_thread_claim()))
+            return 0;
+    }
+    if (FW_UNLIKELY(fw_tls_guard))
         return 0;
     if (FW_UNLIKELY(fw_orphans_active))
         fw_orphan_on_acquire(lock, kind, mode, call_site);
@@ -74,10 +77,13 @@ static inline void fw_acquire_end(struct fw_op *op, int acquired, uint32_t kind)
 /* Before the real release of a mutex/rwlock/c11 mutex (kind 0 = any kind). */
 static inline void fw_release(const void *lock, uint32_t kind)
 {
-    if (FW_UNLIKELY(fw_tls_guard || !fw_enabled))
-        return;
     struct fw_thread *t = fw_tls_slot;
-    struct fw_held *e = t ? fw_held_find(t, (uint64_t)(uintptr_t)lock, FW_HOLD_HELD, kind) : 0;
+    if (FW_UNLIKELY(!t || fw_tls_guard)) {
+        if (t == 0 && !fw_tls_guard && fw_enabled && FW_UNLIKELY(fw_orphans_active))
+            fw_orphan_on_release(lock);   /* a thread new in the child unlocks an orphan */
+        return;
+    }
+    struct fw_held *e = fw_held_find(t, (uint64_t)(uintptr_t)lock, FW_HOLD_HELD, kind);
     if (FW_LIKELY(e != 0))
         fw_held_clear(t, e);
     else if (FW_UNLIKELY(fw_orphans_active))
@@ -93,9 +99,10 @@ void fw_lock_reinit(const void *lock, int destroyed);
 /* pthread_cond_*wait / cnd_*wait: the mutex is released for the wait. */
 static inline struct fw_held *fw_cond_wait_begin(const void *mutex)
 {
-    if (FW_UNLIKELY(fw_tls_guard || !fw_enabled) || !fw_tls_slot)
+    struct fw_thread *t = fw_tls_slot;
+    if (FW_UNLIKELY(!t || fw_tls_guard))
         return 0;
-    struct fw_held *e = fw_held_find(fw_tls_slot, (uint64_t)(uintptr_t)mutex, FW_HOLD_HELD, 0);
+    struct fw_held *e = fw_held_find(t, (uint64_t)(uintptr_t)mutex, FW_HOLD_HELD, 0);
     if (e)
         __atomic_store_n(&e->state, FW_HOLD_COND_RELEASED, __ATOMIC_RELEASE);
     return e;
