@@ -315,17 +315,28 @@ def agent_environment(base, agent, report):
     return env
 
 
-def compare(exe, version, module, filters, timeout, agent, outdir, base_env, reruns, testdir=None):
+def compare(exe, version, module, filters, timeout, agent, outdir, base_env, reruns, testdir=None, jobs=1):
     """One module x interpreter comparison. Returns (ok, lines, details)."""
     tag = f"{version} {module}"
     work = tempfile.mkdtemp(prefix=f"fw-cpy-{version}-{module}-", dir=outdir)
     report = os.path.join(work, "agent-report.jsonl")
     agent_env = agent_environment(base_env, agent, report)
 
-    bare = run_regrtest(exe, module, filters, base_env, timeout, os.path.join(work, "bare"), "bare",
-                        testdir=testdir)
-    ag = run_regrtest(exe, module, filters, agent_env, timeout, os.path.join(work, "agent"), "agent",
-                      testdir=testdir)
+    args_bare = (exe, module, filters, base_env, timeout, os.path.join(work, "bare"), "bare")
+    args_ag = (exe, module, filters, agent_env, timeout, os.path.join(work, "agent"), "agent")
+    if jobs >= 2:
+        # bare and agent side by side: both see the same load
+        res = {}
+        ths = [threading.Thread(target=lambda k, a: res.__setitem__(k, run_regrtest(*a, testdir=testdir)),
+                                args=(k, a)) for k, a in (("bare", args_bare), ("agent", args_ag))]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join()
+        bare, ag = res["bare"], res["agent"]
+    else:
+        bare = run_regrtest(*args_bare, testdir=testdir)
+        ag = run_regrtest(*args_ag, testdir=testdir)
     for r in (bare, ag):
         with open(os.path.join(outdir, f"{version}-{module}-{r.label}.log"), "w") as f:
             for _, line in r.lines:
@@ -435,6 +446,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "cpython_suites"),
                     help="logs and reports are kept here")
     ap.add_argument("--reruns", type=int, default=2, help="re-runs of differing tests (bare and agent)")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="2: the bare and the agent run of a module side by side (default); 1: one after the other")
     ap.add_argument("--timeout-scale", type=float, default=float(os.environ.get("FW_TIMEOUT_SCALE", "1")))
     args = ap.parse_args()
 
@@ -479,7 +492,7 @@ def main():
                 via = f" (as {run_name}, a shim over test.{SHIMS[module][0]})"
             t0 = time.monotonic()
             ok, lines = compare(exe, v, run_name, filters, timeout * args.timeout_scale, agent,
-                                args.out, base_env, args.reruns, testdir=testdir)
+                                args.out, base_env, args.reruns, testdir=testdir, jobs=args.jobs)
             lines[0] += via
             lines[0] += f" ({time.monotonic() - t0:.0f}s" + \
                 (f", filters {' '.join(filters)}" if filters else "") + ")"
