@@ -315,6 +315,35 @@ def agent_environment(base, agent, report):
     return env
 
 
+AGENT_PROBE = r"""
+import ctypes, sys
+try:
+    reg = ctypes.c_uint64.in_dll(ctypes.CDLL(None), "forkwatch_registry")
+except ValueError:
+    print("no forkwatch_registry symbol in the process"); sys.exit(1)
+base = ctypes.addressof(reg)
+magic = ctypes.c_uint64.from_address(base).value
+flags = ctypes.c_uint32.from_address(base + 40).value
+if magic != 0x31484354574b5246:
+    print("bad registry magic %#x" % magic); sys.exit(1)
+if not flags & 1:
+    print("agent loaded but not enabled (flags %#x)" % flags); sys.exit(1)
+print("agent enabled (flags %#x)" % flags)
+"""
+
+
+def agent_sanity(exe, base_env, agent, outdir):
+    """The agent really is loaded and enabled in this interpreter under the agent environment."""
+    env = agent_environment(base_env, agent, os.path.join(outdir, "sanity-report.jsonl"))
+    try:
+        p = subprocess.run([exe, "-c", AGENT_PROBE], env=env, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return False, "the probe timed out under the agent"
+    out = (p.stdout + p.stderr).strip().replace("\n", " | ")
+    return p.returncode == 0, out
+
+
 def compare(exe, version, module, filters, timeout, agent, outdir, base_env, reruns, testdir=None, jobs=1):
     """One module x interpreter comparison. Returns (ok, lines, details)."""
     tag = f"{version} {module}"
@@ -474,6 +503,12 @@ def main():
     log(f"cpython_suites: agent {agent}; logs in {args.out}")
 
     for v, full, exe in interps:
+        ok, msg = agent_sanity(exe, base_env, agent, args.out)
+        if not ok:
+            log(f"[FAIL] {v}: the agent is not active under LD_PRELOAD: {msg}")
+            failed += 1
+            continue
+        log(f"cpython_suites: {v}: {msg}")
         for module, filters, timeout in MODULES:
             if args.module and module not in args.module:
                 continue
