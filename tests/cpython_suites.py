@@ -57,7 +57,10 @@ MODULES = [
                          "test_communicate*", "test_check_output*", "*threadsafe*",
                          "test_call_*", "*pipe*", "*timeout*", "*signal*"], 900),
     ("test_concurrent_futures", None, 900),
-    ("test_multiprocessing_fork", None, 1500),
+    ("test_multiprocessing_fork", ["WithProcessesTestLock", "WithProcessesTestCondition",
+                                   "WithProcessesTestEvent", "WithProcessesTestSemaphore",
+                                   "WithProcessesTestQueue", "WithProcessesTestBarrier",
+                                   "WithProcessesTestLogging"], 1500),
 ]
 # Full mode filters for test_multiprocessing_fork: the whole suite is far too long for
 # any CI; these parts exercise locks, queues, pools, events and conditions across fork.
