@@ -16,7 +16,8 @@
 # STRESS_ENV="VAR=V ..." adds environment to every case (experiments only).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OUT=$ROOT/build/stress
+# A private directory per run: several people may run this at once.
+OUT=$ROOT/build/stress/run-$$
 AGENT=${FORKWATCH_AGENT:-$ROOT/build/libforkwatch.so}
 MODE=quick
 case "${1:-}" in
@@ -36,7 +37,12 @@ pass() { PASS=$((PASS + 1)); say "[PASS] $*"; }
 fail() { FAIL=$((FAIL + 1)); say "[FAIL] $*"; }
 
 finish() {
-    say "run_stress ($MODE): $(( $(date +%s) - START ))s; logs in $OUT"
+    if [ "$FAIL" -eq 0 ] && [ -z "${KEEP_LOGS:-}" ]; then
+        rm -rf "$OUT"
+        say "run_stress ($MODE): $(( $(date +%s) - START ))s"
+    else
+        say "run_stress ($MODE): $(( $(date +%s) - START ))s; logs in $OUT"
+    fi
     say "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]
     exit $?
@@ -243,8 +249,10 @@ else
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
 fi
 # the agent's security checks (issue 6 section 5), counted here too
-if command -v bash >/dev/null; then
-    bash "$ROOT/tests/stress/agent_security.sh" >"$OUT/security.log" 2>&1
+if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
+    fail "agent_security.sh: not run: the ${BUDGET}s budget of this mode is spent"
+elif command -v bash >/dev/null; then
+    SECURITY_OUT="$OUT/security" bash "$ROOT/tests/stress/agent_security.sh" >"$OUT/security.log" 2>&1
     grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$OUT/security.log" | sed 's/^/    security: /'
     last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$OUT/security.log" | tail -1)
     if [ -n "$last" ]; then
