@@ -9,11 +9,20 @@ import re
 import sys
 
 events_path, json_path, mode, want_version, want_dwarf, label = sys.argv[1:7]
+
+
+def _crashed(etype, value, tb):
+    import traceback
+    print("FAIL %s: the checker crashed: %s" % (label, "".join(
+        traceback.format_exception_only(etype, value)).strip()))
+
+
+sys.excepthook = _crashed
 here = os.path.dirname(os.path.abspath(__file__))
 script = os.path.join(here, "hang_locks.py")
 marks = {}
 for n, line in enumerate(open(script, encoding="utf-8"), 1):
-    m = re.search(r"# MARK:(\w+)", line)
+    m = re.search(r"MARK:(\w+)", line)
     if m:
         marks[m.group(1)] = n
 ev = {}
@@ -107,6 +116,15 @@ elif mode == "stdout":
     f = res["find"].get("%d:%d" % (ev["main_ident"], ev["stdout_buffer_id"]))
     check("find stdout buffer from main", f and f["address"] == ev["stdout_buffer_id"]
           and f["found_in"] == "sys.stdout.buffer", f)
+elif mode == "import":
+    m = threads.get(ev["main_ident"])
+    check("import main frame", m and top_script_frame(m) == ("<module>", marks["main_import"]),
+          m and m["frames"][:4])
+    check("import main innermost is importlib", m and m["frames"] and
+          (m["frames"][0][1] or "").startswith("<frozen importlib._bootstrap"), m and m["frames"][:2])
+    f = res["find"].get("%d:%d" % (ev["main_ident"], ev["modlock_wakeup_id"]))
+    check("find module lock from main", f and f["address"] == ev["modlock_wakeup_id"]
+          and (f["found_in"] or "").startswith("_ModuleLock('fw_slowmod').wakeup in "), f)
 elif mode == "rawchild":  # child of a raw fork: GIL held by the vanished Spinner
     g = res["gil"]
     check("rawchild gil held by vanished spinner", g and g["locked"]

@@ -93,6 +93,29 @@ elif mode == "stdout":
         stop.wait(0.01)
     note(ready=1)
     print("y" * 10, flush=True)  # MARK:main_print
+elif mode == "import":
+    # "Importer" is inside the body of a slow module (holding importlib's module lock);
+    # the main thread imports the same module and waits for that lock.
+    moddir = os.path.dirname(os.path.abspath(events))
+    with open(os.path.join(moddir, "fw_slowmod.py"), "w") as f:
+        f.write("import sys, threading, _frozen_importlib as b\n"
+                "m = sys.modules['__main__']\n"
+                "ml = b._module_locks['fw_slowmod']()\n"
+                "m.note(importer_ident=threading.get_ident(), modlock_id=id(ml),\n"
+                "       modlock_wakeup_id=id(ml.wakeup))\n"
+                "m.held.set()\n"
+                "m.stop.wait(120)\n")
+    sys.path.insert(0, moddir)
+    held.clear()
+
+    def importer_body():
+        import fw_slowmod  # noqa: F401  MARK:importer_import
+
+    importer = threading.Thread(target=importer_body, name="Importer", daemon=True)
+    importer.start()
+    held.wait(30)
+    note(ready=1)
+    import fw_slowmod  # noqa: F401,E402  MARK:main_import
 elif mode == "rawfork":
     # a fork from C with the GIL released: the Spinner holds the GIL at the fork and
     # vanishes; the child waits for the GIL for ever.

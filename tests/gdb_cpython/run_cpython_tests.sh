@@ -62,7 +62,9 @@ inspect() {  # inspect OUT EVENTS MODE TARGET... (TARGET: -p PID or EXE CORE); e
     local out=$1 ev=$2 mode=$3; shift 3
     local addrs find
     addrs="$(ev_get "$ev" rlock_id),$(ev_get "$ev" lock_id),$(ev_get "$ev" handler_lock_id)"
-    if [ "$mode" = stdout ]; then
+    if [ "$mode" = import ]; then
+        find="$(ev_get "$ev" main_ident):$(ev_get "$ev" modlock_wakeup_id)"
+    elif [ "$mode" = stdout ]; then
         addrs="$addrs,$(ev_get "$ev" stdout_buffer_id)"
         find="$(ev_get "$ev" main_ident):$(ev_get "$ev" stdout_buffer_id)"
     elif [ "$mode" = child ] || [ "$mode" = rawchild ]; then
@@ -156,6 +158,7 @@ for spec in "${interpreters[@]}"; do
     run_case "$py" "$py" "$ver" 1 "$name-fork" fork
     run_case "$py" "$py" "$ver" 1 "$name-rawfork" rawfork
     run_case "$py" "$py" "$ver" 1 "$name-stdout" stdout
+    run_case "$py" "$py" "$ver" 1 "$name-import" import
     [ $quick = 1 ] && continue
     # the same without DWARF for libpython
     core=1
@@ -163,13 +166,13 @@ for spec in "${interpreters[@]}"; do
         mkdir -p "$work/strip-$name"
         strip --strip-debug -o "$work/strip-$name/${lib##*/}" "$lib"
         GDB=(timeout 120 gdb -nx -q -batch -iex 'set debuginfod enabled off' -iex 'set auto-load python-scripts off' -iex 'set debug-file-directory /nonexistent')
-        for mode in plain fork rawfork stdout; do
+        for mode in plain fork rawfork stdout import; do
             run_case "$py" "$py" "$ver" 0 "$name-nodwarf-$mode" $mode "LD_LIBRARY_PATH=$work/strip-$name"
         done
         rm -rf "$work/strip-$name"
     else
         GDB=(timeout 120 gdb -nx -q -batch -iex 'set debuginfod enabled off' -iex 'set auto-load python-scripts off' -iex 'set debug-file-directory /nonexistent')
-        for mode in plain fork rawfork stdout; do
+        for mode in plain fork rawfork stdout import; do
             run_case "$py" "$py" "$ver" 0 "$name-nodwarf-$mode" $mode
         done
     fi

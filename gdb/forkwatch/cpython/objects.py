@@ -8,7 +8,7 @@ from . import _mem
 from ._mem import MemError
 
 MAX_STR = 1024
-MAX_DICT = 4096
+MAX_DICT = 1 << 16
 MAX_TYPE_NAME = 128
 _NAME_OK = set((string.ascii_letters + string.digits + "_.-<> ").encode())
 
