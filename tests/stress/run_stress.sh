@@ -161,36 +161,40 @@ for n, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     fi
 }
 
-# run_repro NAME TIMEOUT [ENV=V ...] -- ARGS: a reproducer of tests/stress/repro/NAME.c must exit 0
-run_repro() {
-    name=$1 t=$2
-    shift 2
+# run_prog KIND NAME TIMEOUT [ENV=V ...] -- ARGS: tests/stress/KIND/NAME.c under the agent must
+# exit 0 (KIND repro: a reproducer of an agent bug, exits 0 once fixed; checks: a check)
+run_prog() {
+    kind=$1 name=$2 t=$3
+    shift 3
     envs=""
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs="$envs $1"; shift; done
     [ $# -gt 0 ] && shift
-    [ "$HAVE_AGENT" = 1 ] || { fail "repro $name: no agent"; return; }
+    tag="$kind $name"
+    [ "$HAVE_AGENT" = 1 ] || { fail "$tag: no agent"; return; }
     if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
-        fail "repro $name: not run: the ${BUDGET}s budget of this mode is spent"
+        fail "$tag: not run: the ${BUDGET}s budget of this mode is spent"
         return
     fi
-    if ! $CC -O2 -g -pthread -I"$ROOT/agent" -o "$OUT/repro-$name" "$ROOT/tests/stress/repro/$name.c" -ldl \
-            2>"$OUT/repro-$name.build"; then
-        fail "repro $name: does not build"
+    if ! $CC -O2 -g -pthread -I"$ROOT/agent" -o "$OUT/$kind-$name" "$ROOT/tests/stress/$kind/$name.c" -ldl \
+            2>"$OUT/$kind-$name.build"; then
+        fail "$tag: does not build"
         return
     fi
     t0=$(date +%s)
     # shellcheck disable=SC2086
     timeout -k 5 "$t" env -u FORKWATCH_DISABLE -u FORKWATCH_STACKS LD_PRELOAD="$AGENT" FORKWATCH_QUIET=1 \
-        FORKWATCH_REPORT="$OUT/repro-$name.report" FORKWATCH_ON_DEADLOCK=abort $envs ${STRESS_ENV:-} \
-        "$OUT/repro-$name" "$@" >"$OUT/repro-$name.out" 2>&1
+        FORKWATCH_REPORT="$OUT/$kind-$name.report" FORKWATCH_ON_DEADLOCK=abort $envs ${STRESS_ENV:-} \
+        "$OUT/$kind-$name" "$@" >"$OUT/$kind-$name.out" 2>&1
     rc=$?
     dt=$(( $(date +%s) - t0 ))
     if [ $rc -eq 0 ]; then
-        pass "repro $name: $(tail -1 "$OUT/repro-$name.out") (${dt}s)"
+        pass "$tag: $(tail -1 "$OUT/$kind-$name.out") (${dt}s)"
     else
-        fail "repro $name: exit $rc$( [ $rc -eq 124 ] && echo " (hung, killed after ${t}s)"): $(tail -1 "$OUT/repro-$name.out") (${dt}s)"
+        fail "$tag: exit $rc$( [ $rc -eq 124 ] && echo " (hung, killed after ${t}s)"): $(tail -1 "$OUT/$kind-$name.out") (${dt}s)"
     fi
 }
+run_repro() { run_prog repro "$@"; }
+run_check() { run_prog checks "$@"; }
 
 # ---- the cases ------------------------------------------------------------
 MIXED="--threads 16 --forkers 2 --locks 256 --hold 4"
@@ -214,6 +218,7 @@ if [ "$MODE" = quick ]; then
     run_repro stack_capture_recursion 10 --
     run_repro missed_orphan_race 60 -- 40
     run_repro stale_holder_atfork 20 --
+    run_check cancel_cond_wait 60 --
     run_case racy asan 0 "" -- $MIXED --forks 100 --racy --seed 15
     run_case mixed asan 0 "" -- $MIXED --forks 60 --seed 11
     run_case locks-100k asan 0 "" -- --threads 8 --locks 100000 --hold 8 --forks 20 --seed 12
@@ -245,6 +250,7 @@ else
     run_repro stack_capture_recursion 10 --
     run_repro missed_orphan_race 300 -- 500
     run_repro stale_holder_atfork 20 --
+    run_check cancel_cond_wait 60 --
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
 fi
