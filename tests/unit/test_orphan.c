@@ -17,6 +17,10 @@
 static pthread_mutex_t held_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t freed_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t late_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t untracked_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t handed_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t worker_thread, second_thread;
+static pthread_barrier_t handover;
 static pthread_rwlock_t read_lock = PTHREAD_RWLOCK_INITIALIZER;
 static sem_t cond_waiter;
 static pthread_barrier_t step;
@@ -35,6 +39,11 @@ static void *worker(void *arg)
     track(&held_mutex, FW_KIND_MUTEX, FW_ACQ_BLOCKING);
     pthread_mutex_lock(&freed_mutex);
     track(&freed_mutex, FW_KIND_MUTEX, FW_ACQ_BLOCKING);
+    pthread_mutex_lock(&handed_mutex);
+    track(&handed_mutex, FW_KIND_MUTEX, FW_ACQ_BLOCKING);
+    /* Held, but the agent never saw it (its entry was cleared just before the
+     * real unlock when the fork came, say): only the owner TID tells. */
+    pthread_mutex_lock(&untracked_mutex);
     pthread_rwlock_rdlock(&read_lock);
     track(&read_lock, FW_KIND_RWLOCK_READ, FW_ACQ_BLOCKING);
     /* A CPython Condition waiter: holds its semaphore and waits for it again. */
@@ -46,6 +55,10 @@ static void *worker(void *arg)
     pthread_barrier_wait(&step);   /* 2: between snapshot and "fork" */
     fw_release(&freed_mutex, FW_KIND_MUTEX);
     pthread_mutex_unlock(&freed_mutex);
+    fw_release(&handed_mutex, FW_KIND_MUTEX);   /* ... and the second thread takes it */
+    pthread_mutex_unlock(&handed_mutex);
+    pthread_barrier_wait(&handover);
+    pthread_barrier_wait(&handover);
     pthread_mutex_lock(&late_mutex);
     track(&late_mutex, FW_KIND_MUTEX, FW_ACQ_BLOCKING);
     pthread_barrier_wait(&step);   /* 3: the "fork" happens now */
@@ -53,8 +66,19 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Takes handed_mutex once the worker has let it go (between snapshot and fork). */
+static void *second(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&handover);
+    pthread_mutex_lock(&handed_mutex);
+    track(&handed_mutex, FW_KIND_MUTEX, FW_ACQ_BLOCKING);
+    pthread_barrier_wait(&handover);
+    pthread_barrier_wait(&handover);   /* holds it until the test process ends */
+    return NULL;
+}
+
 static char report[64];
-static pthread_t worker_thread;
 
 static void setup(void)
 {
@@ -71,7 +95,9 @@ static void setup(void)
     strcpy(fw_cfg.report_path, report);
     sem_init(&cond_waiter, 0, 1);
     pthread_barrier_init(&step, NULL, 2);
+    pthread_barrier_init(&handover, NULL, 2);
     pthread_create(&worker_thread, NULL, worker, NULL);
+    pthread_create(&second_thread, NULL, second, NULL);
     pthread_barrier_wait(&step);
 }
 
@@ -123,16 +149,44 @@ Test(orphan, snapshot_copies_other_threads_held_locks_only)
     int mine = 0;
     track(&mine, FW_KIND_MUTEX, FW_ACQ_BLOCKING);
     uint32_t n = fw_fork_snapshot_held(self);
-    cr_assert_eq(n, 3, "held_mutex, freed_mutex, read_lock; not the condition waiter, not ours");
+    cr_assert_eq(n, 4, "held, freed, handed, read_lock; not the condition waiter, not ours");
     const struct fw_fork_held *fh = forkwatch_registry.fork_held;
     cr_assert_eq(fh[0].lock_addr, (uint64_t)(uintptr_t)&held_mutex);
     cr_assert_eq(fh[0].kind, FW_KIND_MUTEX);
     cr_assert_eq(fh[0].call_site, 0x4242);
     cr_assert_neq(fh[0].holder_tid, gettid());
     cr_assert_eq(fh[0].orphan_state, FW_ORPHAN_NOT_CHILD);
-    cr_assert_eq(forkwatch_registry.header.fork_held.used, 3);
+    cr_assert_eq(forkwatch_registry.header.fork_held.used, 4);
     pthread_barrier_wait(&step);
     pthread_barrier_wait(&step);
+    pthread_barrier_wait(&step);
+}
+
+Test(orphan, a_lock_handed_to_another_thread_names_the_new_holder)
+{
+    simulate_fork();
+    struct fw_fork_held *fh = orphan(&handed_mutex);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->holder_pthread, (uint64_t)second_thread, "not the worker that held it at the snapshot");
+    for (uint32_t i = 0; i < forkwatch_registry.header.fork_held.used; i++) {
+        const struct fw_fork_held *x = &forkwatch_registry.fork_held[i];
+        if (x->lock_addr == (uint64_t)(uintptr_t)&handed_mutex && x->holder_pthread == (uint64_t)worker_thread)
+            cr_assert_neq(x->orphan_state, FW_ORPHAN_LIVE);
+    }
+    pthread_barrier_wait(&step);
+}
+
+Test(orphan, an_unrecorded_lock_is_adopted_by_its_owner_tid)
+{
+    simulate_fork();
+    (void)fw_thread_self();
+    cr_assert_eq(fw_orphan_lookup((uint64_t)(uintptr_t)&untracked_mutex), -1);
+    fw_orphan_on_acquire(&untracked_mutex, FW_KIND_MUTEX, FW_ACQ_BLOCKING, 0x5555);
+    struct fw_fork_held *fh = orphan(&untracked_mutex);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->holder_pthread, (uint64_t)worker_thread);
+    cr_assert_eq(fh->orphan_state, FW_ORPHAN_REPORTED);
+    cr_assert_eq(forkwatch_registry.header.deadlocks_reported, 1);
     pthread_barrier_wait(&step);
 }
 
