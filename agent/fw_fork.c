@@ -151,7 +151,7 @@ void fw_fork_prepare(uint32_t via)
      * snapshot missed (taken between it and the fork): always cheap enough. */
     fw_modules_capture();
     if (fw_cfg.python)
-        fw_python_resolve();
+        fw_python_note_fork();
     if (count > 0)
         describe_held(count, fk);
     r->header.latest_fork_slot = slot;

@@ -6,12 +6,31 @@
 #include "fw_thread.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
 static const char *env(const char *name)
 {
     return secure_getenv(name);
+}
+
+/* A relative FORKWATCH_REPORT names a file in the start-up directory, even for
+ * a child that changed directory before it reports. */
+static void absolute_report_path(void)
+{
+    char *path = fw_cfg.report_path;
+    if (!path[0] || path[0] == '/')
+        return;
+    char cwd[FW_REPORT_PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return;
+    size_t lc = strlen(cwd), lp = strlen(path);
+    if (lc + 1 + lp >= FW_REPORT_PATH_MAX)
+        return;
+    memmove(path + lc + 1, path, lp + 1);
+    memcpy(path, cwd, lc);
+    path[lc] = '/';
 }
 
 static void warn_line(const char *line)
@@ -29,6 +48,7 @@ __attribute__((constructor(101))) static void fw_init(void)
     fw_real_resolve();
     int secure = getauxval(AT_SECURE) != 0;
     fw_config_parse(&fw_cfg, env, warn_line, secure);
+    absolute_report_path();
     struct fw_registry_header *h = &forkwatch_registry.header;
     h->pid = (int32_t)getpid();
     h->policy = (uint32_t)fw_cfg.policy;

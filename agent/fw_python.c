@@ -9,6 +9,7 @@
 
 #include "fw_buf.h"
 #include "fw_log.h"
+#include "fw_orphan.h"
 #include "fw_registry.h"
 #include "fw_thread.h"
 
@@ -18,6 +19,10 @@
 #include <string.h>
 
 #define FRAMES_PER_THREAD_MAX 128u
+
+/* Did the forking thread hold the GIL at the latest fork? Then, in the child,
+ * the GIL is ours or free, never held by a thread that vanished. */
+static int forker_had_gil;
 
 typedef void *obj_t;
 
@@ -250,6 +255,12 @@ done:
     __atomic_store_n(&r->header.py_threads.used, nt, __ATOMIC_RELEASE);
 }
 
+void fw_python_note_fork(void)
+{
+    fw_python_resolve();
+    forker_had_gil = py.resolved == 1 && py.IsInitialized() && py.GILState_Check();
+}
+
 int fw_python_capture_at_fork(void)
 {
     fw_python_resolve();
@@ -290,8 +301,13 @@ uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max)
     /* A blocking Python acquire released the GIL first. The child has one thread,
      * so the GIL is free: take it back for the walk, then give it up again. */
     int attached = py.GILState_Check();
-    if (!attached)
+    if (!attached) {
+        /* Taking the GIL back could block for ever when a vanished thread holds
+         * it (a fork made with the GIL released) or holds its internal mutex. */
+        if (!forker_had_gil || fw_orphan_mutex_held())
+            return 0;
         py.RestoreThread(ts);
+    }
     obj_t et, ev, tb;
     py.ErrFetch(&et, &ev, &tb);
     uint32_t n = read_frames(ts, out, max);

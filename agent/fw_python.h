@@ -10,6 +10,10 @@
 /* Finds the C API with dlsym (once). Parent side only. */
 void fw_python_resolve(void);
 
+/* Parent, at every fork: resolves the API and notes whether the forking thread
+ * holds the GIL (the child may only take the GIL back if it did). */
+void fw_python_note_fork(void);
+
 /* Parent, at a fork with held locks: resolves the API (once) and, when the
  * forking thread holds the GIL of an initialised interpreter, fills
  * py_threads/py_frames. Returns 1 if captured. */
