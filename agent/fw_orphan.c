@@ -314,13 +314,14 @@ void fw_orphan_on_reinit(const void *lock)
     settle(lock);
 }
 
-int fw_orphan_mutex_held(void)
+int fw_orphan_mutex_held_in(uint64_t lo, uint64_t hi)
 {
     const struct fw_registry *r = &forkwatch_registry;
     for (uint32_t i = 0; i < r->header.fork_held.used && i < FW_MAX_FORK_HELD; i++) {
         const struct fw_fork_held *fh = &r->fork_held[i];
         if ((fh->orphan_state == FW_ORPHAN_LIVE || fh->orphan_state == FW_ORPHAN_REPORTED) &&
             (fh->kind == FW_KIND_MUTEX || fh->kind == FW_KIND_C11_MTX) &&
+            fh->lock_addr >= lo && fh->lock_addr < hi &&
             fw_lockword_held(fh->kind, (const void *)(uintptr_t)fh->lock_addr))
             return 1;
     }

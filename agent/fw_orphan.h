@@ -36,8 +36,8 @@ int fw_lockword_held(uint32_t kind, const void *lock);
  * lock word does not say (semaphores, readers, unlocked). */
 int32_t fw_lockword_owner(uint32_t kind, const void *lock);
 
-/* Is some live orphan a mutex still held (per its lock word)? */
-int fw_orphan_mutex_held(void);
+/* Is some live orphan in [lo, hi) a mutex still held (per its lock word)? */
+int fw_orphan_mutex_held_in(uint64_t lo, uint64_t hi);
 
 /* Tests: forget the hash. */
 void fw_orphan_reset(void);

@@ -14,6 +14,7 @@
 #include "fw_thread.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
@@ -54,6 +55,7 @@ static struct {
     obj_t (*LongFromUnsignedLong)(unsigned long);
     obj_t (*RestoreThread)(obj_t);     /* PyEval_RestoreThread: returns void, ignored */
     obj_t (*SaveThread)(void);
+    uint64_t runtime_lo, runtime_hi;   /* _PyRuntime: holds the GIL and its mutex */
     int (*GCDisable)(void);            /* 3.10+, optional */
     int (*GCEnable)(void);
 } py;
@@ -115,6 +117,13 @@ void fw_python_resolve(void)
     if (py.minor >= 9)
         ok = ok && LOOKUP(GetFrame, "PyThreadState_GetFrame") && LOOKUP(FrameBack, "PyFrame_GetBack") &&
              LOOKUP(FrameCode, "PyFrame_GetCode");
+    void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
+    Dl_info info;
+    const ElfW(Sym) *sym = 0;
+    if (rt && dladdr1(rt, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size) {
+        py.runtime_lo = (uint64_t)(uintptr_t)rt;
+        py.runtime_hi = py.runtime_lo + sym->st_size;
+    }
     LOOKUP(GCDisable, "PyGC_Disable");
     LOOKUP(GCEnable, "PyGC_Enable");
     if (ok)
@@ -304,7 +313,7 @@ uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max)
     if (!attached) {
         /* Taking the GIL back could block for ever when a vanished thread holds
          * it (a fork made with the GIL released) or holds its internal mutex. */
-        if (!forker_had_gil || fw_orphan_mutex_held())
+        if (!forker_had_gil || !py.runtime_hi || fw_orphan_mutex_held_in(py.runtime_lo, py.runtime_hi))
             return 0;
         py.RestoreThread(ts);
     }
