@@ -20,7 +20,7 @@ from fwtest import check, fmt_frames, marker_line  # noqa: E402
 
 TOOL_BOUND = 240        # attach / gcore / core, each (forkwatch's own default is 120 s)
 READY_BOUND = 60        # fixture reaching its hang
-FIXTURE_TIMEOUT = 900   # the fixture parent's own bound; the harness kills it long before
+FIXTURE_TIMEOUT = 600   # the fixture parent's own bound; the harness kills it long before
 FINDING_KINDS = {"fork-deadlock", "gil-held-across-fork", "deadlock", "orphaned-lock"}
 
 

@@ -135,7 +135,8 @@ def test_warn_hangs(fx, interp):
         events = fwtest.wait_events(started.events_path, ["child_pid", "child_blocking"], 30)
         child = int(events["child_pid"][0])
         found = fwtest.wait_for("a fork-deadlock event in the report",
-                                lambda: deadlock_events(fwtest.read_report(report), child), 30)
+                                lambda: deadlock_events(fwtest.read_report(report, strict=False),
+                                                       child), 30)
         fwtest.wait_for("child %d asleep in futex" % child,
                         lambda: fwtest.blocked_in_futex(child), 30)
         check(started.popen.poll() is None, "forkwatch run ended while the child should hang")
