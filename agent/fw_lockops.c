@@ -33,7 +33,7 @@ void fw_sem_release(const void *sem)
         fw_orphan_on_release(sem);
 }
 
-void fw_lock_reinit(const void *lock, int destroyed)
+void fw_lock_reinit(const void *lock, uint32_t kind, int destroyed)
 {
     if (FW_UNLIKELY(fw_tls_guard || !fw_enabled))
         return;
@@ -50,5 +50,8 @@ void fw_lock_reinit(const void *lock, int destroyed)
         while ((e = fw_held_find(t, addr, FW_HOLD_HELD, 0)) != 0)
             fw_held_clear(t, e);
     }
-    fw_held_forget_everywhere(addr);
+    /* Entries only exist for held locks: a lock destroyed free (the usual case:
+     * CPython frees every unlocked Lock this way) needs no scan of all threads. */
+    if (fw_lockword_held(kind, lock))
+        fw_held_forget_everywhere(addr);
 }

@@ -93,8 +93,9 @@ static inline void fw_release(const void *lock, uint32_t kind)
 /* Before sem_post: the poster's own entry, else whichever thread holds it. */
 void fw_sem_release(const void *sem);
 
-/* *_init and *_destroy: the memory is (no longer) a lock we know. */
-void fw_lock_reinit(const void *lock, int destroyed);
+/* *_init and *_destroy: the memory is (no longer) a lock we know. kind: how to
+ * read its lock word (any rwlock kind reads readers and writer). */
+void fw_lock_reinit(const void *lock, uint32_t kind, int destroyed);
 
 /* pthread_cond_*wait / cnd_*wait: the mutex is released for the wait. */
 static inline struct fw_held *fw_cond_wait_begin(const void *mutex)

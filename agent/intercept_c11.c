@@ -38,13 +38,13 @@ FW_EXPORT int mtx_unlock(mtx_t *m)
 
 FW_EXPORT int mtx_init(mtx_t *m, int type)
 {
-    fw_lock_reinit(m, 0);
+    fw_lock_reinit(m, FW_KIND_C11_MTX, 0);
     return FW_REAL(mtx_init)(m, type);
 }
 
 FW_EXPORT void mtx_destroy(mtx_t *m)
 {
-    fw_lock_reinit(m, 1);
+    fw_lock_reinit(m, FW_KIND_C11_MTX, 1);
     FW_REAL(mtx_destroy)(m);
 }
 

@@ -54,12 +54,12 @@ FW_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 
 FW_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 {
-    fw_lock_reinit(m, 0);
+    fw_lock_reinit(m, FW_KIND_MUTEX, 0);
     return FW_REAL(mutex_init)(m, attr);
 }
 
 FW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 {
-    fw_lock_reinit(m, 1);
+    fw_lock_reinit(m, FW_KIND_MUTEX, 1);
     return FW_REAL(mutex_destroy)(m);
 }

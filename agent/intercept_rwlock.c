@@ -36,12 +36,12 @@ FW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 
 FW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
 {
-    fw_lock_reinit(rw, 0);
+    fw_lock_reinit(rw, FW_KIND_RWLOCK_WRITE, 0);
     return FW_REAL(rwlock_init)(rw, attr);
 }
 
 FW_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 {
-    fw_lock_reinit(rw, 1);
+    fw_lock_reinit(rw, FW_KIND_RWLOCK_WRITE, 1);
     return FW_REAL(rwlock_destroy)(rw);
 }

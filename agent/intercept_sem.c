@@ -47,12 +47,12 @@ FW_EXPORT int sem_post(sem_t *s)
 
 FW_EXPORT int sem_init(sem_t *s, int pshared, unsigned int value)
 {
-    fw_lock_reinit(s, 0);
+    fw_lock_reinit(s, FW_KIND_SEMAPHORE, 0);
     return FW_REAL(sem_init)(s, pshared, value);
 }
 
 FW_EXPORT int sem_destroy(sem_t *s)
 {
-    fw_lock_reinit(s, 1);
+    fw_lock_reinit(s, FW_KIND_SEMAPHORE, 1);
     return FW_REAL(sem_destroy)(s);
 }

@@ -191,7 +191,7 @@ Test(held, destroy_forgets_every_entry)
     sem_t sem;
     sem_init(&sem, 0, 1);
     acquire(&sem, FW_KIND_SEMAPHORE, FW_ACQ_BLOCKING, 1);
-    fw_lock_reinit(&sem, 1);
+    fw_lock_reinit(&sem, FW_KIND_SEMAPHORE, 1);
     cr_assert_eq(count_state(fw_tls_slot, FW_HOLD_HELD), 0);
 }
 
@@ -204,4 +204,33 @@ Test(held, thread_exit_frees_the_slot)
     cr_assert_eq(t->state, FW_THREAD_EXITED);
     cr_assert_eq(t->held_used, 0);
     cr_assert_eq(fw_tls_guard, 1, "later lock ops of an exiting thread pass through");
+}
+
+static void *really_take_and_wait(void *arg)
+{
+    struct remote *r = arg;
+    sem_wait(r->sem);
+    acquire(r->sem, FW_KIND_SEMAPHORE, FW_ACQ_BLOCKING, 1);
+    pthread_barrier_wait(r->took);
+    pthread_barrier_wait(r->posted);
+    return (void *)(uintptr_t)count_state(fw_tls_slot, FW_HOLD_HELD);
+}
+
+Test(held, destroying_a_held_semaphore_clears_the_holders_entry)
+{
+    sem_t sem;
+    sem_init(&sem, 0, 1);
+    pthread_barrier_t took, destroyed;
+    pthread_barrier_init(&took, NULL, 2);
+    pthread_barrier_init(&destroyed, NULL, 2);
+    struct remote r = { &sem, &took, &destroyed };
+    pthread_t th;
+    pthread_create(&th, NULL, really_take_and_wait, &r);
+    pthread_barrier_wait(&took);
+    (void)fw_thread_self();
+    fw_lock_reinit(&sem, FW_KIND_SEMAPHORE, 1);   /* value 0: someone holds it */
+    pthread_barrier_wait(&destroyed);
+    void *left;
+    pthread_join(th, &left);
+    cr_assert_eq((uintptr_t)left, 0);
 }

@@ -286,7 +286,7 @@ Test(orphan, reinitialised_or_released_orphans_are_settled)
 {
     simulate_fork();
     (void)fw_thread_self();
-    fw_lock_reinit(&held_mutex, 0);
+    fw_lock_reinit(&held_mutex, FW_KIND_MUTEX, 0);
     cr_assert_eq(orphan(&held_mutex)->orphan_state, FW_ORPHAN_REINITIALISED);
     fw_orphan_on_acquire(&held_mutex, FW_KIND_MUTEX, FW_ACQ_BLOCKING, 0x5555);
     cr_assert_eq(forkwatch_registry.header.deadlocks_reported, 0);
