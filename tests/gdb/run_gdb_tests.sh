@@ -146,6 +146,10 @@ if grep -q 'FORK-DEADLOCK' "$TMP/out" && ! grep -q $'\x1b' "$TMP/out" && grep -q
 else
     nok "hostile name in text" "$(cat -v "$TMP/out")"
 fi
+fwgdb -ex "forkwatch batch attach $P --tree --json"; rc=$?
+v=$(jq_py '" ".join("%s:%s" % (x["pid"], x["verdict"]) for x in d)' <"$TMP/out" 2>/dev/null)
+[ "$rc" = 1 ] && [ "$v" = "$P:no-deadlock $C:fork-deadlock" ] && ok "--tree: parent and hung child in one JSON list" ||
+    nok "--tree: '$v' rc $rc" "$(cat "$TMP/out" "$TMP/err")"
 # core of the same child
 if timeout 60 gcore -o "$TMP/core" "$C" >/dev/null 2>&1 && [ -f "$TMP/core.$C" ]; then
     fwgdb -ex "forkwatch batch core $TMP/core.$C --exe $TMP/fw_fork --json"; rc=$?
