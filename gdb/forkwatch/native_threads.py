@@ -11,9 +11,9 @@ from . import symbols
 MAX_FRAMES = 128
 
 SYS_FUTEX = 202
-SLEEP_SYSCALLS = {0: "read", 7: "poll", 23: "select", 34: "pause", 35: "nanosleep", 61: "wait4",
+SLEEP_SYSCALLS = {0: "read", 7: "poll", 23: "select", 34: "pause", 35: "nanosleep", 61: "wait4: waiting for a child process",
                   128: "rt_sigtimedwait", 130: "rt_sigsuspend", 232: "epoll_wait", 230: "clock_nanosleep",
-                  247: "waitid", 270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 441: "epoll_pwait2",
+                  247: "waitid: waiting for a child process", 270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 441: "epoll_pwait2",
                   43: "accept", 288: "accept4", 45: "recvfrom", 47: "recvmsg", 17: "pread64", 19: "readv"}
 BLOCK_SYSCALLS = {1: "write", 20: "writev", 44: "sendto", 46: "sendmsg", 42: "connect", 56: "clone",
                   435: "clone3", 57: "fork", 58: "vfork", 72: "fcntl", 73: "flock", 16: "ioctl",
@@ -212,7 +212,9 @@ def _classify(nt, f0, registry):
         return
     else:
         nt.state = "blocked"
-        nt.wait = Wait("futex", futex=futex, via=None)
+        joined = [n for n in names if n in ("pthread_join", "pthread_timedjoin_np", "pthread_clockjoin_np")]
+        nt.wait = Wait("futex", futex=futex, via=None,
+                       detail=("joining a thread (%s)" % joined[0]) if joined else None)
         return
     if acq is not None and acq.lock_addr == w.lock_address:
         w.source = "agent+stack"
