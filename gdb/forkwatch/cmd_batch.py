@@ -53,6 +53,9 @@ def _attach(pid):
         _silently("attach %d" % pid)
     except gdb.error as e:
         msg = _gdb_msg(e)
+        tracer = _tracer_of(pid)
+        if tracer:
+            raise BatchError("process %d is already traced by process %d (another debugger?)" % (pid, tracer))
         if "not permitted" in msg or "EPERM" in msg:
             raise BatchError("not permitted to attach to process %d (%s); run as the same user or as root, "
                              "or check /proc/sys/kernel/yama/ptrace_scope" % (pid, msg))
@@ -81,6 +84,17 @@ def _silently(cmd):
                 gdb.execute("set logging enabled off", to_string=True)
             except gdb.error:
                 pass
+
+
+def _tracer_of(pid):
+    try:
+        with open("/proc/%d/status" % pid, "rb") as f:
+            for line in f:
+                if line.startswith(b"TracerPid:"):
+                    return int(line.split()[1]) or None
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _detach():
