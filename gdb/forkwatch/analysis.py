@@ -260,6 +260,14 @@ def analyze():
         nxt_tid, lock = edges[first]
         h_t = c.tthreads.get(nxt_tid)
         holder = _live_holder_dict(c, h_t, "inferred")
+        where = None
+        if c.reg is not None and lock.get("_addr"):
+            for rt, hh in c.reg.holders_of(lock["_addr"]):
+                if rt.tid == nxt_tid:
+                    stack = _symbolise(c.reg.stack(hh.stack_id)) if hh.stack_id else _symbolise([hh.call_site])
+                    holder["native_stack"] = stack
+                    holder["source"] = "agent"
+                    where = stack[0]["function"] if stack else None
         parts = []
         for i, tid in enumerate(cyc):
             tt = c.tthreads[tid]
@@ -267,7 +275,7 @@ def analyze():
             parts.append("%s waits for %s held by %s" % (_who(tt), _lock_words(lk), _who(c.tthreads[ntid])))
         f = {"kind": "deadlock", "summary": "wait cycle among live threads: " + "; ".join(parts),
              "waiter": _waiter_dict(t), "lock": _public_lock(lock), "holder": holder,
-             "advice": ADVICE["deadlock"], "cycle": list(cyc)}
+             "advice": ADVICE["deadlock"], "cycle": list(cyc), "_where": where}
         if len(cyc) == 1:
             f["summary"] = "%s waits for %s that only it could release: it waits on itself" % (_who(t), _lock_words(lock))
             f["advice"] = ("do not acquire a lock the thread already holds (use threading.RLock or a "
