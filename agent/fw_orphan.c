@@ -207,17 +207,24 @@ static int adopt_by_owner(const void *lock, uint32_t kind)
     struct fw_registry *r = &forkwatch_registry;
     uint32_t lock_kind = kind == FW_KIND_RWLOCK_READ ? FW_KIND_RWLOCK_WRITE : kind;
     int32_t owner = fw_lockword_owner(lock_kind, lock);
-    if (owner <= 0)
+    int is_mutex = lock_kind == FW_KIND_MUTEX || lock_kind == FW_KIND_C11_MTX;
+    /* Semaphores and readers name no owner: a child may rightly wait on them. */
+    if (owner < 0 || (owner == 0 && !is_mutex) || !fw_lockword_held(lock_kind, lock))
         return -1;
+    /* owner 0 with the lock word held: the fork froze a thread between the lock
+     * word and the owner field (glibc sets/clears them one after the other).
+     * Then the vanished thread with an entry for this lock is the holder. */
+    uint64_t addr = (uint64_t)(uintptr_t)lock;
     for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
         const struct fw_thread *t = &r->threads[i];
-        if (t->state != FW_THREAD_VANISHED || t->tid != owner)
+        if (t->state != FW_THREAD_VANISHED || (owner != 0 && t->tid != owner))
             continue;
-        uint64_t addr = (uint64_t)(uintptr_t)lock;
         const struct fw_held *e = 0;
         for (uint32_t k = 0; k < FW_MAX_HELD && !e; k++)
-            if (t->held[k].lock_addr == addr)
+            if (t->held[k].lock_addr == addr && t->held[k].state != FW_HOLD_HELD)
                 e = &t->held[k];   /* even emptied: it still names the call site */
+        if (owner == 0 && !e)
+            continue;
         int idx = append_orphan(i, addr, lock_kind, e);
         if (idx >= 0)
             make_live((uint32_t)idx);
