@@ -16,7 +16,7 @@ void fw_sem_dedupe(struct fw_thread *t, struct fw_held *e)
     __atomic_store_n(&e->state, FW_HOLD_HELD, __ATOMIC_RELEASE);
 }
 
-void fw_sem_release(const void *sem)
+void fw_sem_release_slow(const void *sem)
 {
     if (FW_UNLIKELY(fw_tls_guard || !fw_enabled))
         return;

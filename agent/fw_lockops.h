@@ -67,8 +67,8 @@ static inline void fw_acquire_end(struct fw_op *op, int acquired, uint32_t kind)
         fw_held_clear(op->t, e);
         return;
     }
-    if (kind == FW_KIND_SEMAPHORE) {
-        fw_sem_dedupe(op->t, e);
+    if (kind == FW_KIND_SEMAPHORE && op->t->held_used > 1) {
+        fw_sem_dedupe(op->t, e);   /* only another entry can be a duplicate */
         return;
     }
     __atomic_store_n(&e->state, FW_HOLD_HELD, __ATOMIC_RELEASE);
@@ -91,7 +91,19 @@ static inline void fw_release(const void *lock, uint32_t kind)
 }
 
 /* Before sem_post: the poster's own entry, else whichever thread holds it. */
-void fw_sem_release(const void *sem);
+void fw_sem_release_slow(const void *sem);
+static inline void fw_sem_release(const void *sem)
+{
+    struct fw_thread *t = fw_tls_slot;
+    if (FW_LIKELY(t != 0) && FW_LIKELY(!fw_tls_guard) && FW_LIKELY(!fw_orphans_active)) {
+        struct fw_held *e = fw_held_find(t, (uint64_t)(uintptr_t)sem, FW_HOLD_HELD, FW_KIND_SEMAPHORE);
+        if (FW_LIKELY(e != 0)) {
+            fw_held_clear(t, e);
+            return;
+        }
+    }
+    fw_sem_release_slow(sem);
+}
 
 /* *_init and *_destroy: the memory is (no longer) a lock we know. kind: how to
  * read its lock word (any rwlock kind reads readers and writer). */
