@@ -12,7 +12,7 @@ Environment (all optional):
   BENCH_ONLY=a,b         groups to run: micro,python,fork,mem,diag (default all)
   BENCH_RUNS=N           pairs per case for micro/python/fork   (default 9; quick 3)
   BENCH_MEM_RUNS=N       pairs per memory case                  (default 3; quick 1)
-  BENCH_DIAG_RUNS=N      pairs per diagnosis case               (default 5; quick 1)
+  BENCH_DIAG_RUNS=N      pairs per diagnosis case               (default 4; quick 1)
   BENCH_SCALE=F          multiplies iteration counts            (default 1; quick 0.25)
   BENCH_PYTHONS=a:b      interpreters for the Python group (default: /usr/bin/python3.11
                          and the newest CPython under the pyenv root)
@@ -50,7 +50,7 @@ def env_int(name, default, quick):
 
 RUNS = env_int("BENCH_RUNS", 9, 3)
 MEM_RUNS = env_int("BENCH_MEM_RUNS", 3, 1)
-DIAG_RUNS = env_int("BENCH_DIAG_RUNS", 5, 1)
+DIAG_RUNS = env_int("BENCH_DIAG_RUNS", 4, 1)
 SCALE = float(os.environ.get("BENCH_SCALE") or (0.25 if QUICK else 1.0))
 ONLY = set(filter(None, (os.environ.get("BENCH_ONLY") or "micro,python,fork,mem,diag").split(",")))
 AGENT = os.path.abspath(os.environ.get("FORKWATCH_AGENT") or os.path.join(BUILD, "libforkwatch.so"))
@@ -198,6 +198,8 @@ def judge(s):
             met += " (noisy)"
         return ratio, spread, target_text(s), met
     ratio = "%.3f×" % s["ratio"] if "ratio" in s else "—"
+    if "ratio" in s and s["unit"] == "ns":  # absolute cost too: ratios depend on the baseline
+        ratio += " (%+.1f ns)" % s["added"]
     spread = "%.3f–%.3f" % (s["ratio_p25"], s["ratio_p75"]) if "ratio" in s else "—"
     if s["target"] is None or "ratio" not in s:
         return ratio, spread, "—", "—"
