@@ -305,8 +305,12 @@ static void settle(const void *lock)
 {
     int idx;
     struct fw_fork_held *fh = live_orphan(lock, &idx);
-    if (fh)
-        __atomic_store_n(&fh->orphan_state, FW_ORPHAN_REINITIALISED, __ATOMIC_RELEASE);
+    if (!fh)
+        return;
+    __atomic_store_n(&fh->orphan_state, FW_ORPHAN_REINITIALISED, __ATOMIC_RELEASE);
+    /* The vanished holder's entry goes too: a fork made from this child must
+     * not see the lock as still held by it. */
+    fw_held_forget_in(fh->lock_addr, FW_THREAD_VANISHED);
 }
 
 void fw_orphan_on_release(const void *lock)

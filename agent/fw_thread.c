@@ -143,12 +143,17 @@ int fw_held_remove_remote(struct fw_thread *self, uint64_t addr, uint32_t kind)
 
 void fw_held_forget_everywhere(uint64_t addr)
 {
+    fw_held_forget_in(addr, FW_THREAD_LIVE);
+    fw_held_forget_in(addr, FW_THREAD_VANISHED);
+}
+
+void fw_held_forget_in(uint64_t addr, uint32_t slot_state)
+{
     struct fw_registry *r = &forkwatch_registry;
     uint32_t n = __atomic_load_n(&r->header.threads.used, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < n; i++) {
         struct fw_thread *t = &r->threads[i];
-        uint32_t ts = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
-        if (ts != FW_THREAD_LIVE && ts != FW_THREAD_VANISHED)
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != slot_state)
             continue;
         uint32_t used = __atomic_load_n(&t->held_used, __ATOMIC_ACQUIRE);
         for (uint32_t k = 0; k < used; k++) {

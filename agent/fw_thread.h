@@ -126,4 +126,7 @@ int fw_held_remove_remote(struct fw_thread *self, uint64_t addr, uint32_t kind);
  * destroyed or re-initialised. */
 void fw_held_forget_everywhere(uint64_t addr);
 
+/* The same, only in slots in the given state (FW_THREAD_LIVE or _VANISHED). */
+void fw_held_forget_in(uint64_t addr, uint32_t slot_state);
+
 #endif

@@ -288,6 +288,10 @@ Test(orphan, reinitialised_or_released_orphans_are_settled)
     (void)fw_thread_self();
     fw_lock_reinit(&held_mutex, FW_KIND_MUTEX, 0);
     cr_assert_eq(orphan(&held_mutex)->orphan_state, FW_ORPHAN_REINITIALISED);
+    const struct fw_thread *holder = &forkwatch_registry.threads[orphan(&held_mutex)->holder_slot];
+    for (uint32_t k = 0; k < holder->held_used; k++)
+        cr_assert(holder->held[k].lock_addr != (uint64_t)(uintptr_t)&held_mutex ||
+                  holder->held[k].state != FW_HOLD_HELD, "a later fork must not see it held");
     fw_orphan_on_acquire(&held_mutex, FW_KIND_MUTEX, FW_ACQ_BLOCKING, 0x5555);
     cr_assert_eq(forkwatch_registry.header.deadlocks_reported, 0);
     fw_release(&late_mutex, FW_KIND_MUTEX);   /* the child unlocks an orphan */
