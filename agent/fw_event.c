@@ -177,7 +177,8 @@ static void json_holder_native(struct fw_buf *b, const struct fw_fork_held *fh)
             s = 0;
     }
     if (!s) {
-        json_native_frame(b, fh->call_site, fh->call_site_function);
+        if (fh->call_site)   /* 0: adopted in the child without any entry */
+            json_native_frame(b, fh->call_site, fh->call_site_function);
     } else {
         for (uint32_t i = 0; i < s->depth && i < FW_STACK_DEPTH; i++) {
             if (fw_buf_room(b) < FRAME_ROOM)
@@ -357,7 +358,8 @@ static void format_text(struct fw_buf *b, int event, uint32_t idx, int mode, uin
     uint32_t hn;
     holder_py_frames(fh, &hf, &hn);
     text_py_frames(b, hf, hn);
-    text_native_frame(b, fh->call_site, fh->call_site_function);
+    if (fh->call_site)
+        text_native_frame(b, fh->call_site, fh->call_site_function);
     fw_buf_str(b, "forkwatch:   the waiter is at:\n");
     text_py_frames(b, wpy, wpy_count);
     text_native_frame(b, call_site, 0);
