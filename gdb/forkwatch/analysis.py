@@ -622,11 +622,41 @@ def _python_wait_shape(t):
         if "importlib._bootstrap" in fl and fn in ("acquire", "_lock_unlock_module", "__enter__"):
             return "import"
         if fl.endswith("threading.py"):
-            if fn in ("_wait_for_tstate_lock", "join"):
+            if fn in ("_wait_for_tstate_lock", "join", "_shutdown"):
                 return "join"
             if fn == "wait":
                 return "condition"
     return None
+
+
+def _lost_python_threads(c):
+    """Python thread states with no thread here (a fork from C leaves them), as (name, tid, frames)."""
+    out = []
+    for pt in c.py_orphans:
+        if not getattr(pt, "thread_ident", None):
+            continue
+        out.append((getattr(pt, "name", None), getattr(pt, "native_tid", None), getattr(pt, "frames", None)))
+    return out
+
+
+def _lost_words(lost):
+    if not lost:
+        return ""
+    names = ", ".join("%s%s" % (n or "?", " [tid %s]" % tid if tid else "") for n, tid, _ in lost[:6])
+    return " (threads that vanished in fork(): %s)" % names
+
+
+def _thread_words(h):
+    if h.get("tid") is not None:
+        return "thread %s (%s)" % (h["tid"], h.get("name") or "?")
+    return "thread %s" % (h.get("name") or "?")
+
+
+def _adopt_lost_thread(h, lost):
+    name, tid, frames = lost
+    h["name"] = name
+    h["tid"] = tid
+    h["python_stack"] = _py_frames(frames)
 
 
 def _finding(c, kind, t, lock, h):
@@ -643,11 +673,18 @@ def _finding(c, kind, t, lock, h):
             summary = "%s blocks on %s that no thread here holds or can release: it was held across " \
                       "fork() by a thread of the parent" % (who, lw)
         shape = _python_wait_shape(t)
+        lost = _lost_python_threads(c)
         if shape == "condition" and h.get("source") == "inferred":
             summary = "%s waits on a condition (threading.Condition.wait) that only threads lost in the " \
-                      "fork would signal" % who
+                      "fork would signal%s" % (who, _lost_words(lost))
         elif shape == "join" and h.get("source") == "inferred":
-            summary = "%s joins a thread that does not exist in this process: it vanished in fork()" % who
+            if len(lost) == 1 and h.get("tid") is None and not h.get("name"):
+                _adopt_lost_thread(h, lost[0])
+            joined = (" (%s)" % _thread_words(h)) if (h.get("name") or h.get("tid")) else _lost_words(lost)
+            summary = "%s joins a thread that does not exist in this process%s: it vanished in fork()" % (
+                who, joined)
+            if any((f.get("function") == "_shutdown") for f in (t.get("python_stack") or [])[:2]):
+                summary += "; this is the interpreter's exit (threading._shutdown) waiting for a non-daemon thread"
         elif shape == "import":
             summary = "%s waits for an import lock (importlib per-module lock) taken by thread %s, " \
                       "which vanished in fork() while importing" % (who, hname)
