@@ -49,6 +49,7 @@ static struct {
     void (*DecRef)(obj_t);
     void (*ErrFetch)(obj_t *, obj_t *, obj_t *);
     void (*ErrRestore)(obj_t, obj_t, obj_t);
+    void (*ErrClear)(void);
     obj_t (*ModuleDict)(void);
     obj_t (*DictGetItemString)(obj_t, const char *);
     obj_t (*DictGetItem)(obj_t, obj_t);
@@ -109,7 +110,7 @@ void fw_python_resolve(void)
              LOOKUP(ThisThreadState, "PyGILState_GetThisThreadState") &&
              LOOKUP(FrameLine, "PyFrame_GetLineNumber") && LOOKUP(GetAttr, "PyObject_GetAttrString") &&
              LOOKUP(AsUTF8, "PyUnicode_AsUTF8") && LOOKUP(DecRef, "Py_DecRef") &&
-             LOOKUP(ErrFetch, "PyErr_Fetch") && LOOKUP(ErrRestore, "PyErr_Restore") &&
+             LOOKUP(ErrFetch, "PyErr_Fetch") && LOOKUP(ErrRestore, "PyErr_Restore") && LOOKUP(ErrClear, "PyErr_Clear") &&
              LOOKUP(ModuleDict, "PyImport_GetModuleDict") &&
              LOOKUP(DictGetItemString, "PyDict_GetItemString") && LOOKUP(DictGetItem, "PyDict_GetItem") &&
              LOOKUP(LongFromUnsignedLong, "PyLong_FromUnsignedLong") &&
@@ -166,11 +167,15 @@ static void copy_attr(obj_t o, const char *attr, char *dst, size_t cap)
 {
     dst[0] = '\0';
     obj_t v = py.GetAttr(o, attr);
-    if (!v)
+    if (!v) {
+        py.ErrClear();   /* never call on with an exception set */
         return;
+    }
     const char *s = py.AsUTF8(v);
     if (s)
         fw_copy_str(dst, cap, s);
+    else
+        py.ErrClear();
     py.DecRef(v);
 }
 
@@ -214,8 +219,10 @@ static void thread_name(uint64_t ident, char *dst, size_t cap)
     if (!threading)
         return;
     obj_t active = py.GetAttr(threading, "_active");
-    if (!active)
+    if (!active) {
+        py.ErrClear();
         return;
+    }
     obj_t key = py.LongFromUnsignedLong((unsigned long)ident);
     if (key) {
         obj_t thread = py.DictGetItem(active, key);   /* borrowed */
