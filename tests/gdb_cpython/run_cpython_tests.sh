@@ -39,8 +39,8 @@ count_checks() {  # read PASS/FAIL lines from stdin
 
 GDB=(timeout 120 gdb -nx -q -batch -iex 'set debuginfod enabled off' -iex 'set auto-load python-scripts off')
 
-wait_for() {  # wait_for FILE KEY  (bounded: 20 s)
-    for _ in $(seq 100); do
+wait_for() {  # wait_for FILE KEY [TRIES]  (bounded: TRIES x 0.2 s, default 20 s)
+    for _ in $(seq "${3:-100}"); do
         grep -q "^$2=" "$1" 2>/dev/null && return 0
         sleep 0.2
     done
@@ -82,7 +82,7 @@ run_case() {  # run_case PYTHON EXE VERSION DWARF LABEL MODE [ENV...]
     rm -f "$ev"
     env -u PYTHONUNBUFFERED "$@" "$py" "$here/hang_locks.py" "$ev" "$mode" >/dev/null 2>&1 &
     pid=$!; pids+=("$pid")
-    if ! wait_for "$ev" ready; then
+    if ! wait_for "$ev" ready 300; then  # the raw fork may need a few attempts
         result FAIL "$label: hang_locks.py did not get ready"
         kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return
     fi
