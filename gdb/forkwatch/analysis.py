@@ -7,6 +7,7 @@ import gdb
 
 from . import agent_registry
 from . import glibc_locks
+from . import import_locks
 from . import memory
 from . import native_threads
 from . import process_info
@@ -629,6 +630,34 @@ def _python_wait_shape(t):
     return None
 
 
+def _import_lock_details(c, t, h):
+    """Fills the holder of an importlib module lock from the lock's owner ident (and the
+    agent's Python stacks at fork when present); returns the module's name or None."""
+    pt = t.get("_py")
+    got = import_locks.module_lock_of(c.proc, getattr(pt, "thread_ident", None)) if pt is not None else None
+    if not got:
+        return None
+    modname, owner = got
+    if owner and h.get("source") == "inferred" and h.get("tid") is None and not h.get("name"):
+        h["_ident"] = owner
+        for pt2 in c.py_orphans:
+            if getattr(pt2, "thread_ident", None) == owner:
+                _adopt_lost_thread(h, (getattr(pt2, "name", None), getattr(pt2, "native_tid", None),
+                                       getattr(pt2, "frames", None)))
+        if c.reg is not None:
+            rp = c.reg.py_thread(ident=owner)
+            if rp is not None:
+                h["name"] = rp.name or h.get("name")
+                h["python_stack"] = rp.frames or h.get("python_stack") or []
+                h["tid"] = h.get("tid") or rp.tid
+                h["source"] = "agent"
+            for rt in c.reg.threads:
+                if rt.pthread_id == owner:
+                    h["tid"] = h.get("tid") or rt.tid
+                    h["name"] = h.get("name") or rt.name
+    return modname
+
+
 def _lost_python_threads(c):
     """Python thread states with no thread here (a fork from C leaves them), as (name, tid, frames)."""
     out = []
@@ -686,8 +715,14 @@ def _finding(c, kind, t, lock, h):
             if any((f.get("function") == "_shutdown") for f in (t.get("python_stack") or [])[:2]):
                 summary += "; this is the interpreter's exit (threading._shutdown) waiting for a non-daemon thread"
         elif shape == "import":
-            summary = "%s waits for an import lock (importlib per-module lock) taken by thread %s, " \
-                      "which vanished in fork() while importing" % (who, hname)
+            modname = _import_lock_details(c, t, h)
+            if h.get("tid") is None and not h.get("name"):
+                hname = ("with pthread_t 0x%x" % h["_ident"]) if h.get("_ident") else "of the parent"
+            else:
+                hname = "%s (%s)" % (h.get("tid") if h.get("tid") is not None else "?", h.get("name") or "?")
+            summary = "%s waits for the import lock of module %s (importlib per-module lock) taken by " \
+                      "thread %s, which vanished in fork() while importing it" % (
+                          who, repr(modname) if modname else "?", hname)
         if shape in ("condition", "join"):
             advice = ADVICE["workers"]
         elif lock["kind"] in ("threading.Lock", "threading.RLock"):
