@@ -60,51 +60,63 @@ static void hash_insert(uint32_t idx)
  * table, made at the very instant of the fork: every snapshot entry is checked
  * against it, and locks the snapshot missed are added from it. */
 
-/* (lock, holder slot) pairs already in fork_held. */
+/* How many live orphans each (lock, holder slot) pair has so far: a recursive
+ * mutex held twice is two entries, and stays two. */
 #define SEEN_SIZE 4096u
-static int32_t seen_index[SEEN_SIZE];   /* fork_held index + 1 */
+static int32_t seen_first[SEEN_SIZE];    /* fork_held index + 1 of the pair's first orphan */
+static uint32_t seen_count[SEEN_SIZE];
 
 static uint32_t seen_hash(uint64_t addr, uint32_t slot)
 {
     return hash_addr(addr ^ ((uint64_t)slot << 48)) & (SEEN_SIZE - 1);
 }
 
-static int seen(uint64_t addr, uint32_t slot, uint32_t insert_index)
+/* The pair's counter; with insert_index != UINT32_MAX a missing pair is created. */
+static uint32_t *seen(uint64_t addr, uint32_t slot, uint32_t insert_index)
 {
+    static uint32_t full = UINT32_MAX;   /* table full: "plenty", so nothing is added */
     const struct fw_fork_held *fh = forkwatch_registry.fork_held;
     for (uint32_t p = 0; p < SEEN_SIZE; p++) {
-        int32_t *e = &seen_index[(seen_hash(addr, slot) + p) & (SEEN_SIZE - 1)];
-        if (*e == 0) {
-            if (insert_index != UINT32_MAX)
-                *e = (int32_t)insert_index + 1;
-            return 0;
+        uint32_t at = (seen_hash(addr, slot) + p) & (SEEN_SIZE - 1);
+        int32_t first = seen_first[at];
+        if (first == 0) {
+            if (insert_index == UINT32_MAX)
+                return 0;
+            seen_first[at] = (int32_t)insert_index + 1;
+            seen_count[at] = 0;
+            return &seen_count[at];
         }
-        if (fh[*e - 1].lock_addr == addr && fh[*e - 1].holder_slot == slot)
-            return 1;
+        if (fh[first - 1].lock_addr == addr && fh[first - 1].holder_slot == slot)
+            return &seen_count[at];
     }
-    return 1;   /* full: treat as known rather than loop */
+    return &full;
 }
 
-/* Did thread t hold lock addr (of this kind) at the fork, as its own entries
- * and the lock word say? An entry still ACQUIRING counts when the lock word
- * names t as the owner (the fork fell between the real acquire and our store). */
-static const struct fw_held *holds_at_fork(const struct fw_thread *t, uint64_t addr, uint32_t kind)
+static uint32_t seen_so_far(uint64_t addr, uint32_t slot)
 {
-    uint32_t used = t->held_used < FW_MAX_HELD ? t->held_used : FW_MAX_HELD;
-    for (uint32_t k = 0; k < used; k++) {
-        const struct fw_held *e = &t->held[k];
-        if (e->lock_addr != addr || e->kind != kind)
-            continue;
-        if (e->state == FW_HOLD_HELD) {
-            if (kind == FW_KIND_SEMAPHORE && fw_thread_is_acquiring(t, used, addr))
-                return 0;   /* a Condition waiter: nobody can wait on its holder */
-            return e;
-        }
-        if (e->state == FW_HOLD_ACQUIRING &&
-            fw_lockword_owner(kind, (const void *)(uintptr_t)addr) == t->tid)
-            return e;
-    }
-    return 0;
+    const uint32_t *c = seen(addr, slot, UINT32_MAX);
+    return c ? *c : 0;
+}
+
+/* Does entry e of thread t say t held its lock at the fork? HELD does; so does
+ * ACQUIRING when the lock word names t as the owner (the fork fell between the
+ * real acquire and our store). A semaphore its holder waits for again (a
+ * CPython Condition waiter) has no holder anybody could wait on. */
+static int entry_held_at_fork(const struct fw_thread *t, uint32_t used, const struct fw_held *e)
+{
+    if (e->state == FW_HOLD_HELD)
+        return !(e->kind == FW_KIND_SEMAPHORE && fw_thread_is_acquiring(t, used, e->lock_addr));
+    return e->state == FW_HOLD_ACQUIRING &&
+           fw_lockword_owner(e->kind, (const void *)(uintptr_t)e->lock_addr) == t->tid;
+}
+
+/* How many times thread t held lock addr (of this kind) at the fork. */
+static uint32_t times_held_at_fork(const struct fw_thread *t, uint64_t addr, uint32_t kind)
+{
+    uint32_t used = t->held_used < FW_MAX_HELD ? t->held_used : FW_MAX_HELD, n = 0;
+    for (uint32_t k = 0; k < used; k++)
+        n += t->held[k].lock_addr == addr && t->held[k].kind == kind && entry_held_at_fork(t, used, &t->held[k]);
+    return n;
 }
 
 static int32_t live_count;
@@ -114,7 +126,7 @@ static void make_live(uint32_t idx)
     struct fw_fork_held *fh = &forkwatch_registry.fork_held[idx];
     fh->orphan_state = FW_ORPHAN_LIVE;
     hash_insert(idx);
-    seen(fh->lock_addr, fh->holder_slot, idx);
+    ++*seen(fh->lock_addr, fh->holder_slot, idx);
     live_count++;
 }
 
@@ -157,7 +169,7 @@ static void add_missing(void)
         for (uint32_t k = 0; k < used; k++) {
             const struct fw_held *e = &t->held[k];
             uint64_t addr = e->lock_addr;
-            if (e->state == FW_HOLD_EMPTY || holds_at_fork(t, addr, e->kind) != e || seen(addr, i, UINT32_MAX))
+            if (!entry_held_at_fork(t, used, e) || seen_so_far(addr, i) >= times_held_at_fork(t, addr, e->kind))
                 continue;
             if (!fw_lockword_held(e->kind, (const void *)(uintptr_t)addr))
                 continue;
@@ -173,7 +185,7 @@ void fw_orphan_build(void)
 {
     struct fw_registry *r = &forkwatch_registry;
     fw_orphan_reset();
-    memset(seen_index, 0, sizeof seen_index);
+    memset(seen_first, 0, sizeof seen_first);
     live_count = 0;
     uint32_t n = r->header.fork_held.used;
     int vanished = 0;
@@ -188,9 +200,9 @@ void fw_orphan_build(void)
         /* Released (maybe re-taken by another thread, maybe in a reused slot)
          * between snapshot and fork? */
         if (t->state != FW_THREAD_VANISHED || t->tid != fh->holder_tid ||
-            t->pthread_id != fh->holder_pthread || !holds_at_fork(t, fh->lock_addr, fh->kind) ||
-            !fw_lockword_held(fh->kind, (const void *)(uintptr_t)fh->lock_addr) ||
-            seen(fh->lock_addr, fh->holder_slot, UINT32_MAX))
+            t->pthread_id != fh->holder_pthread ||
+            seen_so_far(fh->lock_addr, fh->holder_slot) >= times_held_at_fork(t, fh->lock_addr, fh->kind) ||
+            !fw_lockword_held(fh->kind, (const void *)(uintptr_t)fh->lock_addr))
             continue;
         make_live(i);
     }
