@@ -47,6 +47,10 @@ check("version", res["version_string"] == want_version, res["version_string"])
 minor = int(want_version.split(".")[1])
 want_source = "_Py_DebugOffsets" if minor >= 13 else "Py_Version" if minor >= 11 else "soname"
 check("version source", res.get("version_source") == want_source, res.get("version_source"))
+check("_Py_DebugOffsets used iff 3.13+", res.get("used_debug_offsets") == (minor >= 13),
+      res.get("used_debug_offsets"))
+check("_Py_DebugOffsets agree with the table", not res.get("debug_offsets_mismatch"),
+      res.get("debug_offsets_mismatch"))
 check("has_debug_info", res["has_debug_info"] == (want_dwarf == "1"), res["has_debug_info"])
 threads = {t["ident"]: t for t in res["threads"]}
 check("garbage pointers (%d) never raise" % res.get("garbage_checked", 0),

@@ -20,6 +20,14 @@ try:
         out["version_string"] = proc.version_string
         out["has_debug_info"] = proc.has_debug_info
         out["version_source"] = proc.version_source
+        out["used_debug_offsets"] = proc.used_debug_offsets
+        # what the process's _Py_DebugOffsets said must agree with our table (3.13+)
+        from forkwatch.cpython import layouts
+        static = layouts.static_layout(proc.version[1], proc.version[2] or 0)
+        out["debug_offsets_mismatch"] = sorted(
+            "%s: process %s, table %s" % (k, proc.lay.get(k), static.get(k))
+            for k in layouts.DEBUG_OFFSETS_MAP.values()
+            if k in static and proc.lay.get(k) != static.get(k))
         out["threads"] = [{
             "ident": t.thread_ident, "tid": t.native_tid, "tstate": t.tstate, "name": t.name,
             "holds_gil": t.holds_gil,

@@ -56,6 +56,7 @@ class PythonProcess:
         self.reader = Reader(version, lay)
         self.walker = fr.FrameWalker(self.reader)
         self._names = None
+        self.used_debug_offsets = False  # 3.13+: offsets taken from _Py_DebugOffsets
 
     # -- construction --------------------------------------------------
     @classmethod
@@ -80,9 +81,9 @@ class PythonProcess:
             has_dwarf = True
         else:
             has_dwarf = False
-        if minor >= 13:
-            _apply_debug_offsets(runtime, lay)
+        used_debug_offsets = minor >= 13 and _apply_debug_offsets(runtime, lay)
         proc = cls(runtime, (major, minor, patch), lay, has_dwarf, how)
+        proc.used_debug_offsets = bool(used_debug_offsets)
         if patch is None:
             proc._fill_patch()
         return proc
