@@ -53,6 +53,7 @@ check("_Py_DebugOffsets agree with the table", not res.get("debug_offsets_mismat
       res.get("debug_offsets_mismatch"))
 check("has_debug_info", res["has_debug_info"] == (want_dwarf == "1"), res["has_debug_info"])
 threads = {t["ident"]: t for t in res["threads"]}
+check("no swallowed errors", not res.get("errors"), res.get("errors"))
 check("garbage pointers (%d) never raise" % res.get("garbage_checked", 0),
       res.get("garbage_checked", 0) > 20 and not res.get("garbage_errors"), res.get("garbage_errors"))
 

@@ -91,6 +91,7 @@ try:
             except Exception as exc:
                 errors.append("find_lock_object(%r, %r) raised %r" % (ident, addr, exc))
         out["garbage_checked"] = len(weird)
+        out["errors"] = proc.errors[:20]
         out["garbage_errors"] = errors[:20]
 except cpython.UnsupportedPython as exc:
     out["unsupported"] = str(exc)

@@ -15,17 +15,30 @@ __all__ = ["inspect_process", "PythonProcess", "PyThread", "PyFrame", "PyLock",
            "GilState", "UnsupportedPython"]
 
 
+last_error = None  # why the last inspect_process() gave None, for diagnostics
+
+
 def inspect_process():
     """The CPython runtime in the selected inferior, or None if there is none.
 
-    Raises UnsupportedPython(one-line message) for a version we cannot read.
+    Raises UnsupportedPython(one-line message) for a version we cannot read; nothing
+    else escapes (an unexpected failure gives None and sets `last_error`).
     """
-    runtime = _version.runtime_address()
-    if not runtime:
-        _version.check_old_python()  # raises for a CPython older than 3.7 (no _PyRuntime)
-        return None
+    global last_error
+    last_error = None
     try:
+        runtime = _version.runtime_address()
+        if not runtime:
+            _version.check_old_python()  # raises for a CPython older than 3.7 (no _PyRuntime)
+            last_error = "no _PyRuntime symbol"
+            return None
         major, minor, patch, how = _version.detect(runtime)
         return PythonProcess.open(runtime, major, minor, patch, how)
-    except MemError:
+    except UnsupportedPython:
+        raise
+    except MemError as exc:
+        last_error = str(exc)
+        return None
+    except Exception as exc:  # never a traceback for the user
+        last_error = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
         return None

@@ -57,6 +57,7 @@ class PythonProcess:
         self.walker = fr.FrameWalker(self.reader)
         self._names = None
         self.used_debug_offsets = False  # 3.13+: offsets taken from _Py_DebugOffsets
+        self.errors = []  # unexpected failures swallowed by the public methods
 
     # -- construction --------------------------------------------------
     @classmethod
@@ -85,7 +86,10 @@ class PythonProcess:
         proc = cls(runtime, (major, minor, patch), lay, has_dwarf, how)
         proc.used_debug_offsets = bool(used_debug_offsets)
         if patch is None:
-            proc._fill_patch()
+            try:
+                proc._fill_patch()
+            except Exception as exc:
+                proc.errors.append("patch level: %r" % (exc,))
         return proc
 
     def _fill_patch(self):
@@ -149,13 +153,21 @@ class PythonProcess:
                         name = r.read_str(r.attr(thread, "_name") or 0, 256)
                         if name is not None:
                             names[ident & 0xFFFFFFFFFFFFFFFF] = name
-        except MemError:
-            pass
+        except Exception as exc:  # names are a bonus: never lose the threads for them
+            if not isinstance(exc, MemError):
+                self.errors.append("thread names: %r" % (exc,))
         self._names = names
         return names
 
     # -- public API ----------------------------------------------------
     def threads(self):
+        try:
+            return self._threads()
+        except Exception as exc:  # never a traceback for the user
+            self.errors.append("threads: %r" % (exc,))
+            return []
+
+    def _threads(self):
         out = []
         g = self.gil()
         names = self.thread_names()
@@ -165,7 +177,11 @@ class PythonProcess:
                     ident, native = rt.thread_ids(ts, self.lay)
                 except MemError:
                     continue
-                frames = self.walker.frames(ts)
+                try:
+                    frames = self.walker.frames(ts)
+                except Exception as exc:
+                    self.errors.append("frames of 0x%x: %r" % (ts, exc))
+                    frames = []
                 holds = None
                 if g is not None:
                     holds = bool(g.locked and g.holder_tstate == ts)
@@ -173,12 +189,20 @@ class PythonProcess:
         return out
 
     def gil(self):
-        return gil_mod.read_gil(self.runtime, self.lay, self.version[1])
+        try:
+            return gil_mod.read_gil(self.runtime, self.lay, self.version[1])
+        except Exception as exc:
+            self.errors.append("gil: %r" % (exc,))
+            return None
 
     def describe_object(self, address):
-        if not address or not plausible_pointer(address):
+        try:
+            if not address or not plausible_pointer(address):
+                return None
+            return locks.describe(self.reader, address, self.version[2])
+        except Exception as exc:
+            self.errors.append("describe_object: %r" % (exc,))
             return None
-        return locks.describe(self.reader, address, self.version[2])
 
     def _candidates_of_frame(self, frame, code):
         r = self.reader
@@ -267,8 +291,18 @@ class PythonProcess:
         return out
 
     def find_lock_object(self, thread_ident, lock_address):
+        """The lock-bearing object whose underlying lock is lock_address, looked for in
+        the innermost frames of thread thread_ident (None: every thread), one level of
+        attributes of what is there, and sys.stdout/stderr/stdin's buffers."""
         if not lock_address:
             return None
+        try:
+            return self._find_lock_object(thread_ident, lock_address)
+        except Exception as exc:
+            self.errors.append("find_lock_object: %r" % (exc,))
+            return None
+
+    def _find_lock_object(self, thread_ident, lock_address):
         try:
             for t in self.threads():
                 if thread_ident is not None and t.thread_ident != thread_ident:
@@ -293,6 +327,13 @@ class PythonProcess:
 
     def std_stream_locks(self):
         """[PyLock] for sys.stdout/stderr/stdin buffers (extra, not in DESIGN)."""
+        try:
+            return self._std_stream_locks()
+        except Exception as exc:
+            self.errors.append("std_stream_locks: %r" % (exc,))
+            return []
+
+    def _std_stream_locks(self):
         out = []
         for name, buf in self._std_streams():
             pl = locks.describe(self.reader, buf, self.version[2], "sys." + name)
