@@ -219,6 +219,11 @@ if [ "$MODE" = quick ]; then
     run_repro missed_orphan_race 60 -- 40
     run_repro stale_holder_atfork 20 --
     run_check cancel_cond_wait 60 --
+    run_check spawn_exec 60 --
+    run_check fork_in_signal_handler 90 --
+    cp "$AGENT" "$OUT/libforkwatch-copy.so" 2>/dev/null
+    run_check agent_twice 30 FW_AGENT_PATH="$OUT/libforkwatch-copy.so" --
+    run_check agent_twice 30 LD_PRELOAD="$AGENT:$OUT/libforkwatch-copy.so" --
     run_case racy asan 0 "" -- $MIXED --forks 100 --racy --seed 15
     run_case mixed asan 0 "" -- $MIXED --forks 60 --seed 11
     run_case locks-100k asan 0 "" -- --threads 8 --locks 100000 --hold 8 --forks 20 --seed 12
@@ -251,6 +256,11 @@ else
     run_repro missed_orphan_race 300 -- 500
     run_repro stale_holder_atfork 20 --
     run_check cancel_cond_wait 60 --
+    run_check spawn_exec 60 --
+    run_check fork_in_signal_handler 90 --
+    cp "$AGENT" "$OUT/libforkwatch-copy.so" 2>/dev/null
+    run_check agent_twice 30 FW_AGENT_PATH="$OUT/libforkwatch-copy.so" --
+    run_check agent_twice 30 LD_PRELOAD="$AGENT:$OUT/libforkwatch-copy.so" --
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
 fi
