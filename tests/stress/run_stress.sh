@@ -169,7 +169,7 @@ run_prog() {
     envs=""
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs="$envs $1"; shift; done
     [ $# -gt 0 ] && shift
-    tag="$kind $name"
+    tag="$kind $name${envs:+ [${envs# }]}"
     [ "$HAVE_AGENT" = 1 ] || { fail "$tag: no agent"; return; }
     if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
         fail "$tag: not run: the ${BUDGET}s budget of this mode is spent"
@@ -180,9 +180,19 @@ run_prog() {
         fail "$tag: does not build"
         return
     fi
+    lib=""
+    if [ -f "$ROOT/tests/stress/$kind/${name}_lib.c" ]; then
+        lib="$OUT/lib$name.so"
+        if ! $CC -O2 -g -fPIC -shared -pthread -o "$lib" "$ROOT/tests/stress/$kind/${name}_lib.c" -ldl \
+                2>>"$OUT/$kind-$name.build"; then
+            fail "$tag: its library does not build"
+            return
+        fi
+    fi
     t0=$(date +%s)
     # shellcheck disable=SC2086
     timeout -k 5 "$t" env -u FORKWATCH_DISABLE -u FORKWATCH_STACKS LD_PRELOAD="$AGENT" FORKWATCH_QUIET=1 \
+        FW_CHECK_LIB="$lib" \
         FORKWATCH_REPORT="$OUT/$kind-$name.report" FORKWATCH_ON_DEADLOCK=abort $envs ${STRESS_ENV:-} \
         "$OUT/$kind-$name" "$@" >"$OUT/$kind-$name.out" 2>&1
     rc=$?
@@ -221,6 +231,7 @@ if [ "$MODE" = quick ]; then
     run_check cancel_cond_wait 60 --
     run_check spawn_exec 60 --
     run_check fork_in_signal_handler 90 --
+    run_check dlopen_wrappers 60 --
     cp "$AGENT" "$OUT/libforkwatch-copy.so" 2>/dev/null
     run_check agent_twice 30 FW_AGENT_PATH="$OUT/libforkwatch-copy.so" --
     run_check agent_twice 30 LD_PRELOAD="$AGENT:$OUT/libforkwatch-copy.so" --
@@ -258,6 +269,7 @@ else
     run_check cancel_cond_wait 60 --
     run_check spawn_exec 60 --
     run_check fork_in_signal_handler 90 --
+    run_check dlopen_wrappers 60 --
     cp "$AGENT" "$OUT/libforkwatch-copy.so" 2>/dev/null
     run_check agent_twice 30 FW_AGENT_PATH="$OUT/libforkwatch-copy.so" --
     run_check agent_twice 30 LD_PRELOAD="$AGENT:$OUT/libforkwatch-copy.so" --
