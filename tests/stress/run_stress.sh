@@ -226,7 +226,9 @@ if [ "$MODE" = quick ]; then
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
     run_repro stack_capture_recursion 10 --
-    run_repro missed_orphan_race 60 -- 40
+    for k in mutex rwlock semaphore mtx; do
+        run_repro missed_orphan_race 60 -- 40 $k
+    done
     run_repro stale_holder_atfork 20 --
     run_check cancel_cond_wait 60 --
     run_check spawn_exec 60 --
@@ -264,7 +266,9 @@ else
         run_case racy-underscore-fork $v 0 "" -- $MIXED --forks 1000 --underscore-fork --racy --seed 29
     done
     run_repro stack_capture_recursion 10 --
-    run_repro missed_orphan_race 300 -- 500
+    for k in mutex rwlock semaphore mtx; do
+        run_repro missed_orphan_race 300 -- 300 $k
+    done
     run_repro stale_holder_atfork 20 --
     run_check cancel_cond_wait 60 --
     run_check spawn_exec 60 --

@@ -8,10 +8,15 @@
  *   cc -O2 -pthread -o r missed_orphan_race.c && FORKWATCH_QUIET=1 \
  *     LD_PRELOAD=build/libforkwatch.so ./r 200
  * Prints "held-at-fork H, reported 86: R, hung silently: S" and exits 1 when S > 0.
+ * Second argument: the kind of lock, mutex (default), rwlock (held for writing),
+ * semaphore (binary sem_t, as CPython's locks) or mtx (C11).
  * Fix idea: build the orphan set in the child from its own copy of the threads table
  * (memory reads only), keeping the parent snapshot for the expensive descriptions. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <semaphore.h>
+#include <string.h>
+#include <threads.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,16 +26,50 @@
 #include <unistd.h>
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static sem_t s;
+static mtx_t c;
+static int kind;   /* 0 mutex, 1 rwlock, 2 semaphore, 3 mtx */
 static atomic_int stop;
+
+static void take(void)
+{
+    switch (kind) {
+    case 0: pthread_mutex_lock(&m); break;
+    case 1: pthread_rwlock_wrlock(&rw); break;
+    case 2: while (sem_wait(&s) != 0) {} break;
+    default: mtx_lock(&c); break;
+    }
+}
+
+static int try_take(void)
+{
+    switch (kind) {
+    case 0: return pthread_mutex_trylock(&m) == 0;
+    case 1: return pthread_rwlock_trywrlock(&rw) == 0;
+    case 2: return sem_trywait(&s) == 0;
+    default: return mtx_trylock(&c) == thrd_success;
+    }
+}
+
+static void drop(void)
+{
+    switch (kind) {
+    case 0: pthread_mutex_unlock(&m); break;
+    case 1: pthread_rwlock_unlock(&rw); break;
+    case 2: sem_post(&s); break;
+    default: mtx_unlock(&c); break;
+    }
+}
 
 static void *spinner(void *arg)
 {
     (void)arg;
     while (!atomic_load(&stop)) {
-        pthread_mutex_lock(&m);
+        take();
         for (volatile int i = 0; i < 200; i++)
             ;
-        pthread_mutex_unlock(&m);
+        drop();
     }
     return NULL;
 }
@@ -38,15 +77,19 @@ static void *spinner(void *arg)
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 200;
+    const char *k = argc > 2 ? argv[2] : "mutex";
+    kind = !strcmp(k, "rwlock") ? 1 : !strcmp(k, "semaphore") ? 2 : !strcmp(k, "mtx") ? 3 : 0;
+    sem_init(&s, 0, 1);
+    mtx_init(&c, mtx_plain);
     int held = 0, reported = 0, hung = 0, other = 0;
     pthread_t t;
     pthread_create(&t, NULL, spinner, NULL);
     for (int i = 0; i < n; i++) {
         pid_t pid = fork();
         if (pid == 0) {
-            if (pthread_mutex_trylock(&m) == 0)
+            if (try_take())
                 _exit(0);             /* free at the fork: nothing to see */
-            pthread_mutex_lock(&m);   /* held by a vanished thread: hangs for ever */
+            take();                   /* held by a vanished thread: hangs for ever */
             _exit(1);
         }
         int st = 0, waited = 0;
@@ -71,7 +114,7 @@ int main(int argc, char **argv)
     }
     atomic_store(&stop, 1);
     pthread_join(t, NULL);
-    printf("forks %d, held-at-fork %d, reported 86: %d, hung silently: %d, other: %d\n", n, held, reported, hung,
+    printf("%s: forks %d, held-at-fork %d, reported 86: %d, hung silently: %d, other: %d\n", k, n, held, reported, hung,
            other);
     return hung || other ? 1 : 0;
 }
