@@ -706,7 +706,7 @@ def _finding(c, kind, t, lock, h):
         if shape == "condition" and h.get("source") == "inferred":
             summary = "%s waits on a condition (threading.Condition.wait) that only threads lost in the " \
                       "fork would signal%s" % (who, _lost_words(lost))
-        elif shape == "join" and h.get("source") == "inferred":
+        elif shape == "join":
             if len(lost) == 1 and h.get("tid") is None and not h.get("name"):
                 _adopt_lost_thread(h, lost[0])
             joined = (" (%s)" % _thread_words(h)) if (h.get("name") or h.get("tid")) else _lost_words(lost)
@@ -723,7 +723,7 @@ def _finding(c, kind, t, lock, h):
             summary = "%s waits for the import lock of module %s (importlib per-module lock) taken by " \
                       "thread %s, which vanished in fork() while importing it" % (
                           who, repr(modname) if modname else "?", hname)
-        if shape in ("condition", "join"):
+        if shape == "join" or (shape == "condition" and h.get("source") == "inferred"):
             advice = ADVICE["workers"]
         elif lock["kind"] in ("threading.Lock", "threading.RLock"):
             advice = ADVICE["py-lock"]
