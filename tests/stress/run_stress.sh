@@ -229,7 +229,9 @@ if [ "$MODE" = quick ]; then
     for k in mutex rwlock semaphore mtx; do
         run_repro missed_orphan_race 60 -- 40 $k
     done
-    run_repro stale_holder_atfork 20 --
+    for k in mutex rwlock semaphore mtx; do
+        run_repro stale_holder_atfork 20 -- $k
+    done
     run_check cancel_cond_wait 60 --
     run_check spawn_exec 60 --
     run_check fork_in_signal_handler 90 --
@@ -269,7 +271,9 @@ else
     for k in mutex rwlock semaphore mtx; do
         run_repro missed_orphan_race 300 -- 300 $k
     done
-    run_repro stale_holder_atfork 20 --
+    for k in mutex rwlock semaphore mtx; do
+        run_repro stale_holder_atfork 20 -- $k
+    done
     run_check cancel_cond_wait 60 --
     run_check spawn_exec 60 --
     run_check fork_in_signal_handler 90 --

@@ -6,12 +6,16 @@
  * snapshot entry wins because the child's re-scan skips addresses already present).
  *   cc -pthread -Iagent -o r tests/stress/repro/stale_holder_atfork.c -ldl &&
  *   LD_PRELOAD=build/libforkwatch.so ./r
- * Exit 0: holder is B; 1: names another thread; 2: no live orphan for M; 3: no agent. */
+ * Exit 0: holder is B; 1: names another thread; 2: no live orphan for M; 3: no agent.
+ * Argument: the kind of lock, mutex (default), rwlock (write), semaphore, mtx (C11). */
 #define _GNU_SOURCE
 #include "forkwatch_abi.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <string.h>
+#include <threads.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -20,6 +24,35 @@
 #include <unistd.h>
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static sem_t s;
+static mtx_t c;
+static int kind;   /* 0 mutex, 1 rwlock, 2 semaphore, 3 mtx */
+
+static void *lock_addr(void)
+{
+    return kind == 0 ? (void *)&m : kind == 1 ? (void *)&rw : kind == 2 ? (void *)&s : (void *)&c;
+}
+
+static void take(void)
+{
+    switch (kind) {
+    case 0: pthread_mutex_lock(&m); break;
+    case 1: pthread_rwlock_wrlock(&rw); break;
+    case 2: while (sem_wait(&s) != 0) {} break;
+    default: mtx_lock(&c); break;
+    }
+}
+
+static void drop(void)
+{
+    switch (kind) {
+    case 0: pthread_mutex_unlock(&m); break;
+    case 1: pthread_rwlock_unlock(&rw); break;
+    case 2: sem_post(&s); break;
+    default: mtx_unlock(&c); break;
+    }
+}
 static atomic_int stage;          /* 1 A holds M; 2 A: release; 3 A released; 4 B holds M; 9 end */
 static atomic_int tid_a, tid_b;
 
@@ -33,11 +66,11 @@ static void *thread_a(void *arg)
 {
     (void)arg;
     atomic_store(&tid_a, (int)syscall(SYS_gettid));
-    pthread_mutex_lock(&m);
+    take();
     atomic_store(&stage, 1);
     while (atomic_load(&stage) < 2)
         pause_a_bit();
-    pthread_mutex_unlock(&m);
+    drop();
     atomic_store(&stage, 3);
     return NULL;
 }
@@ -48,11 +81,11 @@ static void *thread_b(void *arg)
     atomic_store(&tid_b, (int)syscall(SYS_gettid));
     while (atomic_load(&stage) < 3)
         pause_a_bit();
-    pthread_mutex_lock(&m);
+    take();
     atomic_store(&stage, 4);
     while (atomic_load(&stage) < 9)
         pause_a_bit();
-    pthread_mutex_unlock(&m);
+    drop();
     return NULL;
 }
 
@@ -64,8 +97,12 @@ static void prepare(void)
         pause_a_bit();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    const char *k = argc > 1 ? argv[1] : "mutex";
+    kind = !strcmp(k, "rwlock") ? 1 : !strcmp(k, "semaphore") ? 2 : !strcmp(k, "mtx") ? 3 : 0;
+    sem_init(&s, 0, 1);
+    mtx_init(&c, mtx_plain);
     const struct fw_registry_header *h = dlsym(RTLD_DEFAULT, FW_REGISTRY_SYMBOL);
     if (!h) {
         puts("no agent");
@@ -83,7 +120,7 @@ int main(void)
         const char *base = (const char *)h + d->offset;
         for (uint32_t i = 0; i < d->used && i < d->capacity; i++) {
             const struct fw_fork_held *fh = (const void *)(base + (size_t)i * d->entry_size);
-            if (fh->lock_addr == (uint64_t)(uintptr_t)&m && fh->orphan_state == FW_ORPHAN_LIVE)
+            if (fh->lock_addr == (uint64_t)(uintptr_t)lock_addr() && fh->orphan_state == FW_ORPHAN_LIVE)
                 _exit(fh->holder_tid == atomic_load(&tid_b) ? 0 : 10 + (fh->holder_tid == atomic_load(&tid_a)));
         }
         _exit(2);
@@ -94,7 +131,7 @@ int main(void)
     pthread_join(a, NULL);
     pthread_join(b, NULL);
     int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 100;
-    printf("A tid %d, B tid %d: the child's live orphan for M %s\n", atomic_load(&tid_a), atomic_load(&tid_b),
+    printf("%s: A tid %d, B tid %d: the child's live orphan %s\n", k, atomic_load(&tid_a), atomic_load(&tid_b),
            rc == 0 ? "names B (right)" : rc == 11 ? "names A, which released it (wrong)" :
            rc == 10 ? "names another thread (wrong)" : rc == 2 ? "is missing" : "could not be checked");
     return rc == 0 ? 0 : rc == 2 ? 2 : 1;
