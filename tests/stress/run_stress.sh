@@ -169,7 +169,7 @@ run_prog() {
     envs=""
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs="$envs $1"; shift; done
     [ $# -gt 0 ] && shift
-    tag="$kind $name${envs:+ [${envs# }]}"
+    tag="$kind $name${*:+ $*}${envs:+ [${envs# }]}"
     [ "$HAVE_AGENT" = 1 ] || { fail "$tag: no agent"; return; }
     if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
         fail "$tag: not run: the ${BUDGET}s budget of this mode is spent"
