@@ -89,8 +89,10 @@ def test_hang_abort(fx, interp):
         check(took < RUN_BOUND / 2, "took %.1fs: not caught at once" % took)
         check("child_blocking" in events and "child_pid" in events, "events: %s" % events)
         check("parent_timeout" not in events, "the fixture's parent timed out: no abort")
-        check(any(l.startswith("forkwatch:") for l in res.stderr.splitlines()),
-              "no `forkwatch:` summary on stderr: %r" % res.stderr[-300:])
+        summary = [l for l in res.stderr.splitlines() if l.startswith("forkwatch:")]
+        check(summary, "no `forkwatch:` summary on stderr: %r" % res.stderr[-300:])
+        check(any('"%s"' % fx.holder_name in l or fx.holder_name in l.split() for l in summary),
+              "the stderr summary does not name the holder %s: %r" % (fx.holder_name, summary[-2:]))
         found = deadlock_events(report, int(events["child_pid"][0]))
         check(len(found) == 1, "want one fork-deadlock event from the child, got %d of %d events"
               % (len(found), len(report)))
