@@ -1,6 +1,6 @@
 #!/bin/sh
 # forkwatch's test runner (what `make test` runs). Runs every suite present, in order:
-#   unit (criterion), cli, gdb, gdb_cpython, integration, e2e
+#   unit (criterion), cli, gdb, gdb_cpython, integration, e2e, shapes
 # prints each suite's result and the CPython interpreters that ran, and ends with
 # one line `N passed, N failed` summing all suites. Exit status non-zero on any failure.
 # Each suite runs under a time bound (timeout(1) kills it by PID).
@@ -15,6 +15,7 @@ trap 'rm -rf "$LOGDIR"' EXIT
 unset PYTHONUNBUFFERED
 
 TOTAL_P=0
+T0=$(date +%s)
 TOTAL_F=0
 RESULTS=""
 
@@ -81,6 +82,12 @@ for s in cli/run_cli_tests.sh gdb/run_gdb_tests.sh gdb_cpython/run_cpython_tests
 done
 run_suite integration 600 "$PY" tests/integration/run_integration.py
 run_suite e2e 1500 "$PY" tests/e2e/run_e2e.py
+# Issue 4's hang shapes (same harness library), when present.
+if [ -f tests/shapes/run_shapes.py ]; then
+    run_suite shapes 1500 "$PY" tests/shapes/run_shapes.py
+else
+    absent shapes tests/shapes/run_shapes.py
+fi
 
 echo "==== summary"
 printf '%s' "$RESULTS"
@@ -88,5 +95,6 @@ interps=$(grep -a -h -E 'CPython interpreters that ran:' "$LOGDIR"/*.log 2>/dev/
 if [ -n "$interps" ]; then
     echo "$interps"
 fi
+echo "total time $(( $(date +%s) - T0 ))s"
 echo "$TOTAL_P passed, $TOTAL_F failed"
 [ "$TOTAL_F" = 0 ]
