@@ -25,7 +25,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then B=$(printf '\033[1m'); N=$(printf '\033[0m'); else B=""; N=""; fi
+step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 fail() { echo "demo: $*" >&2; exit 1; }
 
 for f in "$FW" "$BUILD/libforkwatch.so" "$PY" "$FIXTURE"; do
