@@ -222,7 +222,8 @@ def _set(run, tid, out):
 
 def run_regrtest(exe, module, filters, env, timeout, workdir, label, tests=None, testdir=None):
     run = Run(label)
-    cmd = [exe, "-m", "test", "-v", f"--timeout={min(PER_TEST_TIMEOUT, timeout)}"]
+    # regrtest's own per-test bound fires first (it dumps the stacks of the hung test)
+    cmd = [exe, "-m", "test", "-v", f"--timeout={int(min(PER_TEST_TIMEOUT, max(10, timeout * 0.8)))}"]
     if testdir:
         cmd += ["--testdir", testdir]
     cmd.append(module)
@@ -259,6 +260,8 @@ def run_regrtest(exe, module, filters, env, timeout, workdir, label, tests=None,
     th.join(timeout=30)
     run.duration = time.monotonic() - t0
     run.returncode = proc.returncode
+    if run.status == "completed" and any(re.search(r"Timeout \([0-9:]+\)!", l) for _, l in run.lines):
+        run.status = "hung (regrtest per-test timeout)"
     if run.status == "completed" and proc.returncode is not None and proc.returncode < 0:
         run.status = f"signal {-proc.returncode}"
     parse_output(run)
