@@ -6,14 +6,20 @@
 # Last line "N passed, N failed"; exit 1 on any failure.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OUT=$ROOT/build/stress/security
+OUT=${SECURITY_OUT:-$ROOT/build/stress/security-$$}
 AGENT=${FORKWATCH_AGENT:-$ROOT/build/libforkwatch.so}
 CC=${CC:-cc}
 PASS=0
 FAIL=0
 pass() { PASS=$((PASS + 1)); echo "[PASS] $*"; }
 fail() { FAIL=$((FAIL + 1)); echo "[FAIL] $*"; }
-finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]; exit $?; }
+finish() {
+    [ "$FAIL" -eq 0 ] && [ -z "${SECURITY_OUT:-}" ] && rm -rf "$OUT"
+    [ "$FAIL" -ne 0 ] && echo "logs in $OUT"
+    echo "$PASS passed, $FAIL failed"
+    [ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]
+    exit $?
+}
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -87,6 +93,13 @@ ln -s "$OUT/absent-target" "$OUT/dangling.jsonl"
 probe FORKWATCH_REPORT="$OUT/dangling.jsonl" FORKWATCH_QUIET=1 -- deadlock holder 5
 if [ ! -e "$OUT/absent-target" ]; then pass "report dangling symlink: target not created"
 else fail "report dangling symlink: the agent created the symlink's target"; fi
+
+# ... a FIFO planted at the path: opening it for writing would block for ever, and the
+# deadlocked child must still end with 86 (not hang in the agent)
+mkfifo "$OUT/fifo.jsonl"
+probe FORKWATCH_REPORT="$OUT/fifo.jsonl" FORKWATCH_QUIET=1 -- deadlock holder 5
+if [ $RC = 86 ]; then pass "report path is a FIFO: not opened for a blocking write, abort still 86"
+else fail "report path is a FIFO: exit $RC (124: the child hung opening the report), want 86"; fi
 
 # S4 new report file: mode 0600 whatever the umask; one event
 probe FORKWATCH_REPORT="$OUT/new.jsonl" FORKWATCH_QUIET=1 -- deadlock holder 5
