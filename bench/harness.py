@@ -556,8 +556,22 @@ def machine():
     except (ValueError, OSError, AttributeError):
         pass
     rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "agent", "cli", "gdb"],
+                           capture_output=True, text=True).stdout.split("\n")
+    commit = rev.stdout.strip() or "?"
+    n_dirty = len([d for d in dirty if d.strip()])
+    if n_dirty:
+        commit += " + %d uncommitted file(s) in agent/cli/gdb" % n_dirty
+    agent_sum = "?"
+    try:
+        import hashlib
+        with open(AGENT, "rb") as f:
+            agent_sum = hashlib.sha256(f.read()).hexdigest()[:12]
+        agent_sum += ", built " + time.strftime("%H:%M UTC", time.gmtime(os.path.getmtime(AGENT)))
+    except OSError:
+        pass
     return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(), "libc": libc,
-            "commit": rev.stdout.strip() or "?", "load": os.getloadavg()}
+            "commit": commit, "agent_sha": agent_sum, "load": os.getloadavg()}
 
 
 def render(summaries, notes, meta):
@@ -580,7 +594,7 @@ def render(summaries, notes, meta):
                                                ", BENCH_QUICK" if QUICK else ""),
         "- machine: %d CPUs, %s, kernel %s, %s; load average at start %.2f, at end %.2f" % (
             m["nproc"], m["cpu"], m["kernel"], m["libc"], m["load"][0], meta["load_end"][0]),
-        "- agent: `%s`%s" % (os.path.relpath(AGENT, ROOT), "" if meta.get("agent_ok") else
+        "- agent: `%s` (sha256 %s)%s" % (os.path.relpath(AGENT, ROOT), m.get("agent_sha"), "" if meta.get("agent_ok") else
                              " — **agent registry not found in the process: not the real agent**"),
         "- pairs per case: micro/python/fork %d, memory %d, diagnosis %d; scale %.2f" % (
             RUNS, MEM_RUNS, DIAG_RUNS, SCALE),
