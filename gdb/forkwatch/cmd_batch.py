@@ -246,11 +246,47 @@ def batch_attach(args):
             reports.append(r)
         finally:
             _detach()
+    _link_tree(reports)
     if as_json:
         gdb.write(render_json.render_many(reports) + "\n")
     else:
         gdb.write("\n\n".join(render_text.render(r) for r in reports) + "\n")
     return EXIT_FINDING if any(r.verdict != "no-deadlock" for r in reports) else EXIT_OK
+
+
+def _waits_for_child(t):
+    w = t["_native"].wait
+    if w is not None and "child" in (getattr(w, "detail", None) or ""):
+        return True
+    for f in (t.get("python_stack") or [])[:6]:
+        fl = (f.get("file") or "").replace("\\", "/")
+        if ("/multiprocessing/" in fl and f.get("function") in ("join", "wait", "poll", "_wait")) or \
+                (fl.endswith("/subprocess.py") and f.get("function") in ("_execute_child", "wait", "_wait")):
+            return True
+    return False
+
+
+def _link_tree(reports):
+    """--tree: tell each process which of its children are stuck, and why (summary + notes;
+    JSON: "children": [{"pid", "verdict", "summary"}])."""
+    by_pid = dict((r.pid, r) for r in reports if r.pid)
+    for r in reports:
+        ppid = getattr(r.process, "parent_pid", None) if r.process is not None else None
+        parent = by_pid.get(ppid)
+        if parent is None or parent is r:
+            continue
+        kids = getattr(parent, "children", None)
+        if kids is None:
+            kids = parent.children = []
+        kids.append({"pid": r.pid, "verdict": r.verdict,
+                     "summary": r.findings[0]["summary"] if r.findings else r.summary})
+        if r.verdict != "no-deadlock":
+            waits = [t for t in parent.threads if _waits_for_child(t)]
+            how = "" if not waits else " (%s waits for it)" % ", ".join(
+                "thread %s (%s)" % (t["tid"], t["name"] or "?") for t in waits[:3])
+            line = "child process %d%s is stuck: %s" % (r.pid, how, kids[-1]["summary"])
+            parent.notes.append(line)
+            parent.summary = (parent.summary + "; " if parent.summary else "") + line
 
 
 def batch_core(args):

@@ -47,6 +47,9 @@ def report_object(r):
         "summary": r.summary,
         "notes": list(r.notes),
     }
+    if getattr(r, "children", None):
+        obj["children"] = [{"pid": k["pid"], "verdict": k["verdict"], "summary": k["summary"]}
+                           for k in r.children]
     for f in r.findings:
         fo = {"kind": f["kind"], "summary": f["summary"], "waiter": _person(f.get("waiter")),
               "lock": f.get("lock"), "holder": _person(f.get("holder"), holder=True), "advice": f.get("advice")}

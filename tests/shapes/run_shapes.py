@@ -97,6 +97,21 @@ SHAPES = [
     Shape("shape_import_lock", "fork-deadlock", {"threading.Lock", "semaphore"},
           r"import lock of module 'shape_import_slow_mod' .*taken by thread .*vanished in fork",
           agent_holder_name="Importer", waiter_marker="FW-CHILD-WAIT"),
+    Shape("shape_mp_fork_worker", "fork-deadlock", {"threading.Lock", "semaphore"},
+          r"(held across fork|left behind by fork)", agent_holder_name="Holder",
+          waiter_marker="FW-CHILD-WAIT", run_status=86,
+          tree={"parent": "no-deadlock"},
+          parent_summary_re=r"child process \d+ \(thread \d+ \(MainThread\) waits for it\) is stuck: "
+                            r".*(held across fork|left behind by fork)"),
+    Shape("shape_preexec_lock", "fork-deadlock", {"threading.Lock", "semaphore"},
+          r"subprocess's preexec_fn in the forked child, which never reaches exec",
+          agent_holder_name="Holder", waiter_marker="FW-CHILD-WAIT", run_status=86,
+          tree={"parent": "no-deadlock"},
+          parent_summary_re=r"child process \d+ \(thread \d+ \(MainThread\) waits for it\) is stuck: "
+                            r".*preexec_fn"),
+    Shape("shape_atfork_hook", "fork-deadlock", {"threading.RLock", "semaphore"},
+          r"inside os\.fork\(\) in the child: an at-fork child hook", agent_holder_name="Writer",
+          waiter_marker="FW-CHILD-WAIT", run_status=86),
 ]
 
 
