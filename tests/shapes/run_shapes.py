@@ -109,6 +109,17 @@ SHAPES = [
           tree={"parent": "no-deadlock"},
           parent_summary_re=r"child process \d+ \(thread \d+ \(MainThread\) waits for it\) is stuck: "
                             r".*preexec_fn"),
+    Shape("shape_openmp_pool", "fork-deadlock", {"thread_pool"},
+          r"GNU OpenMP \(libgomp\) for its pool threads, which do not exist in this process",
+          holder_name="GNU OpenMP (libgomp) pool threads", lang="c"),
+    # controls: no fork finding
+    Shape("shape_stdio_malloc_fork", "no-deadlock", lang="c", ready="child_paused"),
+    Shape("shape_queue_consumer", "no-deadlock", ready="child_paused",
+          tree={"parent": "no-deadlock"}),
+    Shape("shape_sleep_busy", "no-deadlock", ready="ready", target="self", args=["sleep"],
+          agent=False),
+    Shape("shape_sleep_busy", "no-deadlock", ready="ready", target="self", args=["busy"],
+          agent=False),
     Shape("shape_atfork_hook", "fork-deadlock", {"threading.RLock", "semaphore"},
           r"inside os\.fork\(\) in the child: an at-fork child hook", agent_holder_name="Writer",
           waiter_marker="FW-CHILD-WAIT", run_status=86),
@@ -174,6 +185,10 @@ def check_doc(sh, interp, with_agent, doc, target, source, ctx):
 
 
 def wait_ready(sh, started):
+    """-> (parent pid, child pid or None) once the fixture reached its hang / pause."""
+    if sh.target == "self":
+        ev = fwtest.wait_events(started.events_path, ["parent_pid", sh.ready], READY_BOUND)
+        return int(ev["parent_pid"][0]), None
     ev = fwtest.wait_events(started.events_path, ["child_pid", "parent_pid", sh.ready], READY_BOUND)
     child = int(ev["child_pid"][0])
     parent = int(ev["parent_pid"][0])
@@ -190,6 +205,8 @@ def test_diagnose(sh, interp, with_agent, do_core):
     wd = fwtest.workdir("shape-%s-%s" % (sh.name, interp.label if interp else "c"))
     env = agent_env(wd) if with_agent else {}
     env.update(sh.env)
+    if sh.ready == "child_paused":
+        env["FIXTURE_CHILD_PAUSE"] = "1"
     started = fwtest.start(sh.command(interp), wd, env, fixture_timeout=FIXTURE_TIMEOUT)
     try:
         parent, child = wait_ready(sh, started)
@@ -200,7 +217,8 @@ def test_diagnose(sh, interp, with_agent, do_core):
             by_pid = dict((d.get("pid"), d) for d in docs)
             check(parent in by_pid and child in by_pid,
                   "--tree: pids %s, want %d and %d" % (sorted(by_pid), parent, child))
-            check(rc == 1, "--tree: exit %d, want 1" % rc)
+            want_rc = 0 if sh.verdict == "no-deadlock" and sh.tree["parent"] == "no-deadlock" else 1
+            check(rc == want_rc, "--tree: exit %d, want %d" % (rc, want_rc))
             check_doc(sh, interp, with_agent, by_pid[child], child, "live", "tree child: ")
             pd = by_pid[parent]
             check(pd.get("verdict") == sh.tree["parent"], "tree parent: verdict %r, want %r: %s"
@@ -285,7 +303,8 @@ def main():
         for interp in (interps if sh.lang == "python" else [None]):
             if not sh.exists_on(interp):
                 continue
-            tag = "%s%s" % (sh.name, "/" + interp.label if interp else "")
+            tag = "%s%s%s" % (sh.name, "".join("-" + a for a in sh.args),
+                              "/" + interp.label if interp else "")
             cases.append(("shapes/%s/no-agent" % tag, test_diagnose, (sh, interp, False, not opts.no_core)))
             if sh.agent and not opts.no_agent:
                 cases.append(("shapes/%s/agent-warn" % tag, test_diagnose,
