@@ -288,6 +288,8 @@ def analyze():
         _registry_locks(c)
         r.forks = registry_ok.forks
 
+    _child_wait_note(c)
+
     r.findings.sort(key=lambda f: SEVERITY.index(f["kind"]))
     r.verdict = r.findings[0]["kind"] if r.findings else "no-deadlock"
     if not r.findings:
@@ -296,6 +298,50 @@ def analyze():
     else:
         r.summary = r.findings[0]["summary"]
     return r
+
+
+def waits_for_child(t):
+    """True when thread dict `t` waits for a child process (waitpid, multiprocessing join,
+    subprocess's Popen waiting for the exec of a forked child)."""
+    w = t["_native"].wait
+    if w is not None and "child" in (getattr(w, "detail", None) or ""):
+        return True
+    for f in (t.get("python_stack") or [])[:6]:
+        fl = (f.get("file") or "").replace("\\", "/")
+        fn = f.get("function")
+        if ("/multiprocessing/" in fl and fn in ("join", "wait", "poll", "_wait")) or \
+                (fl.endswith("/subprocess.py") and fn in ("_execute_child", "wait", "_wait")):
+            return True
+    return False
+
+
+def _live_children(pid):
+    kids = set()
+    try:
+        for task in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                    kids.update(int(x) for x in f.read().split())
+            except (OSError, ValueError):
+                pass
+    except OSError:
+        pass
+    return sorted(kids)
+
+
+def _child_wait_note(c):
+    """Live: a thread waiting for child processes -> name them and suggest --tree."""
+    if c.pinfo.source != "live" or not c.r.pid:
+        return
+    waiters = [t for t in c.r.threads if waits_for_child(t)]
+    if not waiters:
+        return
+    kids = _live_children(c.r.pid)
+    if not kids:
+        return
+    c.r.notes.append("%s waits for child process%s %s: run `forkwatch attach --tree %d` to diagnose %s"
+                     % (", ".join(_who(t) for t in waiters[:3]), "es" if len(kids) > 1 else "",
+                        ", ".join(str(k) for k in kids[:8]), c.r.pid, "them" if len(kids) > 1 else "it"))
 
 
 def _looks_like_python(pinfo):

@@ -254,22 +254,12 @@ def batch_attach(args):
     return EXIT_FINDING if any(r.verdict != "no-deadlock" for r in reports) else EXIT_OK
 
 
-def _waits_for_child(t):
-    w = t["_native"].wait
-    if w is not None and "child" in (getattr(w, "detail", None) or ""):
-        return True
-    for f in (t.get("python_stack") or [])[:6]:
-        fl = (f.get("file") or "").replace("\\", "/")
-        if ("/multiprocessing/" in fl and f.get("function") in ("join", "wait", "poll", "_wait")) or \
-                (fl.endswith("/subprocess.py") and f.get("function") in ("_execute_child", "wait", "_wait")):
-            return True
-    return False
-
-
 def _link_tree(reports):
     """--tree: tell each process which of its children are stuck, and why (summary + notes;
     JSON: "children": [{"pid", "verdict", "summary"}])."""
     by_pid = dict((r.pid, r) for r in reports if r.pid)
+    for r in reports:  # the tree is being shown: no need to suggest --tree
+        r.notes = [n for n in r.notes if "forkwatch attach --tree" not in n]
     for r in reports:
         ppid = getattr(r.process, "parent_pid", None) if r.process is not None else None
         parent = by_pid.get(ppid)
@@ -281,7 +271,7 @@ def _link_tree(reports):
         kids.append({"pid": r.pid, "verdict": r.verdict,
                      "summary": r.findings[0]["summary"] if r.findings else r.summary})
         if r.verdict != "no-deadlock":
-            waits = [t for t in parent.threads if _waits_for_child(t)]
+            waits = [t for t in parent.threads if analysis.waits_for_child(t)]
             how = "" if not waits else " (%s waits for it)" % ", ".join(
                 "thread %s (%s)" % (t["tid"], t["name"] or "?") for t in waits[:3])
             line = "child process %d%s is stuck: %s" % (r.pid, how, kids[-1]["summary"])
