@@ -204,6 +204,41 @@ run_prog() {
     fi
 }
 run_repro() { run_prog repro "$@"; }
+
+# run_py VERSION WANT ARGS...: tests/stress/py_fork_stress.py under the agent with pyenv's
+# CPython VERSION; WANT 0 (must pass) or 1 (self-test: must fail)
+PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
+run_py() {
+    v=$1 want=$2
+    shift 2
+    tag="python $v${*:+ $*}"
+    py=$(ls -d "$PYENV_VERSIONS/$v".*/bin/python"$v" 2>/dev/null | sort -V | tail -1)
+    if [ -z "$py" ]; then fail "$tag: no CPython $v under $PYENV_VERSIONS"; return; fi
+    [ "$HAVE_AGENT" = 1 ] || { fail "$tag: no agent"; return; }
+    if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
+        fail "$tag: not run: the ${BUDGET}s budget of this mode is spent"
+        return
+    fi
+    log="$OUT/py-$v-$(date +%s%N)"
+    t0=$(date +%s)
+    timeout -k 5 "$CASE_T" env -u FORKWATCH_DISABLE -u FORKWATCH_STACKS LD_PRELOAD="$AGENT" FORKWATCH_QUIET=1 \
+        FORKWATCH_REPORT="$log.report" FORKWATCH_ON_DEADLOCK=abort ${STRESS_ENV:-} \
+        "$py" "$ROOT/tests/stress/py_fork_stress.py" --child-timeout 20 --stop-timeout 30 "$@" >"$log.out" 2>&1
+    rc=$?
+    dt=$(( $(date +%s) - t0 ))
+    summary=$(grep '^py_fork_stress: Python' "$log.out" | sed 's/^py_fork_stress: //')
+    if [ "$want" = 1 ]; then
+        if [ $rc -eq 1 ] && grep -q 'exited 1[0-2], want 0' "$log.out"; then
+            pass "$tag: the checker caught the injected error (${dt}s)"
+        else
+            fail "$tag: the checker did not catch the injected error (exit $rc)"
+        fi
+    elif [ $rc -eq 0 ] && grep -q '^py_fork_stress: PASS' "$log.out"; then
+        pass "$tag: $summary (${dt}s)"
+    else
+        fail "$tag: exit $rc (${dt}s): $(grep -v '^py_fork_stress: Python' "$log.out" | head -3 | tr '\n' ' ')"
+    fi
+}
 run_check() { run_prog checks "$@"; }
 
 # ---- the cases ------------------------------------------------------------
@@ -233,12 +268,16 @@ if [ "$MODE" = quick ]; then
         run_repro stale_holder_atfork 20 -- $k
     done
     run_check cancel_cond_wait 60 --
+    for v in 3.11 3.12 3.13; do
+        run_py "$v" 0 --forks 30 --seed 31
+    done
+    run_py 3.12 1 --forks 4 --inject
     run_check spawn_exec 60 --
     run_check fork_in_signal_handler 90 --
     run_check dlopen_wrappers 60 --
     cp "$AGENT" "$OUT/libforkwatch-copy.so" 2>/dev/null
-    run_check agent_twice 30 FW_AGENT_PATH="$OUT/libforkwatch-copy.so" --
-    run_check agent_twice 30 LD_PRELOAD="$AGENT:$OUT/libforkwatch-copy.so" --
+    run_check agent_twice 15 FW_AGENT_PATH="$OUT/libforkwatch-copy.so" --
+    run_check agent_twice 15 LD_PRELOAD="$AGENT:$OUT/libforkwatch-copy.so" --
     run_case racy asan 0 "" -- $MIXED --forks 100 --racy --seed 15
     run_case mixed asan 0 "" -- $MIXED --forks 60 --seed 11
     run_case locks-100k asan 0 "" -- --threads 8 --locks 100000 --hold 8 --forks 20 --seed 12
@@ -275,12 +314,18 @@ else
         run_repro stale_holder_atfork 20 -- $k
     done
     run_check cancel_cond_wait 60 --
+    for v in 3.11 3.12 3.13; do
+        for sd in 41 42 43; do
+            run_py "$v" 0 --threads 16 --forkers 3 --locks 256 --hold 6 --forks 300 --seed "$sd"
+        done
+    done
+    run_py 3.12 1 --forks 4 --inject
     run_check spawn_exec 60 --
     run_check fork_in_signal_handler 90 --
     run_check dlopen_wrappers 60 --
     cp "$AGENT" "$OUT/libforkwatch-copy.so" 2>/dev/null
-    run_check agent_twice 30 FW_AGENT_PATH="$OUT/libforkwatch-copy.so" --
-    run_check agent_twice 30 LD_PRELOAD="$AGENT:$OUT/libforkwatch-copy.so" --
+    run_check agent_twice 15 FW_AGENT_PATH="$OUT/libforkwatch-copy.so" --
+    run_check agent_twice 15 LD_PRELOAD="$AGENT:$OUT/libforkwatch-copy.so" --
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
 fi
