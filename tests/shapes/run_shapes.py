@@ -39,7 +39,7 @@ class Shape:
                  agent_holder_name=None, waiter_marker=None, waiter_file=None, lang="python",
                  run_status=None, ready="child_blocking", target="child", min_version=(3, 8),
                  max_version=(3, 99), env=None, args=(), tree=None, parent_summary_re=None,
-                 holder_alive=False, agent=True, run_max_version=(3, 99)):
+                 holder_alive=False, agent=True, run_max_version=(3, 99), run_timeout=None):
         self.name = name
         self.verdict = verdict
         self.lock_kinds = lock_kinds
@@ -61,6 +61,7 @@ class Shape:
         self.holder_alive = holder_alive
         self.agent = agent
         self.run_max_version = run_max_version
+        self.run_timeout = run_timeout or RUN_FIXTURE_TIMEOUT  # the fixture's own bound under run
 
     def source(self):
         if self.lang == "c":
@@ -103,6 +104,11 @@ SHAPES = [
           tree={"parent": "no-deadlock"},
           parent_summary_re=r"child process \d+ \(thread \d+ \(MainThread\) waits for it\) is stuck: "
                             r".*(held across fork|left behind by fork)"),
+    Shape("shape_mp_pool_replace", "fork-deadlock", {"threading.Lock", "semaphore"},
+          r"(held across fork|left behind by fork)", agent_holder_name="MainThread",
+          waiter_marker="FW-CHILD-WAIT", run_status=86, run_timeout=8,
+          tree={"parent": "no-deadlock"},
+          parent_summary_re=r"child process \d+ \(.*waits for it\) is stuck: .*(held across|left behind)"),
     Shape("shape_preexec_lock", "fork-deadlock", {"threading.Lock", "semaphore"},
           r"subprocess's preexec_fn in the forked child, which never reaches exec",
           agent_holder_name="Holder", waiter_marker="FW-CHILD-WAIT", run_status=86,
@@ -260,7 +266,7 @@ def test_run(sh, interp):
     wd = fwtest.workdir("shape-run-%s-%s" % (sh.name, interp.label if interp else "c"))
     report = os.path.join(wd, "report.jsonl")
     env = fwtest.clean_env({"FIXTURE_EVENTS": os.path.join(wd, "events"),
-                            "FIXTURE_TIMEOUT": str(RUN_FIXTURE_TIMEOUT)})
+                            "FIXTURE_TIMEOUT": str(sh.run_timeout)})
     env.update(sh.env)
     try:
         res = fwtest.run([fwtest.FORKWATCH, "run", "--quiet", "--report", report, "--"]
