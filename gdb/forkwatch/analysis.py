@@ -396,6 +396,9 @@ def _lock_words(lock):
     kind = lock.get("kind")
     if kind == "gil":
         return "the GIL"
+    where = lock.get("_found_in")
+    if kind == "io.buffered" and where and where.startswith("sys."):
+        kind = "io.buffered (%s)" % where
     if lock.get("address"):
         return "%s at %s" % (kind, lock["address"])
     return kind
@@ -477,6 +480,7 @@ def _lock_and_holder(c, t, w):
             lock["kind"] = pt
         lock["python_type"] = getattr(pyobj, "type_name", None) or pt
         lock["_description"] = getattr(pyobj, "description", None)
+        lock["_found_in"] = getattr(pyobj, "found_in", None)
         owner_ident = getattr(pyobj, "owner_ident", None)
     try:
         if w.kind in ("pthread_mutex", "c11_mtx"):
@@ -788,6 +792,9 @@ def _finding(c, kind, t, lock, h):
     names = set(symbols.base_name(f.function) for f in t["_native"].frames)
     if names & {"PyOS_AfterFork_Child", "run_at_forkers"}:
         summary += "; this is inside os.fork() in the child: an at-fork child hook (os.register_at_fork) blocks"
+    elif names & {"Py_FinalizeEx", "_Py_Finalize", "flush_std_files", "Py_Exit", "Py_RunMain"} and \
+            not t["python_stack"]:
+        summary += "; this is the interpreter's shutdown (flushing the standard streams at exit)"
     elif "child_exec" in names or any("_posixsubprocess" in (f.module or "") for f in t["_native"].frames):
         summary += "; this is subprocess's preexec_fn in the forked child, which never reaches exec " \
                    "(the parent's Popen() waits for it too)"

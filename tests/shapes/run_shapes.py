@@ -86,8 +86,11 @@ SHAPES = [
           r"waits for the GIL, which is held by thread (\d+|\?) \(GilHolder\) that vanished in fork",
           holder_name="GilHolder", waiter_marker="FW-CHILD-WAIT", env=LIB_GIL),
     Shape("shape_stdout_full_pipe", "fork-deadlock", {"io.buffered"},
-          r"io\.buffered .*(left behind by fork|vanished)", waiter_marker="FW-CHILD-WAIT",
-          agent_holder_name="Printer", run_status=86),
+          r"io\.buffered \(sys\.stdout\.buffer\) .*(left behind by fork|vanished)",
+          waiter_marker="FW-CHILD-WAIT", agent_holder_name="Printer", run_status=86),
+    Shape("shape_stdout_full_pipe", "fork-deadlock", {"io.buffered"},
+          r"io\.buffered \(sys\.stdout\.buffer\) .*left behind by fork.*interpreter's shutdown",
+          agent_holder_name="Printer", run_status=86, args=["exit"]),
     Shape("shape_join_vanished", "fork-deadlock", {"threading.Lock", "semaphore"},
           r"joins a thread that does not exist in this process \(thread (\d+ \()?Worker\)?\).*"
           r"threading\._shutdown", holder_name="Worker", run_status=86,
