@@ -3,8 +3,8 @@
 Thread "Holder" takes an RLock (twice), a Lock and a handler's RLock, then waits.
 Thread "Waiter" blocks acquiring the Lock the Holder has.  With argv[2] == "fork",
 the main thread then forks: the child blocks on the same Lock (its holder vanished).
-With "rawfork", the main thread forks through ctypes.CDLL(None).fork() while the
-Spinner holds the GIL: the child hangs in take_gil.  Otherwise thread "Spinner" runs Python code (and holds the GIL) until killed.
+With "rawfork", the main thread forks from C (a SIGUSR1 handler that is fork()) while
+the Spinner holds the GIL: the child hangs in take_gil.  Otherwise thread "Spinner" runs Python code (and holds the GIL) until killed.
 Writes KEY=VALUE lines to argv[1]; lines marked "# MARK:name" are the expected lines.
 """
 import os
@@ -117,29 +117,68 @@ elif mode == "import":
     note(ready=1)
     import fw_slowmod  # noqa: F401,E402  MARK:main_import
 elif mode == "rawfork":
-    # a fork from C with the GIL released: the Spinner holds the GIL at the fork and
-    # vanishes; the child waits for the GIL for ever.
+    # A fork from C while another thread holds the GIL, made deterministic: SIGUSR1's
+    # C-level handler is fork() itself.  Main blocks in a lock acquire (GIL released);
+    # the Spinner (holding the GIL, which nobody asks for) sends SIGUSR1 to main, whose
+    # handler forks.  The child's main thread then waits in take_gil for ever.
     import ctypes
-    spinner = threading.Thread(target=spinner_body, name="Spinner", daemon=True)
-    spinner.start()
-    note(spinner_ident=spinner.ident)
-    libc = ctypes.CDLL(None)
+    import signal as sigmod
     import time
-    for attempt in range(30):
-        # the Spinner may not have taken the GIL yet when fork() runs: then the child
-        # gets it and exits at once; try again (bounded)
-        pid = libc.fork()  # MARK:rawfork
-        if pid == 0:
-            os._exit(3)
-        for _ in range(30):  # 1.5 s: a child that got the GIL exits well before, even under load
-            time.sleep(0.05)
-            done, _status = os.waitpid(pid, os.WNOHANG)
-            if done:
+
+    libc = ctypes.CDLL(None)
+    libc.signal.restype = ctypes.c_void_p
+    libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.signal(sigmod.SIGUSR1, ctypes.cast(libc.fork, ctypes.c_void_p).value)
+    main_ident = threading.get_ident()
+    blocker = threading.Lock()
+    blocker.acquire()
+
+    def find_child():
+        me = str(os.getpid())
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if fields[1] == me:
+                    return int(d)
+        return None
+
+    main_native = threading.get_native_id()
+    about_to_block = []
+
+    def main_is_blocked():
+        if not about_to_block:
+            return False
+        try:
+            with open("/proc/self/task/%d/stat" % main_native) as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "S"
+        except OSError:
+            return False
+
+    def raw_spinner_body():
+        note(spinner_ident=threading.get_ident())
+        for _ in range(400):  # bounded: until main is blocked past the line below
+            if main_is_blocked():
                 break
-        else:
-            break
-    note(child_pid=pid, child_blocking=1, ready=1)
-    stop.wait(120)
+            stop.wait(0.05)
+        sigmod.pthread_kill(main_ident, sigmod.SIGUSR1)
+        child = None
+        for _ in range(40):  # bounded: 20 s
+            end = time.monotonic() + 0.5
+            while time.monotonic() < end:  # MARK:raw_spin (the GIL stays held)
+                pass
+            child = find_child()
+            if child:
+                break
+        note(child_pid=child or 0, child_blocking=1, ready=1)
+        stop.wait(120)
+
+    spinner = threading.Thread(target=raw_spinner_body, name="Spinner", daemon=True)
+    spinner.start()
+    about_to_block.append(1); blocker.acquire(timeout=120)  # noqa: E702  MARK:rawfork
 else:
     spinner = threading.Thread(target=spinner_body, name="Spinner", daemon=True)
     spinner.start()
