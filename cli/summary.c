@@ -104,6 +104,71 @@ static void describe_place(const struct json_value *who, bool python_with_functi
         put(out, n, "an unknown place");
 }
 
+/* A file of CPython's standard library (".../lib/python3.N/x.py"), not of an
+ * installed package (site-packages, dist-packages). */
+static bool is_stdlib_file(const char *file)
+{
+    if (!file)
+        return true;
+    return strstr(file, "/lib/python3.") && !strstr(file, "-packages/");
+}
+
+/* Two Python frames are "the same place in the code" when file and function match. */
+static bool same_python_function(const struct json_value *a, const struct json_value *b)
+{
+    const char *fa = json_get_string(a, "file"), *fb = json_get_string(b, "file");
+    const char *na = json_get_string(a, "function"), *nb = json_get_string(b, "function");
+    return fa && fb && na && nb && strcmp(fa, fb) == 0 && strcmp(na, nb) == 0;
+}
+
+/*
+ * The agent keeps a Python holder's stack as it was at the fork, not as it was
+ * when it took the lock: its innermost frame is wherever the holder happened to
+ * be (often a wait). The frame that holds the lock is usually in the function
+ * where the child now waits for the same lock (both ran the same `with lock:`),
+ * so look for the innermost holder frame in a function the waiter is in.
+ * For a native holder the recorded stack *is* the acquisition stack.
+ */
+static void describe_holder(const struct json_value *holder, const struct json_value *waiter, char *out, size_t n)
+{
+    const struct json_value *hpy = json_get(holder, "python_stack");
+    const struct json_value *wpy = json_get(waiter, "python_stack");
+    if (!hpy || hpy->type != JSON_ARRAY || hpy->count == 0) {
+        char place[800];
+        describe_place(holder, true, place, sizeof place);
+        put(out, n, "acquired at %s", place);
+        return;
+    }
+    if (wpy && wpy->type == JSON_ARRAY) {
+        for (size_t w = 0; w < wpy->count; w++) {
+            for (size_t h = 0; h < hpy->count; h++) {
+                if (wpy->items[w]->type != JSON_OBJECT || hpy->items[h]->type != JSON_OBJECT)
+                    continue;
+                if (same_python_function(wpy->items[w], hpy->items[h])) {
+                    char place[800];
+                    format_python_frame(hpy->items[h], true, place, sizeof place);
+                    put(out, n, "holding it in %s", place);
+                    return;
+                }
+            }
+        }
+    }
+    /* No shared function: name the innermost frame of the user's own code
+     * (a stdlib frame such as threading.py's wait says little). */
+    const struct json_value *chosen = hpy->items[0];
+    for (size_t h = 0; h < hpy->count; h++) {
+        const struct json_value *f = hpy->items[h];
+        if (f->type == JSON_OBJECT && !is_stdlib_file(json_get_string(f, "file"))) {
+            chosen = f;
+            break;
+        }
+    }
+    char place[800] = "an unknown place";
+    if (chosen->type == JSON_OBJECT)
+        format_python_frame(chosen, true, place, sizeof place);
+    put(out, n, "which was in %s at the fork", place);
+}
+
 void fw_print_event_summary(FILE *out, const struct json_value *ev)
 {
     const struct json_value *waiter = json_get(ev, "waiter");
@@ -124,14 +189,14 @@ void fw_print_event_summary(FILE *out, const struct json_value *ev)
     fw_escape_cstr(json_get_string(ev, "acquire"), acquire, sizeof acquire);
     char wplace[800], hplace[800];
     describe_place(waiter, false, wplace, sizeof wplace);
-    describe_place(holder, true, hplace, sizeof hplace);
+    describe_holder(holder, waiter, hplace, sizeof hplace);
 
     if (deadlock)
         fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits on %s %s held by \"%s\" "
-                     "(tid %lld, gone since the fork), acquired at %s\n",
+                     "(tid %lld, gone since the fork), %s\n",
                 pid, wtid, wname, wplace, kind, addr, hname, htid, hplace);
     else
         fprintf(out, "forkwatch: fork hazard: pid %lld thread %lld \"%s\" at %s tried (%s) %s %s held by \"%s\" "
-                     "(tid %lld, gone since the fork), acquired at %s\n",
+                     "(tid %lld, gone since the fork), %s\n",
                 pid, wtid, wname, wplace, acquire, kind, addr, hname, htid, hplace);
 }
