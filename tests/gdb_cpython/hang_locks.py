@@ -149,13 +149,18 @@ elif mode == "rawfork":
     main_native = threading.get_native_id()
     about_to_block = []
 
+    # the blocker's sem_t (lockobject.lock_lock, 3.8-3.13.0): main is in futex(2) on it
+    blocker_sem = ctypes.c_void_p.from_address(id(blocker) + 16).value
+
     def main_is_blocked():
+        """main sleeps in futex(2) on the blocker's semaphore: no GIL, no libc lock held."""
         if not about_to_block:
             return False
         try:
-            with open("/proc/self/task/%d/stat" % main_native) as f:
-                return f.read().rsplit(")", 1)[1].split()[0] == "S"
-        except OSError:
+            with open("/proc/self/task/%d/syscall" % main_native) as f:
+                fields = f.read().split()
+            return fields[0] == "202" and int(fields[1], 16) == blocker_sem
+        except (OSError, IndexError, ValueError):
             return False
 
     def raw_spinner_body():

@@ -84,10 +84,10 @@ run_case() {  # run_case PYTHON EXE VERSION DWARF LABEL MODE [ENV...]
     local py=$1 exe=$2 ver=$3 dwarf=$4 label=$5 mode=$6; shift 6
     local ev="$work/$label.ev" pid child
     rm -f "$ev"
-    env -u PYTHONUNBUFFERED "$@" "$py" "$here/hang_locks.py" "$ev" "$mode" >/dev/null 2>&1 &
+    env -u PYTHONUNBUFFERED "$@" "$py" "$here/hang_locks.py" "$ev" "$mode" >/dev/null 2>"$ev.stderr" &
     pid=$!; pids+=("$pid")
     if ! wait_for "$ev" ready 300; then  # the raw fork may need a few attempts
-        result FAIL "$label: hang_locks.py did not get ready"
+        result FAIL "$label: hang_locks.py did not get ready: $(tail -c 300 "$ev" "$ev.stderr" | tr '\n' ' ')"
         kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return
     fi
     if [ "$mode" != rawfork ]; then  # of a raw fork only the child is checked
