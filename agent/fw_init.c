@@ -5,6 +5,7 @@
 #include "fw_registry.h"
 #include "fw_thread.h"
 
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -33,6 +34,18 @@ static void absolute_report_path(void)
     path[lc] = '/';
 }
 
+/* Another copy of the agent came first in the lookup order (LD_PRELOAD naming
+ * two copies, or a program dlopen()ing the agent while one is preloaded): that
+ * one receives the program's lock calls and forwards them here. Two agents
+ * recording the same locks would each capture stacks while the other's guard
+ * is down, re-entering libunwind from inside itself (a self-deadlock): this
+ * copy stays a pure pass-through. */
+static int another_agent_first(void)
+{
+    void *first = dlsym(RTLD_DEFAULT, FW_REGISTRY_SYMBOL);
+    return first != 0 && first != (void *)&forkwatch_registry;
+}
+
 static void warn_line(const char *line)
 {
     fw_warn(line);
@@ -49,9 +62,13 @@ __attribute__((constructor(101))) static void fw_init(void)
     int secure = getauxval(AT_SECURE) != 0;
     fw_config_parse(&fw_cfg, env, warn_line, secure);
     absolute_report_path();
+    if (another_agent_first())
+        fw_cfg.disabled = 1;
     struct fw_registry_header *h = &forkwatch_registry.header;
     h->pid = (int32_t)getpid();
     h->policy = (uint32_t)fw_cfg.policy;
+    if (fw_cfg.disabled)
+        fw_mutex_inline_ok = 0;   /* "does nothing": every call goes to glibc */
     if (fw_cfg.secure_exec)
         fw_registry_set_flag(FW_FLAG_SECURE_EXEC);
     if (!fw_cfg.disabled) {

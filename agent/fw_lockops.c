@@ -55,3 +55,14 @@ void fw_lock_reinit(const void *lock, uint32_t kind, int destroyed)
     if (fw_lockword_held(kind, lock))
         fw_held_forget_everywhere(addr);
 }
+
+void fw_acq_finish_slow(struct fw_held *e, int acquired, uint32_t kind)
+{
+    struct fw_op op = { fw_tls_slot, e };
+    fw_acquire_end(&op, acquired, kind);
+}
+
+void fw_release_slow(const void *lock, uint32_t kind)
+{
+    fw_release(lock, kind);
+}

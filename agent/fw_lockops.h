@@ -21,7 +21,106 @@ struct fw_op {
 /* A semaphore taken again by a thread that already holds it keeps one entry. */
 void fw_sem_dedupe(struct fw_thread *t, struct fw_held *e);
 
-/* Before the real acquire. Returns 0 when the op is not tracked. */
+/* The stack id of a call site through the calling thread's cache. */
+static inline uint32_t fw_stack_id_cached(uint64_t call_site)
+{
+    uint32_t i = FW_SC_INDEX(call_site);
+    if (FW_LIKELY(fw_tls.sc_site[i] == call_site))
+        return fw_tls.sc_id[i];
+    uint32_t id = fw_cfg.stacks ? fw_stack_id_fast(call_site, !fw_in_fork_child) : 0;
+    if (id != 0 || !fw_cfg.stacks) {   /* final answers only (0 may mean "being captured") */
+        fw_tls.sc_site[i] = call_site;
+        fw_tls.sc_id[i] = id;
+    }
+    return id;
+}
+
+/* The hot paths' stack id: 1 with *id set when the thread's cache or the call
+ * site's home slot in the shared hash has a final answer; 0 = take the full path. */
+static inline int fw_stack_id_hot(uint64_t call_site, uint32_t *id)
+{
+    uint32_t i = FW_SC_INDEX(call_site);
+    if (FW_LIKELY(fw_tls.sc_site[i] == call_site)) {
+        *id = fw_tls.sc_id[i];
+        return 1;
+    }
+    const struct fw_stack_site *s = &fw_stack_sites[fw_stack_hash(call_site)];
+    if (!fw_cfg.stacks || __atomic_load_n(&s->call_site, __ATOMIC_ACQUIRE) != call_site)
+        return 0;
+    uint32_t v = __atomic_load_n(&s->stack_id, __ATOMIC_ACQUIRE);
+    if (v == 0)
+        return 0;   /* being captured */
+    v = v == FW_STACK_NONE ? 0 : v;
+    fw_tls.sc_site[i] = call_site;
+    fw_tls.sc_id[i] = v;
+    *id = v;
+    return 1;
+}
+
+/* Fills an entry reserved at index `used` of t; the state word is stored last
+ * (kind and state share one aligned 64-bit store). */
+typedef uint64_t __attribute__((may_alias)) fw_u64_alias;
+static inline void fw_held_fill(struct fw_thread *t, struct fw_held *e, uint64_t addr,
+                                uint64_t call_site, uint32_t kind, uint32_t stack_id, uint32_t state)
+{
+    uint32_t seq = t->next_seq;
+    t->next_seq = seq + 1;
+    e->lock_addr = addr;
+    e->call_site = call_site;
+    *(fw_u64_alias *)&e->stack_id = (uint64_t)stack_id | ((uint64_t)seq << 32);
+    __atomic_store_n((fw_u64_alias *)&e->kind, (uint64_t)kind | ((uint64_t)state << 32),
+                     __ATOMIC_RELEASE);
+}
+
+/* Hot path of an acquire: the calling thread has a slot, nothing unusual is
+ * going on (no guard, no orphans, room at the top of its table, the call site's
+ * stack id is in its cache). Reserves the top entry, fills it (published as
+ * ACQUIRING unless `state` is EMPTY, for a try) and returns it; NULL means
+ * "take the full path" (fw_acquire_begin). No call, no atomic RMW. */
+static inline struct fw_held *fw_acq_fast(const void *lock, uint32_t kind, uint32_t state,
+                                          uint64_t call_site)
+{
+    struct fw_thread *t = fw_tls.slot;
+    if (FW_UNLIKELY(!t || fw_tls.guard || fw_orphans_active))
+        return 0;
+    uint32_t used = t->held_used;
+    uint32_t stack_id;
+    if (FW_UNLIKELY(used >= FW_MAX_HELD || !fw_stack_id_hot(call_site, &stack_id)))
+        return 0;
+    struct fw_held *e = &t->held[used];
+    __atomic_store_n(&t->held_used, used + 1, __ATOMIC_RELEASE);
+    fw_held_fill(t, e, (uint64_t)(uintptr_t)lock, call_site, kind, stack_id, state);
+    return e;
+}
+
+/* Hot path of a release: the lock is the calling thread's top entry, HELD, of
+ * this kind (0 = any), and the entry below it is in use (no hole to trim).
+ * Clears it and returns 1; 0 means "take the full path" (fw_release). */
+static inline int fw_rel_fast(const void *lock, uint32_t kind)
+{
+    struct fw_thread *t = fw_tls.slot;
+    if (FW_UNLIKELY(!t || fw_tls.guard))
+        return 0;
+    uint32_t used = t->held_used;
+    if (FW_UNLIKELY(used - 1 >= FW_MAX_HELD))   /* used == 0 too */
+        return 0;
+    struct fw_held *e = &t->held[used - 1];
+    if (FW_UNLIKELY(e->lock_addr != (uint64_t)(uintptr_t)lock))
+        return 0;
+    if (kind != FW_KIND_NONE) {
+        if (FW_UNLIKELY(*(const fw_u64_alias *)&e->kind != ((uint64_t)kind | ((uint64_t)FW_HOLD_HELD << 32))))
+            return 0;
+    } else if (FW_UNLIKELY(e->state != FW_HOLD_HELD)) {
+        return 0;
+    }
+    if (FW_UNLIKELY(used > 1 && t->held[used - 2].state == FW_HOLD_EMPTY))
+        return 0;
+    __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
+    __atomic_store_n(&t->held_used, used - 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* Before the real acquire (full path). Returns 0 when the op is not tracked. */
 static inline int fw_acquire_begin(struct fw_op *op, const void *lock, uint32_t kind, int mode,
                                    uint64_t call_site)
 {
@@ -40,22 +139,55 @@ static inline int fw_acquire_begin(struct fw_op *op, const void *lock, uint32_t 
     struct fw_held *e = fw_held_reserve(t);
     if (FW_UNLIKELY(!e))
         return 0;
-    uint32_t stack_id = fw_cfg.stacks ? fw_stack_id_fast(call_site, !fw_in_fork_child) : 0;
-    if (mode == FW_ACQ_TRY) {
-        /* Not published: a try either succeeds at once or leaves no trace. */
-        e->lock_addr = (uint64_t)(uintptr_t)lock;
-        e->call_site = call_site;
-        e->kind = kind;
-        e->stack_id = stack_id;
-        e->seq = t->next_seq++;
-    } else {
-        fw_held_publish(t, e, (uint64_t)(uintptr_t)lock, call_site, kind, stack_id,
-                        FW_HOLD_ACQUIRING);
-    }
+    uint32_t stack_id = fw_stack_id_cached(call_site);
+    fw_held_fill(t, e, (uint64_t)(uintptr_t)lock, call_site, kind, stack_id,
+                 mode == FW_ACQ_TRY ? FW_HOLD_EMPTY   /* a try succeeds at once or leaves no trace */
+                                    : FW_HOLD_ACQUIRING);
     op->t = t;
     op->e = e;
     return 1;
 }
+
+/* After the real acquire, when the fast path's entry e needs more than "HELD"
+ * (the acquire failed, a robust owner died, a semaphore may be a duplicate). */
+void fw_acq_finish_slow(struct fw_held *e, int acquired, uint32_t kind);
+
+/* An interposed acquire: NAME PARAMS calls fw_real.FIELD ARGS; OK says whether rc
+ * means "acquired". The fast path is inlined; anything unusual goes to NAME_full
+ * (the general bookkeeping), which gets the call site as its last argument. */
+#define FW_ACQ_WRAP(NAME, FIELD, KIND, MODE, LOCK, OK, PARAMS, ARGS, PARAMS_CS, ARGS_CS)    \
+    FW_ACQ_WRAP_CS(static inline, NAME##_cs, FIELD, KIND, MODE, LOCK, OK, PARAMS_CS, ARGS, ARGS_CS) \
+    FW_EXPORT int NAME PARAMS                                                                 \
+    {                                                                                         \
+        uint64_t cs = FW_CALL_SITE();                                                         \
+        return NAME##_cs ARGS_CS;                                                             \
+    }
+
+/* The same body as a function NAME taking the call site as its last argument. */
+#define FW_ACQ_WRAP_CS(ATTR, NAME, FIELD, KIND, MODE, LOCK, OK, PARAMS_CS, ARGS, ARGS_CS)      \
+    static __attribute__((noinline)) int NAME##_full PARAMS_CS                                \
+    {                                                                                         \
+        struct fw_op op;                                                                      \
+        fw_acquire_begin(&op, LOCK, KIND, MODE, cs);                                          \
+        int rc = FW_REAL(FIELD) ARGS;                                                         \
+        fw_acquire_end(&op, OK, KIND);                                                        \
+        return rc;                                                                            \
+    }                                                                                         \
+    ATTR int NAME PARAMS_CS                                                                   \
+    {                                                                                         \
+        struct fw_held *e = fw_acq_fast(LOCK, KIND,                                           \
+                                        (MODE) == FW_ACQ_TRY ? FW_HOLD_EMPTY : FW_HOLD_ACQUIRING, cs); \
+        if (FW_UNLIKELY(!e))                                                                  \
+            return NAME##_full ARGS_CS;                                                       \
+        int rc = FW_REAL(FIELD) ARGS;                                                         \
+        if (FW_LIKELY(rc == 0) &&                                                             \
+            ((KIND) != FW_KIND_SEMAPHORE || FW_LIKELY(fw_tls.slot->held_used == 1))) {        \
+            __atomic_store_n(&e->state, FW_HOLD_HELD, __ATOMIC_RELEASE);                      \
+            return rc;                                                                        \
+        }                                                                                     \
+        fw_acq_finish_slow(e, OK, KIND);                                                      \
+        return rc;                                                                            \
+    }
 
 /* After the real acquire (kind: a constant in each wrapper). */
 static inline void fw_acquire_end(struct fw_op *op, int acquired, uint32_t kind)
@@ -74,7 +206,9 @@ static inline void fw_acquire_end(struct fw_op *op, int acquired, uint32_t kind)
     __atomic_store_n(&e->state, FW_HOLD_HELD, __ATOMIC_RELEASE);
 }
 
-/* Before the real release of a mutex/rwlock/c11 mutex (kind 0 = any kind). */
+/* Before the real release of a mutex/rwlock/c11 mutex (kind 0 = any kind):
+ * the general path (fw_rel_fast failed). */
+void fw_release_slow(const void *lock, uint32_t kind);
 static inline void fw_release(const void *lock, uint32_t kind)
 {
     struct fw_thread *t = fw_tls_slot;
@@ -94,6 +228,8 @@ static inline void fw_release(const void *lock, uint32_t kind)
 void fw_sem_release_slow(const void *sem);
 static inline void fw_sem_release(const void *sem)
 {
+    if (FW_LIKELY(!fw_orphans_active) && FW_LIKELY(fw_rel_fast(sem, FW_KIND_SEMAPHORE)))
+        return;
     struct fw_thread *t = fw_tls_slot;
     if (FW_LIKELY(t != 0) && FW_LIKELY(!fw_tls_guard) && FW_LIKELY(!fw_orphans_active)) {
         struct fw_held *e = fw_held_find(t, (uint64_t)(uintptr_t)sem, FW_HOLD_HELD, FW_KIND_SEMAPHORE);

@@ -2,6 +2,9 @@
 #include "fw_real.h"
 
 #include <dlfcn.h>
+#include <gnu/libc-version.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* glibc still exports these old aliases (GLIBC_2.2.5, not default versions);
  * .symver binds to them without dlsym, so a lock op that arrives while we are
@@ -15,6 +18,31 @@ struct fw_real_fns fw_real = {
     .mutex_lock = fw_glibc_mutex_lock,
     .mutex_unlock = fw_glibc_mutex_unlock,
 };
+
+int fw_mutex_inline_ok;
+
+/* glibc 2.17-2.41 share the default mutex's protocol (nptl/pthread_mutex_lock.c,
+ * lowlevellock.h): __kind 0 = private PTHREAD_MUTEX_TIMED_NP without elision;
+ * lock word 0 free / 1 locked / 2 locked with waiters; __owner = TID and
+ * ++__nusers after the acquire; unlock: __owner = 0, --__nusers, exchange 0 and
+ * FUTEX_WAKE one waiter if it was 2; single-threaded processes use plain stores.
+ * Anything else (other glibc, another interposer after us, elision asked for)
+ * keeps calling glibc. */
+static int fw_mutex_inline_allowed(int next_is_glibc)
+{
+    if (!next_is_glibc)
+        return 0;
+    const char *v = gnu_get_libc_version();
+    if (!v || strncmp(v, "2.", 2) != 0)
+        return 0;
+    long minor = strtol(v + 2, 0, 10);
+    if (minor < 17 || minor > 41)
+        return 0;
+    const char *tun = secure_getenv("GLIBC_TUNABLES");
+    if (tun && strstr(tun, "elision"))
+        return 0;
+    return 1;
+}
 
 static void *next(const char *name)
 {
@@ -77,5 +105,7 @@ void fw_real_resolve(void)
     /* The default-version lock/unlock last: until now the aliases served. */
     BIND(mutex_lock, "pthread_mutex_lock");
     BIND(mutex_unlock, "pthread_mutex_unlock");
+    fw_mutex_inline_ok = fw_mutex_inline_allowed(fw_real.mutex_lock == fw_glibc_mutex_lock &&
+                                                 fw_real.mutex_unlock == fw_glibc_mutex_unlock);
     __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
 }

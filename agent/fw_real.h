@@ -3,6 +3,7 @@
 #define FW_REAL_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <semaphore.h>
 #include <threads.h>
 #include <time.h>
@@ -67,7 +68,19 @@ extern struct fw_real_fns fw_real;
  * lock taken by dlsym itself cannot recurse into us. */
 void fw_real_resolve(void);
 
+/* mutex_lock and mutex_unlock are never NULL (bound statically to glibc's
+ * aliases until resolved): no check for them (folded at compile time). */
+#define FW_REAL_PREBOUND(name) \
+    (offsetof(struct fw_real_fns, name) == offsetof(struct fw_real_fns, mutex_lock) || \
+     offsetof(struct fw_real_fns, name) == offsetof(struct fw_real_fns, mutex_unlock))
+/* Non-zero when pthread_mutex_lock/unlock of a default mutex may run glibc's own
+ * uncontended fast path inlined in the agent (fw_mutex_inline.h): set by
+ * fw_real_resolve() only for a glibc whose mutex protocol we know, when the next
+ * pthread_mutex_lock/unlock in the lookup chain are glibc's, and no elision tunable. */
+extern int fw_mutex_inline_ok;
+
 #define FW_REAL(name) \
-    (__builtin_expect(fw_real.name == 0, 0) ? (fw_real_resolve(), fw_real.name) : fw_real.name)
+    ((FW_REAL_PREBOUND(name) || __builtin_expect(fw_real.name != 0, 1)) \
+         ? fw_real.name : (fw_real_resolve(), fw_real.name))
 
 #endif

@@ -33,6 +33,7 @@ void fw_stacks_reset(void)
     memset(forkwatch_registry.stacks, 0, sizeof forkwatch_registry.stacks);
     pool_next = 0;
     forkwatch_registry.header.stacks.used = 0;
+    memset(fw_tls.sc_site, 0, sizeof fw_tls.sc_site);   /* this thread's cache */
 }
 
 #define hash_site fw_stack_hash

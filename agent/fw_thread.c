@@ -7,8 +7,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-__thread struct fw_thread *fw_tls_slot FW_TLS;
-__thread int fw_tls_guard FW_TLS;
+__thread struct fw_tls_block fw_tls FW_TLS;
 int fw_enabled;
 uint32_t fw_threads_claimed_in_child;
 int fw_in_fork_child;

@@ -15,10 +15,23 @@
 
 #define FW_TLS __attribute__((tls_model("initial-exec")))
 
-/* The calling thread's slot, NULL until its first lock operation. */
-extern __thread struct fw_thread *fw_tls_slot FW_TLS;
-/* Non-zero: pass every lock op straight through (inside the agent, or the thread is exiting). */
-extern __thread int fw_tls_guard FW_TLS;
+/* Everything the hot path needs of the calling thread, in one initial-exec TLS
+ * block (one GOT load finds all of it; never __tls_get_addr). Kept tiny: a
+ * large static TLS block breaks dlopen of the agent. */
+struct fw_tls_block {
+    struct fw_thread *slot;   /* the calling thread's slot, NULL until its first lock op */
+    int guard;                /* non-zero: pass every lock op straight through
+                                 (inside the agent, or the thread is exiting) */
+    uint32_t pad;
+    /* A small direct-mapped call site -> stack id cache (a hit skips the shared
+     * hash; only final answers are cached: an id, or 0 with stacks off). */
+    uint64_t sc_site[8];      /* 0 = empty */
+    uint32_t sc_id[8];
+};                            /* 112 bytes */
+#define FW_SC_INDEX(cs) (((uint32_t)(cs) * 0x9e3779b1u) >> 29)
+extern __thread struct fw_tls_block fw_tls FW_TLS;
+#define fw_tls_slot (fw_tls.slot)
+#define fw_tls_guard (fw_tls.guard)
 
 /* Set once at start-up; read on every lock operation. */
 extern int fw_enabled;

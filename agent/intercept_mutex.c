@@ -3,6 +3,10 @@
 #include "fw_real.h"
 
 #include <errno.h>
+#include <linux/futex.h>
+#include <sys/single_threaded.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* A robust mutex whose owner died is acquired with EOWNERDEAD. */
 static inline int mutex_acquired(int rc)
@@ -10,45 +14,75 @@ static inline int mutex_acquired(int rc)
     return rc == 0 || rc == EOWNERDEAD;
 }
 
+typedef pthread_mutex_t *M;
+typedef const struct timespec *TS;
+#define MX FW_KIND_MUTEX
+
+FW_ACQ_WRAP_CS(static __attribute__((noinline)), mutex_lock_cs, mutex_lock, MX, FW_ACQ_BLOCKING, m, mutex_acquired(rc),
+               (M m, uint64_t cs), (m), (m, cs))
+
+/* glibc's uncontended fast path for a default mutex (__kind 0), exactly as
+ * nptl does it (see fw_mutex_inline_ok in fw_real.c): 1 = acquired, 0 = not
+ * attempted or busy (nothing was changed; glibc's lock takes over). */
+static inline int default_mutex_try_fast(pthread_mutex_t *m, int32_t tid)
+{
+    if (__libc_single_threaded) {
+        if (m->__data.__lock != 0)
+            return 0;
+        m->__data.__lock = 1;
+    } else {
+        int free_word = 0;
+        if (!__atomic_compare_exchange_n(&m->__data.__lock, &free_word, 1, 0,
+                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return 0;
+    }
+    m->__data.__owner = tid;
+    ++m->__data.__nusers;
+    return 1;
+}
+
+/* The hot path of the whole agent: a default mutex taken uncontended by a
+ * tracked thread costs no call into glibc and no store before the lock's own
+ * atomic (the entry is published HELD right after it, as the ordering rule asks). */
 FW_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    struct fw_op op;
-    fw_acquire_begin(&op, m, FW_KIND_MUTEX, FW_ACQ_BLOCKING, FW_CALL_SITE());
-    int rc = FW_REAL(mutex_lock)(m);
-    fw_acquire_end(&op, mutex_acquired(rc), FW_KIND_MUTEX);
-    return rc;
+    struct fw_thread *t = fw_tls.slot;
+    uint64_t cs = FW_CALL_SITE();
+    if (FW_LIKELY(t != 0) && FW_LIKELY(m->__data.__kind == 0) && FW_LIKELY(fw_mutex_inline_ok) &&
+        FW_LIKELY(!(fw_tls.guard | fw_orphans_active))) {
+        uint32_t used = t->held_used;
+        uint32_t stack_id;
+        if (FW_LIKELY(used < FW_MAX_HELD) && FW_LIKELY(fw_stack_id_hot(cs, &stack_id)) &&
+            FW_LIKELY(default_mutex_try_fast(m, t->tid))) {
+            __atomic_store_n(&t->held_used, used + 1, __ATOMIC_RELEASE);
+            fw_held_fill(t, &t->held[used], (uint64_t)(uintptr_t)m, cs, FW_KIND_MUTEX,
+                         stack_id, FW_HOLD_HELD);
+            return 0;
+        }
+    }
+    return mutex_lock_cs(m, cs);
 }
-
-FW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
-{
-    struct fw_op op;
-    fw_acquire_begin(&op, m, FW_KIND_MUTEX, FW_ACQ_TRY, FW_CALL_SITE());
-    int rc = FW_REAL(mutex_trylock)(m);
-    fw_acquire_end(&op, mutex_acquired(rc), FW_KIND_MUTEX);
-    return rc;
-}
-
-FW_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
-{
-    struct fw_op op;
-    fw_acquire_begin(&op, m, FW_KIND_MUTEX, FW_ACQ_TIMED, FW_CALL_SITE());
-    int rc = FW_REAL(mutex_timedlock)(m, abstime);
-    fw_acquire_end(&op, mutex_acquired(rc), FW_KIND_MUTEX);
-    return rc;
-}
-
-FW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *abstime)
-{
-    struct fw_op op;
-    fw_acquire_begin(&op, m, FW_KIND_MUTEX, FW_ACQ_TIMED, FW_CALL_SITE());
-    int rc = FW_REAL(mutex_clocklock)(m, clk, abstime);
-    fw_acquire_end(&op, mutex_acquired(rc), FW_KIND_MUTEX);
-    return rc;
-}
+FW_ACQ_WRAP(pthread_mutex_trylock, mutex_trylock, MX, FW_ACQ_TRY, m, mutex_acquired(rc),
+            (M m), (m), (M m, uint64_t cs), (m, cs))
+FW_ACQ_WRAP(pthread_mutex_timedlock, mutex_timedlock, MX, FW_ACQ_TIMED, m, mutex_acquired(rc),
+            (M m, TS t), (m, t), (M m, TS t, uint64_t cs), (m, t, cs))
+FW_ACQ_WRAP(pthread_mutex_clocklock, mutex_clocklock, MX, FW_ACQ_TIMED, m, mutex_acquired(rc),
+            (M m, clockid_t c, TS t), (m, c, t), (M m, clockid_t c, TS t, uint64_t cs), (m, c, t, cs))
 
 FW_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-    fw_release(m, FW_KIND_MUTEX);
+    if (FW_UNLIKELY(!fw_rel_fast(m, FW_KIND_MUTEX)))
+        fw_release_slow(m, FW_KIND_MUTEX);
+    if (FW_LIKELY(m->__data.__kind == 0) && FW_LIKELY(fw_mutex_inline_ok)) {
+        /* glibc's __pthread_mutex_unlock_usercnt(m, 1) for a default mutex. */
+        m->__data.__owner = 0;
+        --m->__data.__nusers;
+        if (__libc_single_threaded)
+            m->__data.__lock = 0;
+        else if (__atomic_exchange_n(&m->__data.__lock, 0, __ATOMIC_RELEASE) > 1)
+            syscall(SYS_futex, &m->__data.__lock, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+        return 0;
+    }
     return FW_REAL(mutex_unlock)(m);
 }
 

@@ -4,33 +4,34 @@
 
 #define RD FW_KIND_RWLOCK_READ
 #define WR FW_KIND_RWLOCK_WRITE
+#define B FW_ACQ_BLOCKING
+#define T FW_ACQ_TRY
+#define TM FW_ACQ_TIMED
+typedef pthread_rwlock_t *R;
+typedef const struct timespec *TS;
 
-#define RW_WRAP(name, field, kind, mode, PARAMS, ARGS)              \
-    FW_EXPORT int name PARAMS                                       \
-    {                                                               \
-        struct fw_op op;                                            \
-        fw_acquire_begin(&op, rw, kind, mode, FW_CALL_SITE());      \
-        int rc = FW_REAL(field) ARGS;                               \
-        fw_acquire_end(&op, rc == 0, kind);                               \
-        return rc;                                                  \
-    }
-
-RW_WRAP(pthread_rwlock_rdlock, rwlock_rdlock, RD, FW_ACQ_BLOCKING, (pthread_rwlock_t *rw), (rw))
-RW_WRAP(pthread_rwlock_tryrdlock, rwlock_tryrdlock, RD, FW_ACQ_TRY, (pthread_rwlock_t *rw), (rw))
-RW_WRAP(pthread_rwlock_timedrdlock, rwlock_timedrdlock, RD, FW_ACQ_TIMED,
-        (pthread_rwlock_t *rw, const struct timespec *t), (rw, t))
-RW_WRAP(pthread_rwlock_clockrdlock, rwlock_clockrdlock, RD, FW_ACQ_TIMED,
-        (pthread_rwlock_t *rw, clockid_t c, const struct timespec *t), (rw, c, t))
-RW_WRAP(pthread_rwlock_wrlock, rwlock_wrlock, WR, FW_ACQ_BLOCKING, (pthread_rwlock_t *rw), (rw))
-RW_WRAP(pthread_rwlock_trywrlock, rwlock_trywrlock, WR, FW_ACQ_TRY, (pthread_rwlock_t *rw), (rw))
-RW_WRAP(pthread_rwlock_timedwrlock, rwlock_timedwrlock, WR, FW_ACQ_TIMED,
-        (pthread_rwlock_t *rw, const struct timespec *t), (rw, t))
-RW_WRAP(pthread_rwlock_clockwrlock, rwlock_clockwrlock, WR, FW_ACQ_TIMED,
-        (pthread_rwlock_t *rw, clockid_t c, const struct timespec *t), (rw, c, t))
+FW_ACQ_WRAP(pthread_rwlock_rdlock, rwlock_rdlock, RD, B, rw, rc == 0,
+            (R rw), (rw), (R rw, uint64_t cs), (rw, cs))
+FW_ACQ_WRAP(pthread_rwlock_tryrdlock, rwlock_tryrdlock, RD, T, rw, rc == 0,
+            (R rw), (rw), (R rw, uint64_t cs), (rw, cs))
+FW_ACQ_WRAP(pthread_rwlock_timedrdlock, rwlock_timedrdlock, RD, TM, rw, rc == 0,
+            (R rw, TS t), (rw, t), (R rw, TS t, uint64_t cs), (rw, t, cs))
+FW_ACQ_WRAP(pthread_rwlock_clockrdlock, rwlock_clockrdlock, RD, TM, rw, rc == 0,
+            (R rw, clockid_t c, TS t), (rw, c, t), (R rw, clockid_t c, TS t, uint64_t cs), (rw, c, t, cs))
+FW_ACQ_WRAP(pthread_rwlock_wrlock, rwlock_wrlock, WR, B, rw, rc == 0,
+            (R rw), (rw), (R rw, uint64_t cs), (rw, cs))
+FW_ACQ_WRAP(pthread_rwlock_trywrlock, rwlock_trywrlock, WR, T, rw, rc == 0,
+            (R rw), (rw), (R rw, uint64_t cs), (rw, cs))
+FW_ACQ_WRAP(pthread_rwlock_timedwrlock, rwlock_timedwrlock, WR, TM, rw, rc == 0,
+            (R rw, TS t), (rw, t), (R rw, TS t, uint64_t cs), (rw, t, cs))
+FW_ACQ_WRAP(pthread_rwlock_clockwrlock, rwlock_clockwrlock, WR, TM, rw, rc == 0,
+            (R rw, clockid_t c, TS t), (rw, c, t), (R rw, clockid_t c, TS t, uint64_t cs), (rw, c, t, cs))
 
 FW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
-    fw_release(rw, FW_KIND_NONE);   /* read or write: whichever this thread holds */
+    /* read or write: whichever this thread holds */
+    if (FW_UNLIKELY(!fw_rel_fast(rw, FW_KIND_NONE)))
+        fw_release_slow(rw, FW_KIND_NONE);
     return FW_REAL(rwlock_unlock)(rw);
 }
 

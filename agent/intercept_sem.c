@@ -3,41 +3,18 @@
 #include "fw_lockops.h"
 #include "fw_real.h"
 
-FW_EXPORT int sem_wait(sem_t *s)
-{
-    struct fw_op op;
-    fw_acquire_begin(&op, s, FW_KIND_SEMAPHORE, FW_ACQ_BLOCKING, FW_CALL_SITE());
-    int rc = FW_REAL(sem_wait)(s);
-    fw_acquire_end(&op, rc == 0, FW_KIND_SEMAPHORE);
-    return rc;
-}
+typedef sem_t *S;
+typedef const struct timespec *TS;
+#define SK FW_KIND_SEMAPHORE
 
-FW_EXPORT int sem_trywait(sem_t *s)
-{
-    struct fw_op op;
-    fw_acquire_begin(&op, s, FW_KIND_SEMAPHORE, FW_ACQ_TRY, FW_CALL_SITE());
-    int rc = FW_REAL(sem_trywait)(s);
-    fw_acquire_end(&op, rc == 0, FW_KIND_SEMAPHORE);
-    return rc;
-}
-
-FW_EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
-{
-    struct fw_op op;
-    fw_acquire_begin(&op, s, FW_KIND_SEMAPHORE, FW_ACQ_TIMED, FW_CALL_SITE());
-    int rc = FW_REAL(sem_timedwait)(s, t);
-    fw_acquire_end(&op, rc == 0, FW_KIND_SEMAPHORE);
-    return rc;
-}
-
-FW_EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *t)
-{
-    struct fw_op op;
-    fw_acquire_begin(&op, s, FW_KIND_SEMAPHORE, FW_ACQ_TIMED, FW_CALL_SITE());
-    int rc = FW_REAL(sem_clockwait)(s, clk, t);
-    fw_acquire_end(&op, rc == 0, FW_KIND_SEMAPHORE);
-    return rc;
-}
+FW_ACQ_WRAP(sem_wait, sem_wait, SK, FW_ACQ_BLOCKING, s, rc == 0,
+            (S s), (s), (S s, uint64_t cs), (s, cs))
+FW_ACQ_WRAP(sem_trywait, sem_trywait, SK, FW_ACQ_TRY, s, rc == 0,
+            (S s), (s), (S s, uint64_t cs), (s, cs))
+FW_ACQ_WRAP(sem_timedwait, sem_timedwait, SK, FW_ACQ_TIMED, s, rc == 0,
+            (S s, TS t), (s, t), (S s, TS t, uint64_t cs), (s, t, cs))
+FW_ACQ_WRAP(sem_clockwait, sem_clockwait, SK, FW_ACQ_TIMED, s, rc == 0,
+            (S s, clockid_t c, TS t), (s, c, t), (S s, clockid_t c, TS t, uint64_t cs), (s, c, t, cs))
 
 FW_EXPORT int sem_post(sem_t *s)
 {
