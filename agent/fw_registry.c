@@ -5,7 +5,10 @@
 #include <stddef.h>
 #include <string.h>
 
-FW_EXPORT struct fw_registry forkwatch_registry;
+struct fw_registry fw_registry_local;
+/* The exported name (FW_REGISTRY_SYMBOL) that debuggers look up. */
+extern struct fw_registry fw_registry_exported __asm__(FW_REGISTRY_SYMBOL)
+    __attribute__((alias("fw_registry_local"), visibility("default")));
 
 #define FW_DESC(table, type, cap) \
     ((struct fw_table_desc){ (uint32_t)offsetof(struct fw_registry, table), \

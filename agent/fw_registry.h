@@ -7,7 +7,11 @@
 #define FW_AGENT_VERSION "0.1.0"
 #define FW_EXPORT __attribute__((visibility("default")))
 
-extern struct fw_registry forkwatch_registry;
+/* The agent's own references bind to a hidden name: with a second copy of the
+ * agent loaded, the exported `forkwatch_registry` of the first would otherwise
+ * interpose on the second's (both writing one table). */
+extern struct fw_registry fw_registry_local;
+#define forkwatch_registry fw_registry_local
 
 /* Fills the header (magic, sizes, table descriptors). Idempotent. */
 void fw_registry_init_header(void);
