@@ -3,36 +3,21 @@
 #include "fw_lockops.h"
 #include "fw_real.h"
 
-FW_EXPORT int mtx_lock(mtx_t *m)
-{
-    struct fw_op op;
-    fw_acquire_begin(&op, m, FW_KIND_C11_MTX, FW_ACQ_BLOCKING, FW_CALL_SITE());
-    int rc = FW_REAL(mtx_lock)(m);
-    fw_acquire_end(&op, rc == thrd_success, FW_KIND_C11_MTX);
-    return rc;
-}
+typedef mtx_t *X;
+typedef const struct timespec *__restrict TS;
+#define CK FW_KIND_C11_MTX
 
-FW_EXPORT int mtx_trylock(mtx_t *m)
-{
-    struct fw_op op;
-    fw_acquire_begin(&op, m, FW_KIND_C11_MTX, FW_ACQ_TRY, FW_CALL_SITE());
-    int rc = FW_REAL(mtx_trylock)(m);
-    fw_acquire_end(&op, rc == thrd_success, FW_KIND_C11_MTX);
-    return rc;
-}
-
-FW_EXPORT int mtx_timedlock(mtx_t *__restrict m, const struct timespec *__restrict t)
-{
-    struct fw_op op;
-    fw_acquire_begin(&op, m, FW_KIND_C11_MTX, FW_ACQ_TIMED, FW_CALL_SITE());
-    int rc = FW_REAL(mtx_timedlock)(m, t);
-    fw_acquire_end(&op, rc == thrd_success, FW_KIND_C11_MTX);
-    return rc;
-}
+FW_ACQ_WRAP(mtx_lock, mtx_lock, CK, FW_ACQ_BLOCKING, m, rc == thrd_success,
+            (X m), (m), (X m, uint64_t cs), (m, cs))
+FW_ACQ_WRAP(mtx_trylock, mtx_trylock, CK, FW_ACQ_TRY, m, rc == thrd_success,
+            (X m), (m), (X m, uint64_t cs), (m, cs))
+FW_ACQ_WRAP(mtx_timedlock, mtx_timedlock, CK, FW_ACQ_TIMED, m, rc == thrd_success,
+            (mtx_t *__restrict m, TS t), (m, t), (mtx_t *__restrict m, TS t, uint64_t cs), (m, t, cs))
 
 FW_EXPORT int mtx_unlock(mtx_t *m)
 {
-    fw_release(m, FW_KIND_C11_MTX);
+    if (FW_UNLIKELY(!fw_rel_fast(m, FW_KIND_C11_MTX)))
+        fw_release_slow(m, FW_KIND_C11_MTX);
     return FW_REAL(mtx_unlock)(m);
 }
 
@@ -48,18 +33,30 @@ FW_EXPORT void mtx_destroy(mtx_t *m)
     FW_REAL(mtx_destroy)(m);
 }
 
+/* Cancellation of a waiter: see intercept_cond.c. */
+static void cnd_wait_cancelled(void *e)
+{
+    fw_cond_wait_end(e);
+}
+
 FW_EXPORT int cnd_wait(cnd_t *c, mtx_t *m)
 {
-    struct fw_held *e = fw_cond_wait_begin(m);
-    int rc = FW_REAL(cnd_wait)(c, m);
+    struct fw_held *volatile e = fw_cond_wait_begin(m);   /* kept across setjmp */
+    int rc;
+    pthread_cleanup_push(cnd_wait_cancelled, e);
+    rc = FW_REAL(cnd_wait)(c, m);
+    pthread_cleanup_pop(0);
     fw_cond_wait_end(e);
     return rc;
 }
 
 FW_EXPORT int cnd_timedwait(cnd_t *__restrict c, mtx_t *__restrict m, const struct timespec *__restrict t)
 {
-    struct fw_held *e = fw_cond_wait_begin(m);
-    int rc = FW_REAL(cnd_timedwait)(c, m, t);
+    struct fw_held *volatile e = fw_cond_wait_begin(m);   /* kept across setjmp */
+    int rc;
+    pthread_cleanup_push(cnd_wait_cancelled, e);
+    rc = FW_REAL(cnd_timedwait)(c, m, t);
+    pthread_cleanup_pop(0);
     fw_cond_wait_end(e);
     return rc;
 }
