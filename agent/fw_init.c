@@ -6,6 +6,7 @@
 #include "fw_thread.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -46,6 +47,15 @@ static int another_agent_first(void)
     return first != 0 && first != (void *)&forkwatch_registry;
 }
 
+/* Any fork glibc makes with atfork handlers, including those that do not pass
+ * through our wrappers (daemon(3) calls glibc's internal fork): the thread's
+ * TID changed, and the inline mutex fast path stores it as the owner. */
+static void atfork_child_tid(void)
+{
+    if (fw_tls_slot)
+        fw_tls_slot->tid = (int32_t)gettid();
+}
+
 static void warn_line(const char *line)
 {
     fw_warn(line);
@@ -73,6 +83,7 @@ __attribute__((constructor(101))) static void fw_init(void)
         fw_registry_set_flag(FW_FLAG_SECURE_EXEC);
     if (!fw_cfg.disabled) {
         fw_thread_init();
+        pthread_atfork(0, 0, atfork_child_tid);
         fw_registry_set_flag(FW_FLAG_ENABLED);
         __atomic_store_n(&fw_enabled, 1, __ATOMIC_RELEASE);
     }
