@@ -199,6 +199,9 @@ DEBUG_OFFSETS_MAP = {
     "dbg.unicode_object.asciiobject_size": "sizeof.PyASCIIObject",
 }
 
+# Keys of types private to one CPython C file, with names other libraries may reuse.
+PRIVATE_TYPE_PREFIXES = ("lock.", "rlock.", "buffered.", "textio.")
+
 # Sanity bound on any offset read from a process's _Py_DebugOffsets.
 MAX_DEBUG_OFFSET = 1 << 20
 

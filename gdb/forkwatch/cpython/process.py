@@ -78,7 +78,12 @@ class PythonProcess:
         if dwarf and all(k in dwarf for k in ("tstate.thread_id", "code.co_filename")) \
                 and (("tstate.frame" in dwarf) == ("tstate.frame" in static)) \
                 and (("tstate.cframe" in dwarf) == ("tstate.cframe" in static)):
-            lay.update(dwarf)
+            for key, value in dwarf.items():
+                # types private to one C file (lockobject, buffered, textio) have common
+                # names another library's DWARF may reuse: our table wins for those
+                if key.startswith(layouts.PRIVATE_TYPE_PREFIXES) and key in static:
+                    continue
+                lay[key] = value
             has_dwarf = True
         else:
             has_dwarf = False
