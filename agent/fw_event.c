@@ -11,6 +11,7 @@
 #include "fw_thread.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -371,8 +372,21 @@ static void open_report(void)
 {
     if (report_fd >= 0 || !fw_cfg.report_path[0])
         return;
-    /* O_NOFOLLOW: never write through a symlink someone planted at the path. */
-    report_fd = open(fw_cfg.report_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* O_NOFOLLOW: never write through a symlink someone planted at the path.
+     * O_NONBLOCK: a FIFO (or device) planted there must not block the open;
+     * only a regular file is kept (then blocking writes again). */
+    int fd = open(fw_cfg.report_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl != -1)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    report_fd = fd;
 }
 
 static uint64_t now_ns(void)

@@ -57,3 +57,9 @@ int32_t fw_lockword_owner(uint32_t kind, const void *lock)
         return 0;
     }
 }
+
+int fw_lockword_write_locked(const void *lock)
+{
+    const pthread_rwlock_t *rw = lock;
+    return (__atomic_load_n(&rw->__data.__readers, __ATOMIC_RELAXED) & RWLOCK_WRLOCKED) != 0;
+}

@@ -219,7 +219,10 @@ static int adopt_by_owner(const void *lock, uint32_t kind)
     struct fw_registry *r = &forkwatch_registry;
     uint32_t lock_kind = kind == FW_KIND_RWLOCK_READ ? FW_KIND_RWLOCK_WRITE : kind;
     int32_t owner = fw_lockword_owner(lock_kind, lock);
-    int is_mutex = lock_kind == FW_KIND_MUTEX || lock_kind == FW_KIND_C11_MTX;
+    /* A write-locked rwlock names its writer like a mutex its owner (glibc
+     * clears __cur_writer before the lock word on unlock: owner 0 there too). */
+    int is_mutex = lock_kind == FW_KIND_MUTEX || lock_kind == FW_KIND_C11_MTX ||
+                   (lock_kind == FW_KIND_RWLOCK_WRITE && fw_lockword_write_locked(lock));
     /* Semaphores and readers name no owner: a child may rightly wait on them. */
     if (owner < 0 || (owner == 0 && !is_mutex) || !fw_lockword_held(lock_kind, lock))
         return -1;

@@ -36,6 +36,9 @@ int fw_lockword_held(uint32_t kind, const void *lock);
  * lock word does not say (semaphores, readers, unlocked). */
 int32_t fw_lockword_owner(uint32_t kind, const void *lock);
 
+/* Is the rwlock write-locked (the writer bit of its lock word)? */
+int fw_lockword_write_locked(const void *rwlock);
+
 /* Is some live orphan in [lo, hi) a mutex still held (per its lock word)? */
 int fw_orphan_mutex_held_in(uint64_t lo, uint64_t hi);
 
