@@ -20,8 +20,14 @@ for a in "$@"; do
     case $a in --quick) quick=1 ;; --full) full=1 ;; *) want+=("$a") ;; esac
 done
 
+kill_tree() {  # kill_tree PID: PID's children (by parent PID, from /proc), then PID
+    local c
+    for c in $(pgrep -P "$1" 2>/dev/null); do kill -KILL "$c" 2>/dev/null; done
+    kill -KILL "$1" 2>/dev/null
+}
+
 cleanup() {
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do kill_tree "$p"; done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -88,7 +94,7 @@ run_case() {  # run_case PYTHON EXE VERSION DWARF LABEL MODE [ENV...]
     pid=$!; pids+=("$pid")
     if ! wait_for "$ev" ready 300; then  # the raw fork may need a few attempts
         result FAIL "$label: hang_locks.py did not get ready: $(tail -c 300 "$ev" "$ev.stderr" | tr '\n' ' ')"
-        kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return
+        kill_tree "$pid"; wait "$pid" 2>/dev/null; return
     fi
     if [ "$mode" != rawfork ]; then  # of a raw fork only the child is checked
         inspect "$work/$label.live.json" "$ev" "$mode" -p "$pid"
@@ -130,7 +136,7 @@ run_case() {  # run_case PYTHON EXE VERSION DWARF LABEL MODE [ENV...]
         count_checks < <(python3 "$here/check_results.py" "$ev" "$work/$label.core.json" "$mode" "$ver" "$dwarf" "$label-core")
         rm -f "$work/$label.core."*
     fi
-    kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    kill_tree "$pid"; wait "$pid" 2>/dev/null
 }
 
 nodwarf_modes="plain rawfork"
