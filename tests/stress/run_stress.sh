@@ -267,6 +267,7 @@ if [ "$MODE" = quick ]; then
     for k in mutex rwlock semaphore mtx; do
         run_repro stale_holder_atfork 20 -- $k
     done
+    run_repro fds_at_start 20 --
     run_check cancel_cond_wait 60 --
     for v in 3.11 3.12 3.13; do
         run_py "$v" 0 --forks 30 --seed 31
@@ -313,6 +314,7 @@ else
     for k in mutex rwlock semaphore mtx; do
         run_repro stale_holder_atfork 20 -- $k
     done
+    run_repro fds_at_start 20 --
     run_check cancel_cond_wait 60 --
     for v in 3.11 3.12 3.13; do
         for sd in 41 42 43; do
