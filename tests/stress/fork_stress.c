@@ -81,7 +81,8 @@ struct condobj {
     } u;
 };
 
-enum tstate { ST_RUN = 0, ST_PARKED, ST_BLOCK, ST_CONDWAIT, ST_EXITED };
+enum tstate { ST_RUN = 0, ST_PARKED, ST_BLOCK, ST_CONDWAIT, ST_EXITED, ST_WAITCHILD };
+/* ST_WAITCHILD: a forker waiting for its child; it touches no lock meanwhile (stable) */
 
 struct held {
     int idx;
@@ -572,6 +573,7 @@ static int world_stopped(int me)
         switch (st) {
         case ST_PARKED:
         case ST_EXITED:
+        case ST_WAITCHILD:
             break;
         case ST_BLOCK:
             if (!held_incompatibly(atomic_load(&w->target), atomic_load(&w->want), i, w))
@@ -779,6 +781,8 @@ static int child_check(int me, int probe, uint64_t prng)
             const struct held *hh = &w->held[k];
             if (!expected_entry(w, hh) || hh->mode == FW_KIND_RWLOCK_READ)
                 continue;
+            if (!matched[i * MAXH + k])
+                continue;   /* beyond a full table the agent cannot know it: do not block on it */
             if (probe == PR_REINIT && hh->mode != FW_KIND_MUTEX)
                 continue;
             if (probe == PR_TRY && hh->mode == FW_KIND_C11_MTX && locks[hh->idx].recursive)
@@ -815,7 +819,7 @@ static int child_check(int me, int probe, uint64_t prng)
         return 0;
     }
     if (cand_idx < 0)
-        return 0;   /* nothing to probe: the parent counts it as unprobed */
+        return probe == PR_BLOCK ? 100 : 0;   /* nothing to probe: the parent counts it as unprobed */
     struct lockobj *l = &locks[cand_idx];
     if (probe == PR_TRY) {
         int rc = 0;
@@ -1028,7 +1032,16 @@ static int child_check_racy(int me, int probe, uint64_t prng)
     return 14;
 }
 
-static void wait_child(pid_t pid, int probe, int expect, int exp_count)
+static void wait_child_inner(pid_t pid, int probe, int expect, int exp_count);
+
+static void wait_child(struct wthread *t, pid_t pid, int probe, int expect, int exp_count)
+{
+    set_state(t, ST_WAITCHILD, -1, 0);
+    wait_child_inner(pid, probe, expect, exp_count);
+    set_state(t, ST_RUN, -1, 0);
+}
+
+static void wait_child_inner(pid_t pid, int probe, int expect, int exp_count)
 {
     int st = 0;
     double c0 = now_s();
@@ -1050,11 +1063,11 @@ static void wait_child(pid_t pid, int probe, int expect, int exp_count)
     } else if (WIFSIGNALED(st)) {
         say("fork_stress: child %d (probe %d) killed by signal %d", (int)pid, probe, WTERMSIG(st));
         atomic_fetch_add(&children_bad, 1);
-    } else if (WEXITSTATUS(st) != expect && !(racy && WEXITSTATUS(st) == 100)) {
+    } else if (WEXITSTATUS(st) != expect && !(probe == PR_BLOCK && WEXITSTATUS(st) == 100)) {
         say("fork_stress: child %d (probe %d, %d orphans expected) exited %d, expected %d", (int)pid, probe,
             exp_count, WEXITSTATUS(st), expect);
         atomic_fetch_add(&children_bad, 1);
-    } else if (racy && WEXITSTATUS(st) == 100) {
+    } else if (probe == PR_BLOCK && WEXITSTATUS(st) == 100) {
         atomic_fetch_sub(&probe_count[PR_BLOCK], 1);   /* no live orphan to block on */
         atomic_fetch_add(&probe_count[PR_NONE], 1);
     }
@@ -1087,7 +1100,7 @@ static void do_fork_racy(struct wthread *t)
         atomic_fetch_add(&forks_failed, 1);
     } else {
         atomic_fetch_add(&probe_count[probe], 1);
-        wait_child(pid, probe, probe == PR_BLOCK ? expect_abort_status : 0, -1);
+        wait_child(t, pid, probe, probe == PR_BLOCK ? expect_abort_status : 0, -1);
     }
     atomic_fetch_add(&forks_done, 1);
 }
@@ -1180,7 +1193,7 @@ static void do_fork(struct wthread *t)
         atomic_store(&max_expected_seen, exp_count);
     atomic_fetch_add(&probe_count[probe], 1);
     expect = probe == PR_BLOCK ? expect_abort_status : 0;
-    wait_child(pid, probe, expect, exp_count);
+    wait_child(t, pid, probe, expect, exp_count);
     atomic_fetch_add(&forks_done, 1);
 }
 
