@@ -28,6 +28,8 @@ ADVICE = {
     "deadlock": "take these locks in one global order in every thread (or use a timeout and back off)",
     "workers": "threads, executors and queues do not survive fork: create them in the child (after fork), "
                "or use the 'spawn' or 'forkserver' start method",
+    "import": "do not fork while another thread imports: import the module before starting threads (or "
+              "before fork), or use the 'spawn' or 'forkserver' start method",
     "orphaned": "a thread ended while holding this lock: release locks in finally blocks / with statements",
 }
 
@@ -775,6 +777,8 @@ def _finding(c, kind, t, lock, h):
                           who, repr(modname) if modname else "?", hname)
         if shape == "join" or (shape == "condition" and h.get("source") == "inferred"):
             advice = ADVICE["workers"]
+        elif shape == "import":
+            advice = ADVICE["import"]
         elif lock["kind"] in ("threading.Lock", "threading.RLock"):
             advice = ADVICE["py-lock"]
         elif lock["kind"] == "io.buffered":
