@@ -28,7 +28,7 @@ struct fw_tls_block {
     uint64_t sc_site[8];      /* 0 = empty */
     uint32_t sc_id[8];
 };                            /* 112 bytes */
-#define FW_SC_INDEX(cs) (((uint32_t)(cs) * 0x9e3779b1u) >> 29)
+#define FW_SC_INDEX(cs) ((uint32_t)((cs) >> 3) & 7u)   /* call sites lie >= 5 bytes apart */
 extern __thread struct fw_tls_block fw_tls FW_TLS;
 #define fw_tls_slot (fw_tls.slot)
 #define fw_tls_guard (fw_tls.guard)
