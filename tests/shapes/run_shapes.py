@@ -129,6 +129,7 @@ SHAPES = [
     Shape("shape_stdio_malloc_fork", "no-deadlock", lang="c", ready="child_paused"),
     Shape("shape_queue_consumer", "no-deadlock", ready="child_paused",
           tree={"parent": "no-deadlock"}),
+    Shape("shape_forker_holds", "no-deadlock", ready="child_paused"),
     Shape("shape_sleep_busy", "no-deadlock", ready="ready", target="self", args=["sleep"],
           agent=False),
     Shape("shape_sleep_busy", "no-deadlock", ready="ready", target="self", args=["busy"],
