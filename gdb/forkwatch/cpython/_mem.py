@@ -85,11 +85,13 @@ def symbol_address(name):
         return None
 
 
-def has_dwarf_at(addr, function="PyEval_SaveThread"):
+def has_dwarf_at(addr, variable="_PyRuntime"):
     """True when the object file that holds `addr` (libpython, or the executable for a
-    static build) has DWARF for its own code: `function` is described there.
-    (Extension modules carry DWARF declarations of libpython's types and globals:
-    those alone do not count.)"""
+    static build) has DWARF for its own code: `variable`, defined once in libpython,
+    is described there. (Extension modules carry DWARF declarations of libpython's
+    types and globals: those alone do not count, hence the search in this one file.)
+    A data symbol, not a function: looking a function up by name makes GDB expand
+    every compilation unit that declares it (seconds on a -dbg libpython)."""
     try:
         space = gdb.current_progspace()
         path = space.solib_name(addr) or space.filename
@@ -101,10 +103,10 @@ def has_dwarf_at(addr, function="PyEval_SaveThread"):
             if not owner.filename or os.path.realpath(owner.filename) != path:
                 continue
             try:
-                sym = objfile.lookup_global_symbol(function)
+                sym = objfile.lookup_global_symbol(variable)
             except (gdb.error, RuntimeError, AttributeError):
                 continue
-            if sym is not None and sym.is_function:
+            if sym is not None and sym.is_variable:
                 return True
     except (gdb.error, RuntimeError, AttributeError, TypeError, ValueError):
         pass
