@@ -796,6 +796,9 @@ def _finding(c, kind, t, lock, h):
     names = set(symbols.base_name(f.function) for f in t["_native"].frames)
     if names & {"PyOS_AfterFork_Child", "run_at_forkers"}:
         summary += "; this is inside os.fork() in the child: an at-fork child hook (os.register_at_fork) blocks"
+        advice = ("an os.register_at_fork(after_in_child=...) hook runs before the locks are re-created by the "
+                  "hooks registered after it (logging's among them): do not take locks in it (no logging), "
+                  "register it after importing logging, or use the 'spawn' or 'forkserver' start method")
     elif names & {"Py_FinalizeEx", "_Py_Finalize", "flush_std_files", "Py_Exit", "Py_RunMain"} and \
             not t["python_stack"]:
         summary += "; this is the interpreter's shutdown (flushing the standard streams at exit)"
@@ -808,6 +811,8 @@ def _finding(c, kind, t, lock, h):
     f = {"kind": kind, "summary": summary, "waiter": _waiter_dict(t), "lock": _public_lock(lock),
          "holder": holder, "advice": advice}
     f["_where"] = h.get("_where")
+    if kind == "fork-deadlock" and h.get("source") == "inferred":
+        f["_shape"] = _python_wait_shape(t)
     f["_lock_state"] = lock.get("_state")
     f["_lock_description"] = lock.get("_description")
     return f

@@ -77,6 +77,10 @@ def render(r):
             if lk.get("kind") == "thread_pool":
                 out.append("  holder  : %s, gone%s (%s)" % (term(h.get("name")), pid, h.get("source")))
                 h = None
+            elif f.get("_shape") == "condition" and h.get("tid") is None and h.get("name") is None:
+                out.append("  holder  : none: the lock is the waiter's own; the thread that would notify it "
+                           "was lost in fork()%s" % (" (it ran in the parent, pid %s)" % h["pid"] if h.get("pid") else ""))
+                h = None
             elif h.get("tid") is None and h.get("name") is None and not h.get("alive"):
                 out.append("  holder  : no thread in this process%s (%s)"
                            % (" (a thread of the parent, pid %s)" % h["pid"] if h.get("pid") else "", h.get("source")))
