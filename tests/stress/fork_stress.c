@@ -503,12 +503,14 @@ static void release_all(struct wthread *t)
 
 static void safe_point(struct wthread *t)
 {
-    if (!atomic_load(&stop_flag))
-        return;
-    set_state(t, ST_PARKED, -1, 0);
-    while (atomic_load(&stop_flag))
-        futex_wait(&stop_flag, 1);
-    set_state(t, ST_RUN, -1, 0);
+    /* Announce RUN, then look at stop again: a forker raises stop before it reads our
+     * state, so either it sees RUN (and waits) or we see its stop (and park again). */
+    while (atomic_load(&stop_flag)) {
+        set_state(t, ST_PARKED, -1, 0);
+        while (atomic_load(&stop_flag))
+            futex_wait(&stop_flag, 1);
+        set_state(t, ST_RUN, -1, 0);
+    }
 }
 
 /* Holder counts per lock from every truth array (caller: world stopping). */
@@ -606,6 +608,25 @@ static int expected_entry(const struct wthread *w, const struct held *h)
         atomic_load(&w->target) == h->idx)
         return 0;
     return 1;
+}
+
+/* Diagnostics: what the agent's thread table (the child's copy) says about a thread. */
+static void describe_agent_thread(int tid, uint64_t addr)
+{
+    const struct fw_table_desc *td = &reg->threads;
+    if ((uint64_t)td->offset + (uint64_t)td->capacity * td->entry_size > reg->total_size)
+        return;
+    for (uint32_t i = 0; i < td->used && i < td->capacity; i++) {
+        const struct fw_thread *ft = (const void *)((const char *)reg + td->offset + (size_t)i * td->entry_size);
+        if (ft->tid != tid)
+            continue;
+        say("  agent slot %u: state %u held_used %u dropped %u", i, ft->state, ft->held_used, ft->held_dropped);
+        for (uint32_t k = 0; k < ft->held_used && k < FW_MAX_HELD; k++)
+            if (ft->held[k].state)
+                say("    entry %u: lock %#lx kind %u state %u seq %u%s", k, (unsigned long)ft->held[k].lock_addr,
+                    ft->held[k].kind, ft->held[k].state, ft->held[k].seq,
+                    ft->held[k].lock_addr == addr ? "  <== this lock" : "");
+    }
 }
 
 /* In the child. Returns the exit status. */
@@ -710,11 +731,13 @@ static int child_check(int me, int probe, uint64_t prng)
         for (int k = 0; k < w->nheld; k++)
             if (expected_entry(w, &w->held[k]) && !matched[i * MAXH + k]) {
                 missed++;
-                if (exact && missed <= 5)
-                    say("child %d: MISSED ORPHAN lock index %d kind %d held by tid %d (thread %d, %s)",
-                        (int)getpid(), w->held[k].idx, w->held[k].mode, w->tid, i,
+                if (exact && missed <= 5) {
+                    say("child %d: MISSED ORPHAN lock index %d kind %d (count %d) held by tid %d (thread %d, %s)",
+                        (int)getpid(), w->held[k].idx, w->held[k].mode, w->held[k].count, w->tid, i,
                         atomic_load(&w->state) == ST_BLOCK ? "blocked" :
                         atomic_load(&w->state) == ST_CONDWAIT ? "in cond wait" : "parked");
+                    describe_agent_thread(w->tid, (uint64_t)(uintptr_t)&locks[w->held[k].idx]);
+                }
             }
     }
     /* report for the parent's summary (max orphans) */

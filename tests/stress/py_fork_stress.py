@@ -101,14 +101,14 @@ class Stress:
 
     # ---- worker ---------------------------------------------------------------
     def safe_point(self, w):
-        if not self.stop:
-            return
-        with self.park:
-            gen = self.generation
-            w.state = "parked"
-            w.seq += 1
-            while self.stop and self.generation == gen:
-                self.park.wait()    # untimed: a parked thread never asks for the GIL
+        # Announce "run", then look at stop again: a forker that raised stop meanwhile
+        # either sees "run" (and waits) or we see its stop (and park again).
+        while self.stop:
+            with self.park:
+                w.state = "parked"
+                w.seq += 1
+                while self.stop:
+                    self.park.wait()    # untimed: a parked thread never asks for the GIL
             w.state = "run"
             w.seq += 1
 
