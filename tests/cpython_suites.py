@@ -69,8 +69,9 @@ FULL_FILTERS = {
 }
 PER_TEST_TIMEOUT = 240  # regrtest --timeout (faulthandler dumps stacks and exits)
 
+# 3.13 prints the duration first for some suites: "... 0.26s ok"
 RESULT_RE = re.compile(
-    r"(ok|FAIL|ERROR|skipped|expected failure|unexpected success)\b")
+    r"(?:\d+(?:\.\d+)?s )?(ok|FAIL|ERROR|skipped|expected failure|unexpected success)\b")
 START_RE = re.compile(r"^(\w+) \(([\w.]+)\)(?: \((.*)\))?")
 SUMMARY_RE = re.compile(r"^(FAIL|ERROR|UNEXPECTED SUCCESS): (\w+) \(([\w.]+)\)")
 OUTCOME_OF = {"ok": "ok", "FAIL": "fail", "ERROR": "error", "skipped": "skipped",
