@@ -268,7 +268,9 @@ static void add_held(struct wthread *t, int idx, int mode)
         say("fork_stress: harness: truth table full");
         abort();
     }
-    t->held[t->nheld++] = (struct held){idx, mode, 1, 0};
+    /* entry first, then the count (release): a fork child never sees a torn entry */
+    t->held[t->nheld] = (struct held){idx, mode, 1, 0};
+    __atomic_store_n(&t->nheld, t->nheld + 1, __ATOMIC_RELEASE);
     atomic_fetch_add(&t->seq, 2);
 }
 
@@ -278,7 +280,12 @@ static void drop_held(struct wthread *t, int idx)
         if (t->held[i].idx == idx) {
             if (--t->held[i].count > 0)
                 return;
-            t->held[i] = t->held[--t->nheld];
+            /* copy the last entry over this one, then shrink (release): a fork child may
+             * see the last entry twice for a moment (the racy check counts it once),
+             * never miss it */
+            int last = t->nheld - 1;
+            t->held[i] = t->held[last];
+            __atomic_store_n(&t->nheld, last, __ATOMIC_RELEASE);
             atomic_fetch_add(&t->seq, 2);
             return;
         }
@@ -953,9 +960,8 @@ static int child_check_racy(int me, int probe, uint64_t prng)
             int n = w->nheld < MAXH ? w->nheld : MAXH;
             for (int k = 0; k < n; k++)
                 if (w->held[k].idx == idx && w->held[k].mode == (int)fh->kind) {
-                    matched[i * MAXH + k] = 1;
+                    matched[i * MAXH + k] = 1;   /* every copy: a torn swap can show it twice */
                     found = 1;
-                    break;
                 }
         }
         if (found) {
@@ -989,14 +995,18 @@ static int child_check_racy(int me, int probe, uint64_t prng)
                 missed++;   /* taken between the agent's snapshot and the fork */
                 if (verbose && missed <= 3) {
                     uint64_t addr = (uint64_t)(uintptr_t)&locks[w->held[k].idx];
-                    int other = 0;
+                    int other = 0, okind = -1, ostate = -1;
                     for (uint32_t e = 0; e < d->used; e++) {
                         const struct fw_fork_held *fh = (const void *)(base + (size_t)e * d->entry_size);
                         if (fh->lock_addr == addr)
-                            other = fh->holder_tid;
+                            other = fh->holder_tid, okind = (int)fh->kind, ostate = (int)fh->orphan_state;
                     }
-                    say("child %d: racy: lock %d kind %d held by tid %d missing; the agent has it under tid %d",
-                        (int)getpid(), w->held[k].idx, w->held[k].mode, w->tid, other);
+                    const struct lockobj *l = &locks[w->held[k].idx];
+                    say("child %d: racy: lock %d kind %d flavour %d (word %d owner %d) held by tid %d (thread %d "
+                        "state %d) missing; fork_held has it under tid %d kind %d orphan_state %d",
+                        (int)getpid(), w->held[k].idx, w->held[k].mode, l->flav, l->u.m.__data.__lock,
+                        l->u.m.__data.__owner, w->tid, i, atomic_load(&w->state), other, okind, ostate);
+                    describe_agent_thread(w->tid, addr);
                 }
             }
         }
