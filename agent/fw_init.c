@@ -78,7 +78,7 @@ __attribute__((constructor(101))) static void fw_init(void)
     h->pid = (int32_t)getpid();
     h->policy = (uint32_t)fw_cfg.policy;
     if (fw_cfg.disabled)
-        fw_mutex_inline_ok = 0;   /* "does nothing": every call goes to glibc */
+        fw_mutex_inline_ok = fw_sem_inline_ok = 0;   /* "does nothing": every call goes to glibc */
     if (fw_cfg.secure_exec)
         fw_registry_set_flag(FW_FLAG_SECURE_EXEC);
     if (!fw_cfg.disabled) {

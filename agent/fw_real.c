@@ -20,6 +20,8 @@ struct fw_real_fns fw_real = {
 };
 
 int fw_mutex_inline_ok;
+int fw_sem_inline_ok;
+static int fw_glibc_minor_between(int next_is_glibc, long lo, long hi);
 
 /* glibc 2.17-2.41 share the default mutex's protocol (nptl/pthread_mutex_lock.c,
  * lowlevellock.h): __kind 0 = private PTHREAD_MUTEX_TIMED_NP without elision;
@@ -30,18 +32,52 @@ int fw_mutex_inline_ok;
  * keeps calling glibc. */
 static int fw_mutex_inline_allowed(int next_is_glibc)
 {
-    if (!next_is_glibc)
-        return 0;
+    return fw_glibc_minor_between(next_is_glibc, 17, 41);
+}
+
+static long glibc_minor(void)
+{
     const char *v = gnu_get_libc_version();
     if (!v || strncmp(v, "2.", 2) != 0)
         return 0;
-    long minor = strtol(v + 2, 0, 10);
-    if (minor < 17 || minor > 41)
+    return strtol(v + 2, 0, 10);
+}
+
+static int fw_glibc_minor_between(int next_is_glibc, long lo, long hi)
+{
+    if (!next_is_glibc)
+        return 0;
+    long minor = glibc_minor();
+    if (minor < lo || minor > hi)
         return 0;
     const char *tun = secure_getenv("GLIBC_TUNABLES");
     if (tun && strstr(tun, "elision"))
         return 0;
     return 1;
+}
+
+/* Is fn defined in glibc's libc.so.6 (not in another interposer)? */
+static int in_libc(void *fn)
+{
+    Dl_info info;
+    if (!fn || !dladdr(fn, &info) || !info.dli_fname)
+        return 0;
+    const char *base = strrchr(info.dli_fname, '/');
+    base = base ? base + 1 : info.dli_fname;
+    return strcmp(base, "libc.so.6") == 0;
+}
+
+/* nptl/sem_waitcommon.c, sem_post.c (2.21+, 64-bit atomics): a free semaphore
+ * is taken by a CAS value -> value-1 (acquire); a post with no waiter
+ * registered is a CAS value -> value+1 (release) and wakes nobody. */
+static int fw_sem_inline_allowed(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    return fw_glibc_minor_between(in_libc((void *)fw_real.sem_wait) && in_libc((void *)fw_real.sem_post) &&
+                                  in_libc((void *)fw_real.sem_trywait), 21, 41);
+#else
+    return 0;
+#endif
 }
 
 static void *next(const char *name)
@@ -105,6 +141,7 @@ void fw_real_resolve(void)
     /* The default-version lock/unlock last: until now the aliases served. */
     BIND(mutex_lock, "pthread_mutex_lock");
     BIND(mutex_unlock, "pthread_mutex_unlock");
+    fw_sem_inline_ok = fw_sem_inline_allowed();
     fw_mutex_inline_ok = fw_mutex_inline_allowed(fw_real.mutex_lock == fw_glibc_mutex_lock &&
                                                  fw_real.mutex_unlock == fw_glibc_mutex_unlock);
     __atomic_store_n(&done, 1, __ATOMIC_RELEASE);

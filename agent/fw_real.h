@@ -78,6 +78,9 @@ void fw_real_resolve(void);
  * fw_real_resolve() only for a glibc whose mutex protocol we know, when the next
  * pthread_mutex_lock/unlock in the lookup chain are glibc's, and no elision tunable. */
 extern int fw_mutex_inline_ok;
+/* The same for sem_wait/sem_post (glibc 2.21+ 64-bit semaphores: value in the
+ * low 32 bits of `data`, waiters in the high 32). */
+extern int fw_sem_inline_ok;
 
 #define FW_REAL(name) \
     ((FW_REAL_PREBOUND(name) || __builtin_expect(fw_real.name != 0, 1)) \
