@@ -149,16 +149,29 @@ def wait_ready(fx, started):
     return child, [child]
 
 
+# After GDB detaches, an interrupted futex wait is restarted by the kernel: the
+# thread is briefly runnable (state R) before it sleeps again. "Left alone" means
+# it goes back to sleep in the same wait within a bound, not that we caught it asleep.
+SETTLE_BOUND = 10
+
+
+def settled(predicate):
+    try:
+        return fwtest.wait_for("settle", predicate, SETTLE_BOUND)
+    except fwtest.Timeout:
+        return False
+
+
 def check_left_alone(pid, tids, fx, when):
     check(fwtest.tracer_pid(pid) == 0, "%s: %d still traced (TracerPid %s)"
           % (when, pid, fwtest.tracer_pid(pid)))
     for t in tids:
         if fx.hang:
-            check(fwtest.blocked_in_futex(pid, t if t != pid else None),
+            check(settled(lambda t=t: fwtest.blocked_in_futex(pid, t if t != pid else None)),
                   "%s: %d/%d no longer asleep in futex (state %s)"
                   % (when, pid, t, fwtest.proc_stat_state(pid, t)))
         else:
-            check(fwtest.proc_stat_state(pid) == "S",
+            check(settled(lambda: fwtest.proc_stat_state(pid) == "S"),
                   "%s: %d state %s" % (when, pid, fwtest.proc_stat_state(pid)))
 
 
