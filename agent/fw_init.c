@@ -3,6 +3,7 @@
 #include "fw_log.h"
 #include "fw_real.h"
 #include "fw_registry.h"
+#include "fw_stacks.h"
 #include "fw_thread.h"
 
 #include <dlfcn.h>
@@ -83,6 +84,7 @@ __attribute__((constructor(101))) static void fw_init(void)
         fw_registry_set_flag(FW_FLAG_SECURE_EXEC);
     if (!fw_cfg.disabled) {
         fw_thread_init();
+        fw_stacks_init();
         pthread_atfork(0, 0, atfork_child_tid);
         fw_registry_set_flag(FW_FLAG_ENABLED);
         __atomic_store_n(&fw_enabled, 1, __ATOMIC_RELEASE);

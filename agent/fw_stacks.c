@@ -5,8 +5,10 @@
 #include "fw_registry.h"
 #include "fw_thread.h"
 
+#include <dlfcn.h>
 #include <libunwind.h>
 #include <string.h>
+#include <unwind.h>
 
 #define NO_STACK FW_STACK_NONE
 #define MAX_PROBES 64u
@@ -17,9 +19,51 @@ struct fw_stack_site fw_stack_sites[FW_STACK_HASH_SIZE];
 static uint32_t pool_next;          /* next free index in stacks[] */
 static fw_unwind_fn unwinder;
 
-static int libunwind_backtrace(void **frames, int max)
+/* The unwinder: libgcc_s's _Unwind_Backtrace (.eh_frame via dl_iterate_phdr; no
+ * allocation, no file descriptor). libunwind's unw_backtrace opened a pipe on
+ * first use (its memory-validation pipe, fds 3 and 4 in a fresh program), which
+ * programs that check their inherited fds notice (CPython's test_subprocess). */
+struct bt_state {
+    void **frames;
+    int max;
+    int n;
+};
+
+/* libgcc_s's own entry points: the agent also links libunwind, which exports
+ * _Unwind_* names of its own (and opens the same pipe), so they are looked up
+ * in libgcc_s explicitly by fw_stacks_init(). */
+static _Unwind_Reason_Code (*gcc_unwind_backtrace)(_Unwind_Trace_Fn, void *);
+static _Unwind_Ptr (*gcc_get_ip)(struct _Unwind_Context *);
+
+static _Unwind_Reason_Code bt_step_gcc(struct _Unwind_Context *ctx, void *arg)
 {
-    return unw_backtrace(frames, max);
+    struct bt_state *st = arg;
+    if (st->n >= st->max)
+        return _URC_END_OF_STACK;
+    uintptr_t ip = (uintptr_t)gcc_get_ip(ctx);
+    if (ip == 0)
+        return _URC_END_OF_STACK;
+    st->frames[st->n++] = (void *)ip;
+    return _URC_NO_REASON;
+}
+
+static int default_backtrace(void **frames, int max)
+{
+    if (gcc_unwind_backtrace && gcc_get_ip) {
+        struct bt_state st = { frames, max, 0 };
+        gcc_unwind_backtrace(bt_step_gcc, &st);
+        return st.n;
+    }
+    return unw_backtrace(frames, max);   /* no libgcc_s: libunwind (opens its pipe) */
+}
+
+void fw_stacks_init(void)
+{
+    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return;
+    gcc_get_ip = (_Unwind_Ptr (*)(struct _Unwind_Context *))dlsym(h, "_Unwind_GetIP");
+    gcc_unwind_backtrace = (_Unwind_Reason_Code (*)(_Unwind_Trace_Fn, void *))dlsym(h, "_Unwind_Backtrace");
 }
 
 void fw_stacks_set_unwinder(fw_unwind_fn fn)
@@ -48,7 +92,7 @@ static uint32_t capture(uint64_t call_site)
         return NO_STACK;
     }
     void *raw[UNWIND_MAX];
-    fw_unwind_fn fn = unwinder ? unwinder : libunwind_backtrace;
+    fw_unwind_fn fn = unwinder ? unwinder : default_backtrace;
     fw_tls_guard++;   /* libunwind takes its own locks: they must pass straight through */
     int n = fn(raw, UNWIND_MAX);
     fw_tls_guard--;

@@ -3,7 +3,7 @@
  * An agent-private open-addressing hash maps a call site (the return address of
  * the interposed call) to a 1-based index into forkwatch_registry.stacks[]. The
  * first acquisition from a call site claims the hash slot by CAS and captures the
- * stack with libunwind; later ones only read. No lock, no allocation. */
+ * stack (libgcc_s unwinder); later ones only read. No lock, no allocation. */
 #ifndef FW_STACKS_H
 #define FW_STACKS_H
 
@@ -46,7 +46,10 @@ static inline uint32_t fw_stack_id_fast(uint64_t call_site, int may_capture)
 /* Only looks up; never captures (fork child, or FORKWATCH_STACKS=0). */
 uint32_t fw_stack_lookup(uint64_t call_site);
 
-/* Tests replace the unwinder; NULL restores libunwind. */
+/* Start-up: binds libgcc_s's unwinder (libunwind when libgcc_s is missing). */
+void fw_stacks_init(void);
+
+/* Tests replace the unwinder; NULL restores the default one. */
 void fw_stacks_set_unwinder(fw_unwind_fn fn);
 
 /* Forgets every stack (tests only: the pool is append-only otherwise). */
