@@ -3,6 +3,7 @@
 The layout is agent/forkwatch_abi.h (FW_LAYOUT_VERSION 1); the constants below mirror it and
 tests/gdb checks them against tests/abi_offsets.c. Every table is bounded by its descriptor in
 the header; anything inconsistent gives a "registry damaged: ..." note, never an exception."""
+import re
 import struct
 
 from . import memory
@@ -394,9 +395,44 @@ class Registry(object):
         return max(acq, key=lambda h: h.seq) if acq else None
 
 
+FLAG_ENABLED = 0x1
+_INFO_VARIABLE_RE = re.compile(r"^\s*(0x[0-9a-fA-F]+)\s+" + SYMBOL + r"\s*$")
+
+
+def _candidate_addresses():
+    """Addresses of every `forkwatch_registry` in the inferior. A program may load
+    the agent twice (two LD_PRELOAD entries, or a dlopen of a copy): each copy has
+    its own registry and only the first stays enabled. Copies with the agent's
+    debug info are found per object file; those without, as minimal symbols."""
+    import gdb  # only inside GDB: the parser above is also tested outside it
+    found = []
+    first = symbols.minsym_address(SYMBOL)
+    if first:
+        found.append(first)
+    try:
+        for objfile in gdb.objfiles():
+            try:
+                sym = objfile.lookup_global_symbol(SYMBOL)
+                addr = int(sym.value().address) if sym is not None else 0
+            except (gdb.error, RuntimeError, AttributeError, TypeError, ValueError):
+                addr = 0
+            if addr and addr not in found:
+                found.append(addr)
+        out = gdb.execute("info variables -q ^%s$" % SYMBOL, to_string=True)
+        for line in out.splitlines():
+            m = _INFO_VARIABLE_RE.match(line)
+            if m and int(m.group(1), 16) not in found:
+                found.append(int(m.group(1), 16))
+    except (gdb.error, RuntimeError):
+        pass
+    return found
+
+
 def find():
-    """The Registry of the selected inferior, or None when the agent is not loaded."""
-    addr = symbols.minsym_address(SYMBOL)
-    if not addr:
-        return None
-    return Registry(addr).load()
+    """The Registry of the selected inferior, or None when the agent is not loaded.
+    With several copies, the enabled one (the copy that recorded) wins."""
+    loaded = [Registry(addr).load() for addr in _candidate_addresses()]
+    for reg in loaded:
+        if reg is not None and reg.valid and reg.header.get("flags", 0) & FLAG_ENABLED:
+            return reg
+    return loaded[0] if loaded else None
