@@ -59,6 +59,7 @@ void fw_config_parse(struct fw_config *cfg, fw_getenv_fn get, fw_warn_fn warn, i
     cfg->exit_status = FW_EXIT_DEADLOCK;
     cfg->stacks = 1;
     cfg->python = 1;
+    cfg->inline_fast_paths = 1;
     if (secure_exec) {
         /* Never trust the environment of a set-uid program: do nothing at all. */
         cfg->secure_exec = 1;
@@ -69,6 +70,7 @@ void fw_config_parse(struct fw_config *cfg, fw_getenv_fn get, fw_warn_fn warn, i
     parse_bool(get, warn, "FORKWATCH_QUIET", &cfg->quiet);
     parse_bool(get, warn, "FORKWATCH_STACKS", &cfg->stacks);
     parse_bool(get, warn, "FORKWATCH_PYTHON", &cfg->python);
+    parse_bool(get, warn, "FORKWATCH_INLINE", &cfg->inline_fast_paths);
     parse_exit_status(get, warn, &cfg->exit_status);
 
     const char *p = get("FORKWATCH_ON_DEADLOCK");

@@ -14,6 +14,7 @@ struct fw_config {
     int quiet;
     int stacks;
     int python;
+    int inline_fast_paths;   /* FORKWATCH_INLINE=0: always call glibc for the lock itself */
     char report_path[FW_REPORT_PATH_MAX];   /* "" = no report file */
 };
 

@@ -42,6 +42,7 @@ Test(config, defaults)
     cr_assert_eq(c.quiet, 0);
     cr_assert_eq(c.stacks, 1);
     cr_assert_eq(c.python, 1);
+    cr_assert_eq(c.inline_fast_paths, 1);
     cr_assert_eq(c.disabled, 0);
     cr_assert_str_eq(c.report_path, "");
     cr_assert_eq(warnings, 0);
@@ -51,13 +52,15 @@ Test(config, valid_values)
 {
     static const char *const env[] = { "FORKWATCH_ON_DEADLOCK", "warn", "FORKWATCH_EXIT_STATUS", "255",
                                        "FORKWATCH_QUIET", "1", "FORKWATCH_STACKS", "0",
-                                       "FORKWATCH_PYTHON", "0", "FORKWATCH_REPORT", "/tmp/r.jsonl", NULL };
+                                       "FORKWATCH_PYTHON", "0", "FORKWATCH_REPORT", "/tmp/r.jsonl",
+                                       "FORKWATCH_INLINE", "0", NULL };
     struct fw_config c = parse(env, 0);
     cr_assert_eq(c.policy, FW_POLICY_WARN);
     cr_assert_eq(c.exit_status, 255);
     cr_assert_eq(c.quiet, 1);
     cr_assert_eq(c.stacks, 0);
     cr_assert_eq(c.python, 0);
+    cr_assert_eq(c.inline_fast_paths, 0);
     cr_assert_str_eq(c.report_path, "/tmp/r.jsonl");
     cr_assert_eq(warnings, 0);
 }
