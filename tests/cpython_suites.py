@@ -490,6 +490,7 @@ def main():
 
     versions = args.python or (FULL_VERSIONS if args.full else DEFAULT_VERSIONS)
     agent = os.path.abspath(args.agent)
+    args.out = os.path.abspath(args.out)   # the shim directory is passed to regrtest, which runs elsewhere
     passed = failed = 0
     if not os.path.isfile(agent):
         log(f"cpython_suites: agent not found: {agent} (build it with `make build/libforkwatch.so`)")
