@@ -1,6 +1,7 @@
 #!/bin/sh
 # forkwatch's test runner (what `make test` runs). Runs every suite present, in order:
-#   unit (criterion), cli, gdb, gdb_cpython, integration, e2e, shapes
+#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes,
+#   cpython_suites (CPython's own tests bare vs under the agent, the part that fits)
 # prints each suite's result and the CPython interpreters that ran, and ends with
 # one line `N passed, N failed` summing all suites. Exit status non-zero on any failure.
 # Each suite runs under a time bound (timeout(1) kills it by PID).
@@ -69,7 +70,7 @@ if [ -x "$BUILD/tests/unit_tests" ]; then
 else
     absent unit "$BUILD/tests/unit_tests"
 fi
-for s in cli/run_cli_tests.sh gdb/run_gdb_tests.sh gdb_cpython/run_cpython_tests.sh; do
+for s in cli/run_cli_tests.sh gdb/run_gdb_tests.sh gdb_cpython/run_cpython_tests.sh edge/run_edge.sh stress/run_stress.sh; do
     name=$(dirname "$s")
     if [ -f "tests/$s" ]; then
         # Run by its own #! line's shell (bash scripts are common), sh otherwise.
@@ -87,6 +88,14 @@ if [ -f tests/shapes/run_shapes.py ]; then
     run_suite shapes 1500 "$PY" tests/shapes/run_shapes.py
 else
     absent shapes tests/shapes/run_shapes.py
+fi
+
+# Issue 6: CPython's own threading/fork/logging/queue/subprocess suites must give the
+# same results with the agent as without (the default mode is the part that fits CI).
+if [ -f tests/cpython_suites.py ]; then
+    run_suite cpython_suites 1500 "$PY" tests/cpython_suites.py
+else
+    absent cpython_suites tests/cpython_suites.py
 fi
 
 echo "==== summary"

@@ -106,6 +106,12 @@ int main(int argc, char **argv)
     parent_unchanged("fork+exec", f0, 1);
 
     R("system %d", system("exit 0"));
+    /* popen: like system, a clone(CLONE_VFORK) + exec of /bin/sh */
+    FILE *pipe = popen("echo popen-ok", "r");
+    char out[32] = "";
+    if (pipe && !fgets(out, sizeof out, pipe))
+        out[0] = 0;
+    R("popen read '%.*s', pclose %d", (int)strcspn(out, "\n"), out, pipe ? pclose(pipe) : -1);
     atomic_store(&step, 2);
     pthread_join(t, 0);
     /* nothing was reported anywhere: the report (shared by all) has no event */
