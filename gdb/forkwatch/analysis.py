@@ -291,6 +291,7 @@ def analyze():
         r.forks = registry_ok.forks
 
     _child_wait_note(c)
+    _fold_condition_waiters(r)
 
     r.findings.sort(key=lambda f: SEVERITY.index(f["kind"]))
     r.verdict = r.findings[0]["kind"] if r.findings else "no-deadlock"
@@ -738,6 +739,28 @@ def _adopt_lost_thread(h, lost):
     h["name"] = name
     h["tid"] = tid
     h["python_stack"] = _py_frames(frames)
+
+
+def _is_condition_waiter(f):
+    return f.get("_shape") == "condition" and (f.get("holder") or {}).get("source") == "inferred"
+
+
+def _fold_condition_waiters(r):
+    """Threads in Condition.wait (an Event, a Queue) that nobody left can notify are a
+    consequence, not a cause, when another finding names a lock, the GIL or a lost pool:
+    once that thread is stuck, whatever it would have signalled never comes. One note
+    for all of them keeps the screen on the cause (a child with 100 idle threads would
+    otherwise print 100 findings). With no other finding they stay findings."""
+    waiters = [f for f in r.findings if _is_condition_waiter(f)]
+    if not waiters or len(waiters) == len(r.findings):
+        return
+    r.findings = [f for f in r.findings if not _is_condition_waiter(f)]
+    names = ["%s (%s)" % (f["waiter"].get("name") or "?", f["waiter"].get("tid")) for f in waiters]
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    r.notes.append("%d more thread%s wait%s in threading.Condition.wait for a notify that no thread left "
+                   "will send, a consequence of the finding%s above: %s"
+                   % (len(waiters), "" if len(waiters) == 1 else "s", "s" if len(waiters) == 1 else "",
+                      "" if len(r.findings) == 1 else "s", shown))
 
 
 def _finding(c, kind, t, lock, h):
