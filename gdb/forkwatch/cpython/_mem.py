@@ -106,7 +106,9 @@ def has_dwarf_at(addr, variable="_PyRuntime"):
                 sym = objfile.lookup_global_symbol(variable)
             except (gdb.error, RuntimeError, AttributeError):
                 continue
-            if sym is not None and sym.is_variable:
+            # any DWARF entry: libpython's own DWARF may describe it as a declaration
+            # (address class "unresolved") rather than a definition
+            if sym is not None:
                 return True
     except (gdb.error, RuntimeError, AttributeError, TypeError, ValueError):
         pass
