@@ -29,29 +29,40 @@ def read_bytes(addr, size):
         raise MemoryReadError("cannot read %d bytes at 0x%x: %s" % (size, addr, e))
 
 
-def _unpack(fmt, addr):
-    size = struct.calcsize(fmt)
-    return struct.unpack(fmt, read_bytes(addr, size))[0]
+_U8 = struct.Struct("<B")
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
+_U64 = struct.Struct("<Q")
+_I64 = struct.Struct("<q")
+
+
+def _unpack(st, addr):
+    return st.unpack(read_bytes(addr, st.size))[0]
 
 
 def read_u8(addr):
-    return _unpack("<B", addr)
+    return _unpack(_U8, addr)
+
+
+def read_u16(addr):
+    return _unpack(_U16, addr)
 
 
 def read_u32(addr):
-    return _unpack("<I", addr)
+    return _unpack(_U32, addr)
 
 
 def read_i32(addr):
-    return _unpack("<i", addr)
+    return _unpack(_I32, addr)
 
 
 def read_u64(addr):
-    return _unpack("<Q", addr)
+    return _unpack(_U64, addr)
 
 
 def read_i64(addr):
-    return _unpack("<q", addr)
+    return _unpack(_I64, addr)
 
 
 def read_pointer(addr):

@@ -1,63 +1,36 @@
-"""Private, minimal memory reader for forkwatch.cpython (reads only, never writes).
+"""Memory reads for forkwatch.cpython (reads only, never writes): the package's
+shared reader (forkwatch.memory) under the names this package uses, plus what
+only CPython reading needs.
 
-Every failure becomes MemError, which the public API turns into a clean result.
+Every failure is MemError (forkwatch.memory.MemoryReadError), which the public
+API turns into a clean result.
 """
 import os
-import struct
 
 import gdb
 
+from .. import memory
 
-class MemError(Exception):
-    """A read of the inferior's memory failed (or a value made no sense)."""
+MemError = memory.MemoryReadError
 
-
-_U64 = struct.Struct("<Q")
-_I64 = struct.Struct("<q")
-_U32 = struct.Struct("<I")
-_I32 = struct.Struct("<i")
-_U16 = struct.Struct("<H")
-
+# A CPython object never needs a larger single read: a bigger size is garbage
+# read from a damaged or misidentified structure.
 MAX_READ = 1 << 20
 
 
 def read(addr, size):
-    if addr is None or addr <= 0 or size < 0 or size > MAX_READ or addr + size > (1 << 64):
-        raise MemError("bad read of %d bytes at %r" % (size, addr))
-    if size == 0:
-        return b""
-    try:
-        return bytes(gdb.selected_inferior().read_memory(addr, size))
-    except (gdb.MemoryError, gdb.error, ValueError, OverflowError) as exc:
-        raise MemError("cannot read %d bytes at 0x%x: %s" % (size, addr, exc))
+    if size is None or size > MAX_READ:
+        raise MemError("bad read of %r bytes at %r" % (size, addr))
+    return memory.read_bytes(addr, size)
 
 
-def u64(addr):
-    return _U64.unpack(read(addr, 8))[0]
-
-
-def i64(addr):
-    return _I64.unpack(read(addr, 8))[0]
-
-
-def u32(addr):
-    return _U32.unpack(read(addr, 4))[0]
-
-
-def i32(addr):
-    return _I32.unpack(read(addr, 4))[0]
-
-
-def u16(addr):
-    return _U16.unpack(read(addr, 2))[0]
-
-
-def u8(addr):
-    return read(addr, 1)[0]
-
-
-def ptr(addr):
-    return u64(addr)
+u64 = memory.read_u64
+i64 = memory.read_i64
+u32 = memory.read_u32
+i32 = memory.read_i32
+u16 = memory.read_u16
+u8 = memory.read_u8
+ptr = memory.read_pointer
 
 
 def cstring(addr, limit=256):
