@@ -73,14 +73,15 @@ done:
     return count;
 }
 
-/* Reads /proc/self/task/TID/comm: names change after a thread's first lock op. */
-static void refresh_name(struct fw_fork_held *fh)
+/* Reads /proc/self/task/TID/comm into the thread's slot: names change after a
+ * thread's first lock op (prctl, or a pthread_setname_np we did not see). */
+static void refresh_thread_name(struct fw_thread *t)
 {
     char path[64];
     struct fw_buf b;
     fw_buf_init(&b, path, sizeof path - 1);
     fw_buf_str(&b, "/proc/self/task/");
-    fw_buf_i64(&b, fh->holder_tid);
+    fw_buf_i64(&b, t->tid);
     fw_buf_str(&b, "/comm");
     path[b.len] = '\0';
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -94,20 +95,32 @@ static void refresh_name(struct fw_fork_held *fh)
     if (name[n - 1] == '\n')
         n--;
     name[n] = '\0';
-    fw_copy_str(fh->holder_name, sizeof fh->holder_name, name);
+    fw_copy_str(t->name, sizeof t->name, name);
 }
 
 /* The expensive part, only when some lock is held by another thread. */
 static void describe_held(uint32_t count, struct fw_fork *fk)
 {
     struct fw_registry *r = &forkwatch_registry;
+    /* A thread holding many locks has its name read once per fork, not once per
+     * lock: name_read_at[slot] == this fork's generation once it was read. */
+    static uint64_t name_read_at[FW_MAX_THREADS];
+    static uint64_t generation;
+    generation++;
     for (uint32_t i = 0; i < count; i++) {
         struct fw_fork_held *fh = &r->fork_held[i];
         Dl_info info;
         if (dladdr((void *)(uintptr_t)fh->call_site, &info) && info.dli_sname)
             fw_copy_str(fh->call_site_function, sizeof fh->call_site_function, info.dli_sname);
-        if (r->threads[fh->holder_slot].state == FW_THREAD_LIVE)
-            refresh_name(fh);
+        uint32_t slot = fh->holder_slot;
+        if (slot >= FW_MAX_THREADS || r->threads[slot].state != FW_THREAD_LIVE)
+            continue;
+        struct fw_thread *t = &r->threads[slot];
+        if (name_read_at[slot] != generation) {
+            refresh_thread_name(t);
+            name_read_at[slot] = generation;
+        }
+        fw_copy_str(fh->holder_name, sizeof fh->holder_name, t->name);
     }
     r->header.py_threads.used = 0;
     r->header.py_frames.used = 0;
