@@ -11,6 +11,8 @@
  *    entry size, capacity, used). A reader must use those numbers, not its own
  *    sizeof(), and must bound-check them: a core may be damaged.
  *  - Any change to a field's meaning or position bumps FW_LAYOUT_VERSION.
+ *    A new enum value (e.g. a lock kind) is an addition, not a change: no bump;
+ *    readers must show values they do not know as unknown, never reject them.
  *    Appending fields at the end of an entry is allowed without a bump only if
  *    entry_size grows (readers ignore what they do not know).
  *  - gdb/forkwatch/agent_registry.py mirrors this file; tests/unit checks the
@@ -57,6 +59,10 @@ enum fw_lock_kind {
     FW_KIND_RWLOCK_WRITE = 3,   /* "pthread_rwlock" (held for writing) */
     FW_KIND_SEMAPHORE = 4,      /* "semaphore" (CPython 3.8–3.13.0 locks are these) */
     FW_KIND_C11_MTX = 5,        /* "c11_mtx" */
+    FW_KIND_GIL = 6,            /* "gil": CPython's GIL, in fork_held only (lock_addr = its
+                                   struct _gil_runtime_state, call_site 0, holder = the
+                                   thread its last_holder names). Added in agent 0.1.0's
+                                   layout 1 without a bump: a new value, no field moved */
 };
 
 /* State of one held entry. */

@@ -3,6 +3,7 @@
 
 #include "fw_buf.h"
 #include "fw_config.h"
+#include "fw_gil.h"
 #include "fw_log.h"
 #include "fw_modules.h"
 #include "fw_orphan.h"
@@ -159,6 +160,7 @@ void fw_fork_prepare(uint32_t via)
     fk->threads_live = live_threads();
     fk->python_captured = 0;
     uint32_t count = fw_fork_snapshot_held(self);
+    count = fw_gil_at_fork(self, count);   /* the GIL held by another thread: one more entry */
     fk->held_count = count;
     /* Modules and the Python API also serve locks the child finds held that the
      * snapshot missed (taken between it and the fork): always cheap enough. */
@@ -207,6 +209,7 @@ void fw_fork_mark_child(const struct fw_thread *self, int32_t pid, int32_t tid)
     fw_in_fork_child = 1;
     fw_threads_claimed_in_child = 0;
     fw_orphan_build();
+    fw_gil_child();
 }
 
 void fw_fork_child(void)

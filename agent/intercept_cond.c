@@ -6,6 +6,7 @@
  * and unwinds through this wrapper. A cleanup handler of our own marks the entry
  * HELD again on that way out, so that the program's handler finds it and the
  * unlock removes it (pthread_cleanup_push works in C without -fexceptions). */
+#include "fw_gil.h"
 #include "fw_lockops.h"
 #include "fw_real.h"
 
@@ -14,7 +15,11 @@ static void cond_wait_cancelled(void *e)
     fw_cond_wait_end(e);
 }
 
+/* In a fork child whose GIL a vanished thread holds, a wait on the GIL's cond
+ * (take_gil) is reported before it blocks; otherwise one predictable branch. */
 #define COND_WAIT(CALL)                                     \
+    if (FW_UNLIKELY(fw_gil_watch))                          \
+        fw_gil_on_cond_wait(c, FW_CALL_SITE());             \
     struct fw_held *volatile e = fw_cond_wait_begin(m);   /* kept across setjmp */              \
     int rc;                                                 \
     pthread_cleanup_push(cond_wait_cancelled, e);           \

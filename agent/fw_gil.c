@@ -1,0 +1,264 @@
+/* fw_gil.c — see fw_gil.h.
+ *
+ * Parent side: CPython found with dlsym (once), the GIL read with raw memory
+ * reads through the layout table below; thread states are read fault-safely
+ * (process_vm_readv on ourselves), since a stale last_holder may point at freed
+ * memory. Child side: memory reads, registry writes, write(2), _exit only. */
+#include "fw_gil.h"
+
+#include "fw_buf.h"
+#include "fw_config.h"
+#include "fw_event.h"
+#include "fw_orphan.h"
+#include "fw_registry.h"
+#include "fw_thread.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* From `ptype/o` of each version's libpython (pyenv 3.8.18 … 3.13.0, Debian
+ * 3.11.2): struct _gil_runtime_state is the same in all of them (last_holder 8,
+ * locked 16, cond 32). tests/unit/test_gil.c checks every number against DWARF. */
+static const struct fw_gil_layout layouts[] = {
+    /* minor, runtime.ceval.gil, interp.ceval.gil, last_holder, locked, cond, thread_id, native_id */
+    { 8, 1152, 0, 8, 16, 32, 176, 0 },
+    { 9, 352, 0, 8, 16, 32, 176, 0 },
+    { 10, 352, 0, 8, 16, 32, 176, 0 },
+    { 11, 360, 0, 8, 16, 32, 152, 160 },
+    { 12, 0, 384, 8, 16, 32, 136, 144 },
+    { 13, 0, 16, 8, 16, 32, 152, 160 },
+};
+
+const struct fw_gil_layout *fw_gil_layout_for(int minor)
+{
+    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
+        if (layouts[i].minor == minor)
+            return &layouts[i];
+    return 0;
+}
+
+int fw_gil_watch;
+
+static struct {
+    int resolved;                   /* 1 found, -1 not a CPython we know */
+    const struct fw_gil_layout *lay;
+    uint64_t runtime;               /* &_PyRuntime */
+    int (*IsInitialized)(void);
+    void *(*InterpMain)(void);
+} py;
+
+/* State of the latest fork (copied into the child). */
+static const struct fw_gil_layout *fork_lay;
+static uint64_t fork_gil;           /* the struct _gil_runtime_state, 0 = none */
+static int32_t gil_entry = -1;      /* its fork_held index, -1 = none */
+static uint64_t holder_tstate;      /* child: the vanished holder's thread state */
+static uint64_t test_gil;           /* tests: the GIL "found" at every fork */
+
+/* Reads n bytes at addr without faulting on a bad address: 1 on success. */
+static int safe_read(uint64_t addr, void *out, size_t n)
+{
+    if (addr < 4096)
+        return 0;
+    struct iovec local = { out, n };
+    struct iovec remote = { (void *)(uintptr_t)addr, n };
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n;
+}
+
+static int parse_minor(const char *v)
+{
+    if (!v || v[0] != '3' || v[1] != '.')
+        return -1;
+    int minor = 0, digits = 0;
+    for (const char *p = v + 2; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
+        minor = minor * 10 + (*p - '0');
+    return digits ? minor : -1;
+}
+
+static void resolve(void)
+{
+    if (py.resolved)
+        return;
+    const char *(*get_version)(void);
+    *(void **)&get_version = dlsym(RTLD_DEFAULT, "Py_GetVersion");
+    *(void **)&py.IsInitialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
+    if (!get_version || !py.IsInitialized)
+        return;   /* not (yet) a Python process: look again at the next fork */
+    py.resolved = -1;
+    py.lay = fw_gil_layout_for(parse_minor(get_version()));
+    if (!py.lay)
+        return;
+    py.runtime = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "_PyRuntime");
+    *(void **)&py.InterpMain = dlsym(RTLD_DEFAULT, "PyInterpreterState_Main");
+    if (py.lay->runtime_ceval_gil ? py.runtime != 0 : py.InterpMain != 0)
+        py.resolved = 1;
+}
+
+/* The main interpreter's GIL, or 0 (no CPython, not initialised, unreadable). */
+static uint64_t find_gil(void)
+{
+    if (test_gil)
+        return test_gil;
+    resolve();
+    if (py.resolved != 1 || !py.IsInitialized())
+        return 0;
+    if (py.lay->runtime_ceval_gil)
+        return py.runtime + py.lay->runtime_ceval_gil;
+    /* PyInterpreterState_Main() reads _PyRuntime.interpreters.main: no lock. */
+    uint64_t interp = (uint64_t)(uintptr_t)py.InterpMain(), gil = 0;
+    if (!interp || !safe_read(interp + py.lay->interp_ceval_gil, &gil, sizeof gil))
+        return 0;
+    return gil;
+}
+
+int fw_gil_held_by_other(const struct fw_gil_layout *lay, const void *gil, uint64_t self_ident,
+                         uint64_t *tstate, uint64_t *ident)
+{
+    uint64_t base = (uint64_t)(uintptr_t)gil, last = 0, id = 0;
+    int32_t locked = 0;
+    if (!lay || !safe_read(base + lay->gil_locked, &locked, sizeof locked) || locked != 1)
+        return 0;   /* free, or not initialised (-1) */
+    if (!safe_read(base + lay->gil_last_holder, &last, sizeof last) || !last)
+        return 0;
+    if (!safe_read(last + lay->tstate_thread_id, &id, sizeof id) || id == 0 || id == self_ident)
+        return 0;
+    *tstate = last;
+    *ident = id;
+    return 1;
+}
+
+/* The slot of the thread with this pthread_self() in one of two states, or -1. */
+static int32_t slot_of(uint64_t ident, uint32_t state_a, uint32_t state_b, const struct fw_thread *self)
+{
+    const struct fw_registry *r = &forkwatch_registry;
+    uint32_t used = __atomic_load_n(&r->header.threads.used, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < used && i < FW_MAX_THREADS; i++) {
+        const struct fw_thread *t = &r->threads[i];
+        uint32_t st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if (t != self && (st == state_a || st == state_b) && t->pthread_id == ident)
+            return (int32_t)i;
+    }
+    return -1;
+}
+
+static void fill_entry(struct fw_fork_held *fh, uint64_t gil, uint32_t slot, uint64_t ident)
+{
+    const struct fw_thread *t = &forkwatch_registry.threads[slot];
+    fh->lock_addr = gil;
+    fh->call_site = 0;
+    fh->kind = FW_KIND_GIL;
+    fh->stack_id = 0;
+    fh->holder_tid = t->tid;
+    fh->holder_slot = slot;
+    fh->holder_pthread = ident;
+    fh->py_thread = -1;
+    fh->orphan_state = FW_ORPHAN_NOT_CHILD;
+    fw_copy_str(fh->holder_name, sizeof fh->holder_name, t->name);
+    fh->call_site_function[0] = '\0';
+}
+
+/* Appends the GIL entry at index n; returns n + 1, or n when the table is full. */
+static uint32_t append_entry(uint32_t n, uint64_t gil, uint32_t slot, uint64_t ident)
+{
+    struct fw_registry *r = &forkwatch_registry;
+    if (n >= FW_MAX_FORK_HELD) {
+        fw_registry_set_flag(FW_FLAG_FORK_HELD_FULL);
+        return n;
+    }
+    fill_entry(&r->fork_held[n], gil, slot, ident);
+    gil_entry = (int32_t)n;
+    r->header.fork_held_count = n + 1;
+    __atomic_store_n(&r->header.fork_held.used, n + 1, __ATOMIC_RELEASE);
+    return n + 1;
+}
+
+uint32_t fw_gil_at_fork(const struct fw_thread *self, uint32_t count)
+{
+    gil_entry = -1;
+    fork_gil = find_gil();
+    fork_lay = fork_gil ? py.lay : 0;
+    uint64_t tstate, ident;
+    if (!fork_gil || !fw_gil_held_by_other(fork_lay, (const void *)(uintptr_t)fork_gil,
+                                           (uint64_t)pthread_self(), &tstate, &ident))
+        return count;
+    /* Only a thread the agent knows: a garbage last_holder names none. A child
+     * forking again finds the holder among the threads that vanished before. */
+    int32_t slot = slot_of(ident, FW_THREAD_LIVE, FW_THREAD_VANISHED, self);
+    if (slot < 0)
+        return count;
+    return append_entry(count, fork_gil, (uint32_t)slot, ident);
+}
+
+void fw_gil_child(void)
+{
+    fw_gil_watch = 0;
+    holder_tstate = 0;
+    if (!fork_gil)
+        return;
+    struct fw_registry *r = &forkwatch_registry;
+    uint64_t tstate, ident;
+    /* pthread_self() is the forking thread's, unchanged by the fork. */
+    if (!fw_gil_held_by_other(fork_lay, (const void *)(uintptr_t)fork_gil, (uint64_t)pthread_self(),
+                              &tstate, &ident))
+        return;   /* free, or ours: nothing to wait for */
+    int32_t slot = slot_of(ident, FW_THREAD_VANISHED, FW_THREAD_VANISHED, 0);
+    if (slot < 0)
+        return;
+    if (gil_entry < 0 || (uint32_t)gil_entry >= r->header.fork_held.used ||
+        r->fork_held[gil_entry].lock_addr != fork_gil) {
+        /* Taken between the snapshot and the fork: the child adds it. */
+        gil_entry = -1;
+        append_entry(r->header.fork_held.used, fork_gil, (uint32_t)slot, ident);
+        if (gil_entry < 0)
+            return;
+    } else if (r->fork_held[gil_entry].holder_pthread != ident) {
+        fill_entry(&r->fork_held[gil_entry], fork_gil, (uint32_t)slot, ident);   /* handed on */
+    }
+    holder_tstate = tstate;
+    __atomic_store_n(&r->fork_held[gil_entry].orphan_state, FW_ORPHAN_LIVE, __ATOMIC_RELEASE);
+    fw_gil_watch = fw_cfg.policy != FW_POLICY_OFF;
+}
+
+void fw_gil_on_cond_wait(const void *cond, uint64_t call_site)
+{
+    if ((uint64_t)(uintptr_t)cond != fork_gil + fork_lay->gil_cond || fw_tls_guard)
+        return;
+    struct fw_registry *r = &forkwatch_registry;
+    struct fw_fork_held *fh = &r->fork_held[gil_entry];
+    uint64_t tstate = 0, ident;
+    /* Still locked by the vanished holder? (The child may have re-created the
+     * GIL, as os.fork()'s PyOS_AfterFork_Child does.) */
+    if (!fw_gil_held_by_other(fork_lay, (const void *)(uintptr_t)fork_gil, (uint64_t)pthread_self(),
+                              &tstate, &ident) || tstate != holder_tstate) {
+        __atomic_store_n(&fh->orphan_state, FW_ORPHAN_REINITIALISED, __ATOMIC_RELEASE);
+        fw_gil_watch = 0;
+        return;
+    }
+    fw_gil_watch = 0;   /* one event; under "warn" the wait goes on */
+    __atomic_add_fetch(&r->header.deadlocks_reported, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&fh->orphan_state, FW_ORPHAN_REPORTED, __ATOMIC_RELEASE);
+    /* No Python stack for the waiter: it has no GIL and cannot take it (3.13
+     * already counts it as attached inside take_gil: do not let the event read). */
+    int python = fw_cfg.python;
+    fw_cfg.python = 0;
+    fw_event_report(FW_EVENT_DEADLOCK, (uint32_t)gil_entry, FW_KIND_GIL, FW_ACQ_BLOCKING, call_site);
+    fw_cfg.python = python;
+    if (fw_cfg.policy == FW_POLICY_ABORT) {
+        fw_event_say_exit();
+        _exit(fw_cfg.exit_status);
+    }
+}
+
+void fw_gil_set_for_test(const struct fw_gil_layout *lay, void *gil)
+{
+    py.resolved = 0;
+    py.lay = lay;
+    test_gil = (uint64_t)(uintptr_t)gil;
+    fork_gil = (uint64_t)(uintptr_t)gil;
+    fork_lay = lay;
+    gil_entry = -1;
+    holder_tstate = 0;
+    fw_gil_watch = 0;
+}
