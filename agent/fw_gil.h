@@ -17,6 +17,7 @@
 #ifndef FW_GIL_H
 #define FW_GIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct fw_thread;
@@ -32,7 +33,36 @@ struct fw_gil_layout {
     uint32_t gil_cond;           /* .cond (pthread_cond_t) */
     uint32_t tstate_thread_id;   /* PyThreadState.thread_id (pthread_self of the thread) */
     uint32_t tstate_native_id;   /* PyThreadState.native_thread_id (3.11+); 0 = n/a */
+    /* For the holder's threading.Thread name (threading._active[ident]._name): */
+    uint32_t interp_modules;     /* PyInterpreterState.modules / .imports.modules */
+    uint32_t ht_cached_keys;     /* PyHeapTypeObject.ht_cached_keys */
+    uint32_t ascii_size;         /* sizeof(PyASCIIObject): where compact ASCII text starts */
+    uint32_t dictvalues_values;  /* PyDictValues.values (3.11+), 0 before */
 };
+
+/* Offsets that are the same in 3.8–3.13 (checked against DWARF too). */
+#define FW_PY_OB_TYPE 8            /* PyObject.ob_type */
+#define FW_PY_OB_SIZE 16           /* PyVarObject.ob_size */
+#define FW_PY_TP_NAME 24           /* PyTypeObject.tp_name */
+#define FW_PY_TP_BASICSIZE 32
+#define FW_PY_TP_FLAGS 168
+#define FW_PY_TP_DICTOFFSET 288
+#define FW_PY_MA_KEYS 32           /* PyDictObject.ma_keys */
+#define FW_PY_MA_VALUES 40
+#define FW_PY_MD_DICT 16           /* PyModuleObject.md_dict */
+#define FW_PY_STR_LENGTH 16        /* PyASCIIObject.length */
+#define FW_PY_STR_STATE 32         /* PyASCIIObject.state: compact bit 5, ascii bit 6 */
+#define FW_PY_LONG_DIGITS 24       /* PyLongObject.ob_digit (long_value.ob_digit, 3.12+) */
+#define FW_PY_LONG_TAG 16          /* PyLongObject.long_value.lv_tag (3.12+) */
+/* PyDictKeysObject: 3.8–3.10 dk_size@8 dk_nentries@32 dk_indices@40;
+ * 3.11+ dk_log2_index_bytes@9 dk_kind@10 dk_nentries@24 dk_indices@32. */
+#define FW_PY_DK_SIZE_OLD 8
+#define FW_PY_DK_NENTRIES_OLD 32
+#define FW_PY_DK_INDICES_OLD 40
+#define FW_PY_DK_LOG2_INDEX_BYTES 9
+#define FW_PY_DK_KIND 10
+#define FW_PY_DK_NENTRIES 24
+#define FW_PY_DK_INDICES 32
 
 /* The layout of CPython 3.minor, or NULL for a version we do not know. */
 const struct fw_gil_layout *fw_gil_layout_for(int minor);
@@ -58,6 +88,12 @@ void fw_gil_on_cond_wait(const void *cond, uint64_t call_site);
  * holder. The thread state is read fault-safely. */
 int fw_gil_held_by_other(const struct fw_gil_layout *lay, const void *gil, uint64_t self_ident,
                          uint64_t *tstate, uint64_t *ident);
+
+/* threading._active[ident]._name of the process whose main interpreter is at
+ * interp, read fault-safely, into out (NUL-terminated, ASCII names only).
+ * Returns 1 when found. Only where no other thread runs (the child) or in tests. */
+int fw_gil_thread_name(const struct fw_gil_layout *lay, uint64_t interp, uint64_t ident,
+                       char *out, size_t cap);
 
 /* Tests: use this layout and GIL address as if found in a CPython process
  * (gil NULL: forget everything). */
