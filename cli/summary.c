@@ -191,6 +191,19 @@ void fw_print_event_summary(FILE *out, const struct json_value *ev)
     describe_place(waiter, false, wplace, sizeof wplace);
     describe_holder(holder, waiter, hplace, sizeof hplace);
 
+    if (deadlock && strcmp(kind, "gil") == 0) {
+        /* The GIL has no acquiring call site; a holder stack (when the agent had
+         * one) says where that thread was at the fork. */
+        const struct json_value *hpy = json_get(holder, "python_stack");
+        char where[sizeof hplace + 2] = "";
+        if (hpy && hpy->type == JSON_ARRAY && hpy->count > 0)
+            put(where, sizeof where, ", %s", hplace);   /* "which was in ... at the fork" */
+        fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits for the GIL (%s), held by "
+                     "\"%s\" (tid %lld, gone since the fork: fork() was called from C with the GIL released "
+                     "while that thread had it)%s\n",
+                pid, wtid, wname, wplace, addr, hname, htid, where);
+        return;
+    }
     if (deadlock)
         fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits on %s %s held by \"%s\" "
                      "(tid %lld, gone since the fork), %s\n",
