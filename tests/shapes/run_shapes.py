@@ -87,7 +87,8 @@ LIB_GIL = {"FIXTURE_LIB": os.path.join(fwtest.FIXTURE_BIN, "libshape_gilfork.so"
 SHAPES = [
     Shape("shape_gil_raw_fork", "gil-held-across-fork", {"gil"},
           r"waits for the GIL, which is held by thread (\d+|\?) \(GilHolder\) that vanished in fork",
-          holder_name="GilHolder", waiter_marker="FW-CHILD-WAIT", env=LIB_GIL),
+          holder_name="GilHolder", waiter_marker="FW-CHILD-WAIT", env=LIB_GIL,
+          run_status=86, agent_holder_name="GilHolder"),
     Shape("shape_stdout_full_pipe", "fork-deadlock", {"io.buffered"},
           r"io\.buffered \(sys\.stdout\.buffer\) .*(left behind by fork|vanished)",
           waiter_marker="FW-CHILD-WAIT", agent_holder_name="Printer", run_status=86),
