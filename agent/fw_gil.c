@@ -86,9 +86,9 @@ static void resolve(void)
     const char *(*get_version)(void);
     *(void **)&get_version = dlsym(RTLD_DEFAULT, "Py_GetVersion");
     *(void **)&py.IsInitialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
+    py.resolved = -1;   /* once, like fw_python.c: a fork of a C program pays no dlsym */
     if (!get_version || !py.IsInitialized)
-        return;   /* not (yet) a Python process: look again at the next fork */
-    py.resolved = -1;
+        return;
     py.lay = fw_gil_layout_for(parse_minor(get_version()));
     if (!py.lay)
         return;
@@ -426,7 +426,9 @@ void fw_gil_child(void)
 
 void fw_gil_on_cond_wait(const void *cond, uint64_t call_site)
 {
-    if ((uint64_t)(uintptr_t)cond != fork_gil + fork_lay->gil_cond || fw_tls_guard)
+    /* fork_lay/gil_entry are re-done when this child forks in turn. */
+    if (!fork_lay || gil_entry < 0 || (uint64_t)(uintptr_t)cond != fork_gil + fork_lay->gil_cond ||
+        fw_tls_guard)
         return;
     struct fw_registry *r = &forkwatch_registry;
     struct fw_fork_held *fh = &r->fork_held[gil_entry];

@@ -234,6 +234,25 @@ Test(gil, released_before_the_fork_or_recreated_in_the_child_is_no_deadlock)
     pthread_barrier_wait(&step);
 }
 
+Test(gil, a_child_that_forks_again_keeps_a_consistent_watch)
+{
+    struct fw_thread *self = fw_thread_self();
+    set_gil(1, holder_ts);
+    simulate_fork();
+    cr_assert_neq(fw_gil_watch, 0);
+    set_gil(0, NULL);   /* this child's next fork finds no GIL held */
+    cr_assert_eq(fw_gil_at_fork(self, fw_fork_snapshot_held(self)), 0);
+    fw_gil_on_cond_wait(gil_cond(), 0x5555);   /* the parent side of that fork: no entry, no event */
+    cr_assert_eq(forkwatch_registry.header.deadlocks_reported, 0);
+    set_gil(1, holder_ts);   /* ... and a fork of it while the vanished thread has it: again */
+    cr_assert_eq(fw_gil_at_fork(self, fw_fork_snapshot_held(self)), 1);
+    fw_fork_mark_child(self, 300, 300);
+    cr_assert_eq(forkwatch_registry.fork_held[0].holder_tid, holder_tid);
+    fw_gil_on_cond_wait(gil_cond(), 0x5555);
+    cr_assert_eq(forkwatch_registry.header.deadlocks_reported, 1);
+    pthread_barrier_wait(&step);
+}
+
 Test(gil, policy_off_does_not_watch)
 {
     fw_cfg.policy = FW_POLICY_OFF;
