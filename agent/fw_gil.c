@@ -444,12 +444,13 @@ void fw_gil_on_cond_wait(const void *cond, uint64_t call_site)
     fw_gil_watch = 0;   /* one event; under "warn" the wait goes on */
     __atomic_add_fetch(&r->header.deadlocks_reported, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&fh->orphan_state, FW_ORPHAN_REPORTED, __ATOMIC_RELEASE);
-    /* No Python stack for the waiter: it has no GIL and cannot take it (3.13
-     * already counts it as attached inside take_gil: do not let the event read). */
-    /* The holder's Python name (no thread runs here to change the objects). */
+    /* The holder's Python name, read fault-safely (the objects are as the fork
+     * left them: the only thread that could change them is this one, waiting). */
     char name[FW_NAME_LEN];
     if (fw_gil_thread_name(fork_lay, fork_interp, ident, name, sizeof name))
         fw_copy_str(fh->holder_name, sizeof fh->holder_name, name);
+    /* No Python stack for the waiter: it has no GIL and cannot take it (3.13
+     * already counts it as attached inside take_gil: do not let the event read). */
     int python = fw_cfg.python;
     fw_cfg.python = 0;
     fw_event_report(FW_EVENT_DEADLOCK, (uint32_t)gil_entry, FW_KIND_GIL, FW_ACQ_BLOCKING, call_site);
