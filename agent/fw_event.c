@@ -35,6 +35,7 @@ const char *fw_kind_json_name(uint32_t kind)
     case FW_KIND_RWLOCK_WRITE: return "pthread_rwlock";
     case FW_KIND_SEMAPHORE: return "semaphore";
     case FW_KIND_C11_MTX: return "c11_mtx";
+    case FW_KIND_GIL: return "gil";
     default: return "unknown";
     }
 }
@@ -47,6 +48,7 @@ static const char *kind_text(uint32_t kind)
     case FW_KIND_RWLOCK_WRITE: return "pthread rwlock";
     case FW_KIND_SEMAPHORE: return "semaphore";
     case FW_KIND_C11_MTX: return "C11 mutex";
+    case FW_KIND_GIL: return "the GIL";
     default: return "lock";
     }
 }

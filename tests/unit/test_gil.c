@@ -165,6 +165,7 @@ Test(gil, fork_records_the_gil_held_by_another_thread_and_the_child_reports_its_
     char *rep = read_report();
     cr_assert_not_null(rep);
     cr_assert(strstr(rep, "\"event\":\"fork-deadlock\"") != NULL, "%s", rep);
+    cr_assert(strstr(rep, "\"kind\":\"gil\"") != NULL, "lock kind named gil: %s", rep);
     cr_assert(strstr(rep, "\"acquire\":\"blocking\"") != NULL, "%s", rep);
     char want[128];
     snprintf(want, sizeof want, "\"lock\":{\"address\":\"0x%llx\"", (unsigned long long)(uintptr_t)gil);
