@@ -5,11 +5,32 @@ import re
 import gdb
 
 _pc_cache = {}
+_solibs = []      # [list of (from, to, path)] or [] before the first call
+_SOLIB_RE = re.compile(r"^(0x[0-9a-fA-F]+)\s+(0x[0-9a-fA-F]+)\s+\S+(?: \(\*\))?\s+(/.*)$")
 _INFO_SYMBOL_RE = re.compile(r"^(?P<name>.+?)(?: \+ (?P<off>\d+))? in section (?P<sect>\S+)(?: of (?P<obj>.+))?$")
 
 
 def reset_caches():
     _pc_cache.clear()
+    del _solibs[:]
+
+
+def shared_libraries():
+    """[(text from, text to, path)] of the loaded shared libraries, from `info sharedlibrary`
+    (one cheap command; no symbol lookup). Cached until reset_caches()."""
+    if _solibs:
+        return _solibs[0]
+    out = []
+    try:
+        text = gdb.execute("info sharedlibrary", to_string=True)
+    except (gdb.error, RuntimeError):
+        text = ""
+    for line in text.splitlines():
+        m = _SOLIB_RE.match(line.strip())
+        if m:
+            out.append((int(m.group(1), 16), int(m.group(2), 16), m.group(3).strip()))
+    _solibs.append(out)
+    return out
 
 
 def minsym_address(name):
