@@ -96,11 +96,61 @@ class _EvalDecorator(FrameDecorator):
         return iter(extra) if extra else None
 
 
-def _python_frames_for_selected_thread():
+# One CPython read serves every `bt` of one command: `thread apply all bt` decorates each
+# thread's stack, and proc.threads() walks the Python frames of *all* threads, so without
+# this a 100-thread process took 100 x 100 walks (11 s instead of 2.7 s). The cache is
+# dropped before every prompt and whenever the inferior or its memory may have changed.
+_cache = {}
+
+
+def _drop_cache(*_args):
+    _cache.clear()
+
+
+def _connect_events():
+    ev = getattr(gdb, "events", None)
+    for name in ("before_prompt", "cont", "stop", "exited", "new_objfile", "clear_objfiles",
+                 "memory_changed", "register_changed", "inferior_call", "new_inferior",
+                 "inferior_deleted", "new_thread"):
+        registry = getattr(ev, name, None)
+        if registry is not None:
+            try:
+                registry.connect(_drop_cache)
+            except (gdb.error, RuntimeError, TypeError):
+                pass
+
+
+def _python_threads_by_id():
+    """{("ident", pthread_t) | ("tid", LWP): [PyFrame]} for the selected inferior, or None."""
+    try:
+        inf = gdb.selected_inferior()
+        key = (inf.num, inf.pid, gdb.current_progspace().filename)
+    except (gdb.error, RuntimeError):
+        return None
+    if key in _cache:
+        return _cache[key]
+    _cache.clear()
+    by_id = None
     try:
         from . import cpython
         proc = cpython.inspect_process()
-        if proc is None:
+        if proc is not None:
+            by_id = {}
+            for pt in proc.threads():
+                if pt.thread_ident:
+                    by_id.setdefault(("ident", pt.thread_ident), list(pt.frames))
+                if pt.native_tid:
+                    by_id.setdefault(("tid", pt.native_tid), list(pt.frames))
+    except Exception:
+        by_id = None
+    _cache[key] = by_id
+    return by_id
+
+
+def _python_frames_for_selected_thread():
+    try:
+        by_id = _python_threads_by_id()
+        if not by_id:
             return None
         th = gdb.selected_thread()
         tid = th.ptid[1]
@@ -109,12 +159,12 @@ def _python_frames_for_selected_thread():
             fs = int(gdb.newest_frame().read_register("fs_base"))
         except (gdb.error, RuntimeError, ValueError):
             pass
-        for pt in proc.threads():
-            if (fs and pt.thread_ident == fs) or (pt.native_tid and pt.native_tid == tid):
-                return list(pt.frames)
+        frames = by_id.get(("ident", fs)) if fs else None
+        if frames is None and tid:
+            frames = by_id.get(("tid", tid))
+        return list(frames) if frames is not None else None
     except Exception:
         return None
-    return None
 
 
 def _is_python_process():
@@ -185,3 +235,4 @@ _PrefixSet()
 _PrefixShow()
 PARAM = PythonFramesParam()
 PythonFrameFilter()
+_connect_events()
