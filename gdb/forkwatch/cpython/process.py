@@ -1,7 +1,7 @@
 """PythonProcess: one CPython runtime in the inferior, read through a layout table."""
 import gdb
 
-from . import _mem, frames as fr, gil as gil_mod, layouts, locks, runtime as rt
+from . import _mem, frames as fr, gil as gil_mod, layouts, locks, modlock, runtime as rt
 from ._mem import MemError
 from .objects import Reader, plausible_pointer
 from .version import UnsupportedPython
@@ -57,6 +57,9 @@ class PythonProcess:
         self.walker = fr.FrameWalker(self.reader)
         self._names = None
         self.used_debug_offsets = False  # 3.13+: offsets taken from _Py_DebugOffsets
+        # how the layout was read (DESIGN §3): "dwarf" (libpython's DWARF), "_Py_DebugOffsets"
+        # (no DWARF; 3.13+ the process's own offsets, tables for the rest), "tables"
+        self.layout_source = "dwarf" if has_debug_info else "tables"
         self.errors = []  # unexpected failures swallowed by the public methods
 
     # -- construction --------------------------------------------------
@@ -90,6 +93,12 @@ class PythonProcess:
         used_debug_offsets = minor >= 13 and _apply_debug_offsets(runtime, lay)
         proc = cls(runtime, (major, minor, patch), lay, has_dwarf, how)
         proc.used_debug_offsets = bool(used_debug_offsets)
+        if has_dwarf:
+            proc.layout_source = "dwarf"
+        elif used_debug_offsets:
+            proc.layout_source = "_Py_DebugOffsets"
+        else:
+            proc.layout_source = "tables"
         if patch is None:
             try:
                 proc._fill_patch()
@@ -329,6 +338,18 @@ class PythonProcess:
         except MemError:
             return None
         return None
+
+    def module_lock_of(self, thread_ident):
+        """importlib's per-module lock (ModuleLock) the thread with `thread_ident` waits on
+        (in its innermost frames) or else holds (an enclosing `with _ModuleLockManager`);
+        None when neither, or when it cannot be read."""
+        if thread_ident is None:
+            return None
+        try:
+            return modlock.find(self, thread_ident)
+        except Exception as exc:
+            self.errors.append("module_lock_of: %r" % (exc,))
+            return None
 
     def std_stream_locks(self):
         """[PyLock] for sys.stdout/stderr/stdin buffers (extra, not in DESIGN)."""
