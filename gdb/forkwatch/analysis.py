@@ -107,7 +107,7 @@ def _load_cpython(report, pinfo):
             report.notes.append("no debug info for libpython: install python%s-dbg (C-level analysis only)" % ver)
         return None
     try:
-        report.python = {"version": proc.version_string}
+        report.python = {"version": proc.version_string, "layout": proc.layout_source}
         report.python_debug_info = bool(proc.has_debug_info)
     except Exception:
         report.python = {"version": None}

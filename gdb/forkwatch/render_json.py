@@ -38,7 +38,7 @@ def report_object(r):
         "pid": r.pid,
         "source": r.source,
         "verdict": r.verdict,
-        "python": {"version": r.python.get("version")} if r.python else None,
+        "python": {"version": r.python.get("version"), "layout": r.python.get("layout")} if r.python else None,
         "agent": bool(r.agent),
         "threads": [{"tid": t["tid"], "name": t["name"], "state": t["state"],
                      "python_stack": _frames_py(t["python_stack"]), "native_stack": t["native_stack"]}
