@@ -18,8 +18,13 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
+import struct
+import subprocess
 import sys
+import tempfile
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import fwtest  # noqa: E402
@@ -40,7 +45,7 @@ class Shape:
                  run_status=None, ready="child_blocking", target="child", min_version=(3, 8),
                  max_version=(3, 99), env=None, args=(), tree=None, parent_summary_re=None,
                  holder_alive=False, agent=True, run_max_version=(3, 99), run_timeout=None,
-                 agent_name_max_version=(3, 99)):
+                 agent_name_max_version=(3, 99), parent_waits_in=None):
         self.name = name
         self.verdict = verdict
         self.lock_kinds = lock_kinds
@@ -65,21 +70,135 @@ class Shape:
         # above it the agent has no Python names at fork: the holder is checked by TID
         self.agent_name_max_version = agent_name_max_version
         self.run_timeout = run_timeout or RUN_FIXTURE_TIMEOUT  # the fixture's own bound under run
+        # the system call the parent's main thread sleeps in once it waits for the stuck child
+        # (at its FW-PARENT-WAIT line): --tree checks what the parent says only then
+        self.parent_waits_in = parent_waits_in
 
     def source(self):
         if self.lang == "c":
             return os.path.join(fwtest.FIXTURE_SRC, "c", self.name + ".c")
         return os.path.join(PY, self.name + ".py")
 
-    def command(self, interp):
+    def command(self, interp, exe=None):
         if self.lang == "c":
             return [os.path.join(fwtest.FIXTURE_BIN, self.name)] + self.args
-        return [interp.path, self.source()] + self.args
+        return [exe or interp.path, self.source()] + self.args
 
     def exists_on(self, interp):
         if interp is None:
             return self.lang == "c"
         return self.min_version <= interp.version[:2] <= self.max_version
+
+
+class NoDwarf:
+    """Copies of the interpreters with libpython's DWARF out of GDB's reach, one per
+    interpreter for the whole run (made on first use, removed at the end).
+
+    libpython as a shared library (pyenv): a copy of it without DWARF, first in
+    LD_LIBRARY_PATH (the executable's RUNPATH comes after it). libpython linked into the
+    executable (Debian's python3.11, whose DWARF is a separate file GDB finds by build-id
+    or .gnu_debuglink): a copy of the executable, run with PYTHONHOME=<its prefix> (the
+    copy cannot find its stdlib from /tmp). Each copy: `objcopy --strip-debug`, no
+    .gnu_debuglink, and its build-id bytes inverted (no debug file has that id).
+    `forkwatch attach/core` then find no DWARF for libpython whatever GDB's debug-file
+    directory is; each diagnosis must say so (python.layout != "dwarf")."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.root = None
+        self.made = {}  # interp.path -> (executable, env) or an error string
+
+    def _libpython(self, interp):
+        res = subprocess.run(["ldd", interp.path], capture_output=True, text=True, timeout=30)
+        for line in res.stdout.splitlines():
+            parts = line.split()
+            if parts and parts[0].startswith("libpython3.") and "=>" in parts and \
+                    parts.index("=>") + 1 < len(parts):
+                path = parts[parts.index("=>") + 1]
+                if os.path.isfile(path):
+                    return path
+        return None
+
+    @staticmethod
+    def _change_build_id(path):
+        """Inverts the bytes of the ELF file's GNU build-id in place (-> the new id, hex), so
+        that no debug file is found by it. (Removing the note instead would renumber the
+        sections under .dynsym's section indexes and lose even the exported names.)"""
+        with open(path, "r+b") as f:
+            data = bytearray(f.read())
+            check(data[:4] == b"\x7fELF" and data[4] == 2 and data[5] == 1,
+                  "%s: not a 64-bit little-endian ELF file" % path)
+            shoff, = struct.unpack_from("<Q", data, 0x28)
+            shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+            names_off = struct.unpack_from("<Q", data, shoff + shstrndx * shentsize + 0x18)[0]
+            for i in range(shnum):
+                hdr = shoff + i * shentsize
+                name_idx, = struct.unpack_from("<I", data, hdr)
+                end = data.index(b"\0", names_off + name_idx)
+                if bytes(data[names_off + name_idx:end]) != b".note.gnu.build-id":
+                    continue
+                off, = struct.unpack_from("<Q", data, hdr + 0x18)
+                namesz, descsz, ntype = struct.unpack_from("<III", data, off)
+                desc = off + 12 + ((namesz + 3) & ~3)
+                check(ntype == 3 and 0 < descsz <= 64, "%s: odd build-id note" % path)
+                for j in range(desc, desc + descsz):
+                    data[j] ^= 0xFF
+                f.seek(0)
+                f.write(data)
+                return bytes(data[desc:desc + descsz]).hex()
+        return None
+
+    def _make(self, interp):
+        if self.root is None:
+            self.root = tempfile.mkdtemp(prefix="fw-shapes-nodwarf-")
+        d = os.path.join(self.root, interp.label)
+        os.mkdir(d)
+        lib = self._libpython(interp)
+        drop = ["--remove-section", ".gnu_debuglink"]
+        if lib:
+            out = os.path.join(d, os.path.basename(lib))
+            cmd = ["objcopy", "--strip-debug"] + drop + [lib, out]
+            exe, env = interp.path, {"LD_LIBRARY_PATH": d}
+        else:
+            out = exe = os.path.join(d, os.path.basename(interp.path))
+            cmd = ["objcopy", "--strip-debug"] + drop + [os.path.realpath(interp.path), out]
+            prefix = os.path.dirname(os.path.dirname(os.path.realpath(interp.path)))
+            env = {"PYTHONHOME": prefix}
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            return "%s: %s" % (" ".join(cmd[:2]), res.stderr.strip()[-300:])
+        os.chmod(out, 0o755)
+        self._change_build_id(out)
+        # the copy must still run this interpreter, and carry no DWARF any more
+        probe = subprocess.run([exe, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                               capture_output=True, text=True, timeout=30,
+                               env=fwtest.clean_env(env))
+        if probe.stdout.strip() != interp.version_string:
+            return "the copy in %s does not run: %r %s" % (d, probe.stdout, probe.stderr[-300:])
+        sections = subprocess.run(["readelf", "-S", "-W", out], capture_output=True, text=True,
+                                  timeout=30).stdout
+        if re.search(r"\.debug_info|\.gnu_debuglink", sections):
+            return "%s still carries debug sections or a debug link" % out
+        return exe, env
+
+    def get(self, interp):
+        """-> (executable, extra env) running `interp` without libpython's DWARF."""
+        with self.lock:
+            if interp.path not in self.made:
+                try:
+                    self.made[interp.path] = self._make(interp)
+                except (OSError, subprocess.SubprocessError) as e:
+                    self.made[interp.path] = "cannot make a copy without DWARF: %s" % e
+            got = self.made[interp.path]
+        check(not isinstance(got, str), got)
+        return got
+
+    def cleanup(self):
+        if self.root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+NODWARF = NoDwarf()
 
 
 LIB_GIL = {"FIXTURE_LIB": os.path.join(fwtest.FIXTURE_BIN, "libshape_gilfork.so")}
@@ -109,18 +228,18 @@ SHAPES = [
     Shape("shape_mp_fork_worker", "fork-deadlock", {"threading.Lock", "semaphore"},
           r"(held across fork|left behind by fork)", agent_holder_name="Holder",
           waiter_marker="FW-CHILD-WAIT", run_status=86,
-          tree={"parent": "no-deadlock"},
+          tree={"parent": "no-deadlock"}, parent_waits_in="poll",
           parent_summary_re=r"child process \d+ \(thread \d+ \(MainThread\) waits for it\) is stuck: "
                             r".*(held across fork|left behind by fork)"),
     Shape("shape_mp_pool_replace", "fork-deadlock", {"threading.Lock", "semaphore"},
           r"(held across fork|left behind by fork)", agent_holder_name="MainThread",
           waiter_marker="FW-CHILD-WAIT", run_status=86, run_timeout=8,
-          tree={"parent": "no-deadlock"},
+          tree={"parent": "no-deadlock"}, parent_waits_in="futex",
           parent_summary_re=r"child process \d+ \(.*waits for it\) is stuck: .*(held across|left behind)"),
     Shape("shape_preexec_lock", "fork-deadlock", {"threading.Lock", "semaphore"},
           r"subprocess's preexec_fn in the forked child, which never reaches exec",
           agent_holder_name="Holder", waiter_marker="FW-CHILD-WAIT", run_status=86,
-          tree={"parent": "no-deadlock"},
+          tree={"parent": "no-deadlock"}, parent_waits_in="read",
           parent_summary_re=r"child process \d+ \(thread \d+ \(MainThread\) waits for it\) is stuck: "
                             r".*preexec_fn"),
     Shape("shape_openmp_pool", "fork-deadlock", {"thread_pool"},
@@ -162,7 +281,14 @@ def summaries(doc):
     return [f.get("summary") for f in doc.get("findings") or []]
 
 
-def check_doc(sh, interp, with_agent, doc, target, source, ctx, events):
+def want_layout(interp, dwarf):
+    """What the diagnosis must say in python.layout: how it read CPython."""
+    if dwarf:
+        return {"dwarf"}
+    return {"_Py_DebugOffsets"} if interp.version[:2] >= (3, 13) else {"tables"}
+
+
+def check_doc(sh, interp, with_agent, doc, target, source, ctx, events, dwarf=True):
     check(doc.get("schema") == "forkwatch/1", ctx + "schema %r" % doc.get("schema"))
     check(doc.get("pid") == target, ctx + "pid %r != %d" % (doc.get("pid"), target))
     check(doc.get("source") == source, ctx + "source %r" % doc.get("source"))
@@ -171,6 +297,8 @@ def check_doc(sh, interp, with_agent, doc, target, source, ctx, events):
         py = doc.get("python") or {}
         check(py.get("version") == interp.version_string,
               ctx + "python %r, want %s" % (doc.get("python"), interp.version_string))
+        check(py.get("layout") in want_layout(interp, dwarf),
+              ctx + "python.layout %r, want %s" % (py.get("layout"), sorted(want_layout(interp, dwarf))))
     check(doc.get("verdict") == sh.verdict, ctx + "verdict %r, want %r; findings: %s"
           % (doc.get("verdict"), sh.verdict, summaries(doc)))
     if sh.verdict == "no-deadlock":
@@ -203,6 +331,11 @@ def check_doc(sh, interp, with_agent, doc, target, source, ctx, events):
               % (sh.waiter_file, line, fmt_frames(waiter.get("python_stack"))))
 
 
+# system call numbers of what a parent may wait in (aarch64 has no poll: ppoll)
+SYSCALLS = {"x86_64": {"read": 0, "poll": 7, "futex": 202},
+            "aarch64": {"read": 63, "poll": 73, "futex": 98}}
+
+
 def wait_ready(sh, started):
     """-> (parent pid, child pid or None) once the fixture reached its hang / pause."""
     if sh.target == "self":
@@ -217,16 +350,28 @@ def wait_ready(sh, started):
     else:
         fwtest.wait_for("child %d asleep" % child, lambda: fwtest.proc_stat_state(child) == "S",
                         READY_BOUND)
+    if sh.parent_waits_in:
+        nr = SYSCALLS.get(os.uname().machine, {}).get(sh.parent_waits_in)
+        fwtest.wait_for("parent %d asleep in %s" % (parent, sh.parent_waits_in),
+                        lambda: fwtest.proc_stat_state(parent) == "S" and
+                        (nr is None or fwtest.proc_syscall(parent) == nr), READY_BOUND)
     return parent, child
 
 
-def test_diagnose(sh, interp, with_agent, do_core):
+def test_diagnose(sh, interp, with_agent, do_core, dwarf=True):
+    """dwarf=False: the fixture runs on a copy of the interpreter whose libpython has no
+    DWARF (NoDwarf); the diagnoses must say the same, and that they read no DWARF."""
+    exe, env = None, {}
+    if not dwarf:
+        exe, env = NODWARF.get(interp)
+        env = dict(env)
     wd = fwtest.workdir("shape-%s-%s" % (sh.name, interp.label if interp else "c"))
-    env = agent_env(wd) if with_agent else {}
+    if with_agent:
+        env.update(agent_env(wd))
     env.update(sh.env)
     if sh.ready == "child_paused":
         env["FIXTURE_CHILD_PAUSE"] = "1"
-    started = fwtest.start(sh.command(interp), wd, env, fixture_timeout=FIXTURE_TIMEOUT)
+    started = fwtest.start(sh.command(interp, exe), wd, env, fixture_timeout=FIXTURE_TIMEOUT)
     try:
         parent, child = wait_ready(sh, started)
         target = child if sh.target == "child" else parent
@@ -238,16 +383,21 @@ def test_diagnose(sh, interp, with_agent, do_core):
                   "--tree: pids %s, want %d and %d" % (sorted(by_pid), parent, child))
             want_rc = 0 if sh.verdict == "no-deadlock" and sh.tree["parent"] == "no-deadlock" else 1
             check(rc == want_rc, "--tree: exit %d, want %d" % (rc, want_rc))
-            check_doc(sh, interp, with_agent, by_pid[child], child, "live", "tree child: ", started.events())
+            check_doc(sh, interp, with_agent, by_pid[child], child, "live", "tree child: ", started.events(),
+                      dwarf)
             pd = by_pid[parent]
             check(pd.get("verdict") == sh.tree["parent"], "tree parent: verdict %r, want %r: %s"
                   % (pd.get("verdict"), sh.tree["parent"], summaries(pd)))
+            if interp is not None:
+                layout = (pd.get("python") or {}).get("layout")
+                check(layout in want_layout(interp, dwarf), "tree parent: python.layout %r, want %s"
+                      % (layout, sorted(want_layout(interp, dwarf))))
             if sh.parent_summary_re:
                 text = " ".join(summaries(pd)) + " " + (pd.get("summary") or "")
                 check(re.search(sh.parent_summary_re, text),
                       "tree parent: %r does not match %r" % (text, sh.parent_summary_re))
         rc, doc = analyse(["attach", "--json", str(target)], wd)
-        check_doc(sh, interp, with_agent, doc, target, "live", "live: ", started.events())
+        check_doc(sh, interp, with_agent, doc, target, "live", "live: ", started.events(), dwarf)
         check(rc == (0 if sh.verdict == "no-deadlock" else 1), "live: exit status %d" % rc)
         check(fwtest.tracer_pid(target) == 0, "after attach: %d still traced" % target)
         if do_core:
@@ -258,7 +408,7 @@ def test_diagnose(sh, interp, with_agent, do_core):
                   "gcore failed (%d): %s" % (res.returncode, res.stderr.strip()[-300:]))
             rc, doc = analyse(["core", "--json", core], wd)
             os.unlink(core)
-            check_doc(sh, interp, with_agent, doc, target, "core", "core: ", started.events())
+            check_doc(sh, interp, with_agent, doc, target, "core", "core: ", started.events(), dwarf)
             check(rc == (0 if sh.verdict == "no-deadlock" else 1), "core: exit status %d" % rc)
         if sh.ready == "child_paused":
             os.kill(child, signal.SIGUSR1)
@@ -304,6 +454,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("FORKWATCH_TEST_JOBS", "2")))
     ap.add_argument("--no-core", action="store_true", help="live diagnoses only")
     ap.add_argument("--no-agent", action="store_true", help="without the agent only")
+    ap.add_argument("--dwarf", choices=("both", "with", "without"), default="both",
+                    help="run the Python shapes with libpython's DWARF, without it, or both")
     opts = ap.parse_args()
     runner = fwtest.Runner("shapes")
     missing = fwtest.have_build(fwtest.FORKWATCH, fwtest.AGENT, fwtest.FIXTURE_BIN)
@@ -324,6 +476,13 @@ def main():
                 continue
             tag = "%s%s%s" % (sh.name, "".join("-" + a for a in sh.args),
                               "/" + interp.label if interp else "")
+            if interp is not None and opts.dwarf != "with":
+                # libpython's DWARF hidden: without the agent only (it does not change how
+                # libpython is read), live and from a core
+                cases.append(("shapes/%s/no-dwarf" % tag, test_diagnose,
+                              (sh, interp, False, not opts.no_core, False)))
+            if interp is not None and opts.dwarf == "without":
+                continue
             cases.append(("shapes/%s/no-agent" % tag, test_diagnose, (sh, interp, False, not opts.no_core)))
             if sh.agent and not opts.no_agent:
                 cases.append(("shapes/%s/agent-warn" % tag, test_diagnose,
@@ -331,7 +490,10 @@ def main():
             if sh.run_status is not None and not opts.no_agent and \
                     (interp is None or interp.version[:2] <= sh.run_max_version):
                 cases.append(("shapes/%s/run" % tag, test_run, (sh, interp)))
-    runner.run(cases, jobs=max(1, min(2, opts.jobs)))
+    try:
+        runner.run(cases, jobs=max(1, min(2, opts.jobs)))
+    finally:
+        NODWARF.cleanup()
     return runner.finish()
 
 
