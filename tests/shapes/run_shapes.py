@@ -4,14 +4,21 @@ is left hung (or paused, for the controls) and diagnosed live (`forkwatch attach
 from a core made with gcore (`forkwatch core --json`), without the agent and with it
 (LD_PRELOAD, FORKWATCH_ON_DEADLOCK=warn), on every interpreter where the shape exists; where
 the agent can see the shape, also under `forkwatch run` (exit 86 and a fork-deadlock event).
+Every Python shape also runs without the agent with libpython's DWARF hidden from GDB (case
+`no-dwarf`: a copy of libpython, or of Debian's python3.11, without DWARF, debug link or a
+findable build-id; see NoDwarf), live and from a core, with the same checks.
 Tree shapes run `forkwatch attach --tree --json` on the fixture's parent.
 
 Checks: verdict, exit status, the finding about the target thread (lock kind, a summary that
-says what the shape is, the holder's name/alive), the waiter's Python line found by marker.
+says what the shape is, the holder's name/alive), the waiter's Python line found by marker,
+and python.layout: "dwarf" with DWARF, "tables" (3.8-3.12) / "_Py_DebugOffsets" (3.13)
+without it.
 
 Usage: run_shapes.py [--quick] [--shape NAME ...] [--jobs N] [--no-core] [--no-agent]
-  --quick: Debian's python3.11 and pyenv 3.12 only. FORKWATCH_TEST_PYTHONS (colon-separated
-  paths) and FORKWATCH_TEST_FILTER (regex on case names) work as in the other suites.
+                     [--dwarf both|with|without]
+  --quick: Debian's python3.11 and pyenv 3.12 only. --dwarf with: skip the no-dwarf cases;
+  without: only them (default both). FORKWATCH_TEST_PYTHONS (colon-separated paths) and
+  FORKWATCH_TEST_FILTER (regex on case names) work as in the other suites.
 Ends with `N passed, N failed`; exits non-zero on a failure.
 """
 import argparse
