@@ -1,19 +1,20 @@
 """forkwatch.cpython: CPython 3.8-3.13 read from a live process or a core.
 
 Public API (docs/DESIGN.md §3): inspect_process(), PythonProcess, PyThread, PyFrame,
-PyLock, ModuleLock, GilState, UnsupportedPython.  Reads memory only; never calls the inferior.
+PyLock, ModuleLock, AtForkHook, GilState, UnsupportedPython.  Reads memory only; never
+calls the inferior.
 """
 from ._mem import MemError
 from .frames import PyFrame
 from .gil import GilState
 from .locks import PyLock
 from .modlock import ModuleLock
-from .process import PyThread, PythonProcess
+from .process import AtForkHook, PyThread, PythonProcess
 from .version import UnsupportedPython
 from . import version as _version
 
 __all__ = ["inspect_process", "PythonProcess", "PyThread", "PyFrame", "PyLock",
-           "ModuleLock", "GilState", "UnsupportedPython"]
+           "ModuleLock", "AtForkHook", "GilState", "UnsupportedPython"]
 
 
 last_error = None  # why the last inspect_process() gave None, for diagnostics

@@ -10,6 +10,21 @@ FIND_FRAMES = 8          # innermost Python frames scanned by find_lock_object
 MAX_ATTRS = 256
 
 
+MAX_HOOKS = 4096
+
+
+class AtForkHook:
+    __slots__ = ("address", "code", "name")
+
+    def __init__(self, address, code, name):
+        self.address = address  # the callable
+        self.code = code        # its code object (a function or bound method), else None
+        self.name = name        # its function's name (raw text), else its type's name, or None
+
+    def __repr__(self):
+        return "AtForkHook(%r, code=%s)" % (self.name, "0x%x" % self.code if self.code else None)
+
+
 class PyThread:
     __slots__ = ("thread_ident", "native_tid", "tstate", "frames", "name", "holds_gil",
                  "interp")
@@ -350,6 +365,60 @@ class PythonProcess:
         except Exception as exc:
             self.errors.append("module_lock_of: %r" % (exc,))
             return None
+
+    def at_fork_child_hooks(self):
+        """[AtForkHook] the main interpreter's os.register_at_fork(after_in_child=...)
+        callables, in the order they run ([] when none or unreadable). With
+        PyThread.frames[i].code this tells, without native symbols, that a thread of a
+        forked child is inside one of them (so inside os.fork())."""
+        try:
+            return self._at_fork_child_hooks()
+        except Exception as exc:
+            self.errors.append("at_fork_child_hooks: %r" % (exc,))
+            return []
+
+    def _at_fork_child_hooks(self):
+        r, lay = self.reader, self.lay
+        interp = self._main_interp()
+        if not interp or "interp.after_forkers_child" not in lay or "list.ob_item" not in lay:
+            return []
+        try:
+            hooks = _mem.ptr(interp + lay["interp.after_forkers_child"])
+        except MemError:
+            return []
+        if not hooks or r.safe_type_name(hooks) != "list":
+            return []  # none registered, or not where this version keeps it
+        try:
+            n = _mem.i64(hooks + lay["varobject.ob_size"])
+            items = _mem.ptr(hooks + lay["list.ob_item"])
+            if n < 0 or n > MAX_HOOKS or (n and not plausible_pointer(items)):
+                return []
+            raw = _mem.read(items, 8 * n) if n else b""
+        except MemError:
+            return []
+        out = []
+        for i in range(n):
+            obj = int.from_bytes(raw[8 * i:8 * i + 8], "little")
+            func = obj
+            if r.safe_type_name(obj) == "method" and "method.im_func" in lay:
+                try:
+                    func = _mem.ptr(obj + lay["method.im_func"])
+                except MemError:
+                    func = 0
+            code = None
+            if func and r.safe_type_name(func) == "function" and "function.func_code" in lay:
+                try:
+                    code = _mem.ptr(func + lay["function.func_code"]) or None
+                except MemError:
+                    code = None
+            name = None
+            if code is not None:
+                try:
+                    name = self.walker.code_info(code).name
+                except MemError:
+                    code = None
+            out.append(AtForkHook(obj, code, name if name is not None else r.safe_type_name(obj)))
+        return out
 
     def std_stream_locks(self):
         """[PyLock] for sys.stdout/stderr/stdin buffers (extra, not in DESIGN)."""
