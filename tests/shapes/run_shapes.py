@@ -44,6 +44,7 @@ RUN_FIXTURE_TIMEOUT = 30  # under `forkwatch run` the agent aborts the child at 
 FINDING_KINDS = {"fork-deadlock", "gil-held-across-fork", "deadlock", "orphaned-lock"}
 FORK_KINDS = {"fork-deadlock", "gil-held-across-fork"}
 PY = os.path.join(fwtest.FIXTURE_SRC, "python")
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class Shape:
@@ -52,7 +53,7 @@ class Shape:
                  run_status=None, ready="child_blocking", target="child", min_version=(3, 8),
                  max_version=(3, 99), env=None, args=(), tree=None, parent_summary_re=None,
                  holder_alive=False, agent=True, run_max_version=(3, 99), run_timeout=None,
-                 agent_name_max_version=(3, 99), parent_waits_in=None):
+                 agent_name_max_version=(3, 99), parent_waits_in=None, api=None):
         self.name = name
         self.verdict = verdict
         self.lock_kinds = lock_kinds
@@ -80,6 +81,7 @@ class Shape:
         # the system call the parent's main thread sleeps in once it waits for the stuck child
         # (at its FW-PARENT-WAIT line): --tree checks what the parent says only then
         self.parent_waits_in = parent_waits_in
+        self.api = api  # "import" | "atfork": also check forkwatch.cpython's API (api_probe.py)
 
     def source(self):
         if self.lang == "c":
@@ -230,7 +232,7 @@ SHAPES = [
           waiter_marker="FW-CHILD-WAIT"),
     Shape("shape_import_lock", "fork-deadlock", {"threading.Lock", "semaphore"},
           r"import lock of module 'shape_import_slow_mod' .*taken by thread .*vanished in fork",
-          agent_holder_name="Importer", waiter_marker="FW-CHILD-WAIT",
+          agent_holder_name="Importer", waiter_marker="FW-CHILD-WAIT", api="import",
           agent_name_max_version=(3, 12)),
     Shape("shape_mp_fork_worker", "fork-deadlock", {"threading.Lock", "semaphore"},
           r"(held across fork|left behind by fork)", agent_holder_name="Holder",
@@ -263,7 +265,7 @@ SHAPES = [
           agent=False),
     Shape("shape_atfork_hook", "fork-deadlock", {"threading.RLock", "semaphore"},
           r"inside os\.fork\(\) in the child: an at-fork child hook", agent_holder_name="Writer",
-          waiter_marker="FW-CHILD-WAIT", run_status=86),
+          waiter_marker="FW-CHILD-WAIT", run_status=86, api="atfork"),
 ]
 
 
@@ -343,6 +345,36 @@ SYSCALLS = {"x86_64": {"read": 0, "poll": 7, "futex": 202},
             "aarch64": {"read": 63, "poll": 73, "futex": 98}}
 
 
+def check_api(sh, interp, target, wd, dwarf):
+    """forkwatch.cpython's public API on the hung child, read by tests/shapes/api_probe.py in
+    GDB: module_lock_of (import) / at_fork_child_hooks (atfork), and layout_source."""
+    out = os.path.join(wd, "api.json")
+    res = fwtest.run(["gdb", "-nx", "-q", "-batch", "-iex", "set debuginfod enabled off",
+                      "-iex", "set auto-load python-scripts off", "-p", str(target),
+                      "-x", os.path.join(HERE, "api_probe.py")], TOOL_BOUND,
+                     env=fwtest.clean_env({"FW_GDB_DIR": os.path.join(fwtest.ROOT, "gdb"),
+                                           "FW_OUT": out}), cwd=wd)
+    check(os.path.exists(out), "api: no output (gdb exit %d): %s" % (res.returncode, res.stderr[-300:]))
+    with open(out) as f:
+        got = json.load(f)
+    check("error" not in got and not got.get("errors"), "api: %s" % got)
+    check(got["layout"] in want_layout(interp, dwarf), "api: layout_source %r" % got["layout"])
+    main = [t for t in got["threads"] if t["name"] == "MainThread"]
+    check(main, "api: no MainThread in %s" % got["threads"])
+    main = main[0]
+    if sh.api == "import":
+        ml = main["module_lock"] or {}
+        check(ml.get("module") == "shape_import_slow_mod" and ml.get("waiting") is True and
+              ml.get("owner_ident") not in (None, main["ident"]) and ml.get("count") == 1 and
+              ml.get("lock_type") in ("threading.Lock", "threading.RLock"),
+              "api: module_lock_of(MainThread) = %r" % (main["module_lock"],))
+    elif sh.api == "atfork":
+        check("child_hook" in [h["name"] for h in got["hooks"]],
+              "api: at_fork_child_hooks() = %s" % got["hooks"])
+        check(main["in_hook"] == ["child_hook"], "api: MainThread's frames in a hook: %s" % main["in_hook"])
+    check(fwtest.tracer_pid(target) == 0, "after the api probe: %d still traced" % target)
+
+
 def wait_ready(sh, started):
     """-> (parent pid, child pid or None) once the fixture reached its hang / pause."""
     if sh.target == "self":
@@ -407,6 +439,8 @@ def test_diagnose(sh, interp, with_agent, do_core, dwarf=True):
         check_doc(sh, interp, with_agent, doc, target, "live", "live: ", started.events(), dwarf)
         check(rc == (0 if sh.verdict == "no-deadlock" else 1), "live: exit status %d" % rc)
         check(fwtest.tracer_pid(target) == 0, "after attach: %d still traced" % target)
+        if sh.api and not with_agent:
+            check_api(sh, interp, target, wd, dwarf)
         if do_core:
             prefix = os.path.join(wd, "core")
             res = fwtest.run(["gcore", "-o", prefix, str(target)], TOOL_BOUND, cwd=wd)
