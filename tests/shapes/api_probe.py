@@ -5,7 +5,6 @@ import json
 import os
 import sys
 
-import gdb  # noqa: F401  (runs only inside gdb)
 
 sys.path.insert(0, os.environ["FW_GDB_DIR"])
 from forkwatch import cpython  # noqa: E402
