@@ -409,6 +409,8 @@ def start(cmd, workdir, env_extra=None, fixture_timeout=240):
 # Processes started and not yet cleaned up: killed by PID if the harness itself is
 # stopped (SIGTERM from run_tests.sh's time bound, or ^C).
 LIVE = set()
+# Directories a harness made for the whole run (e.g. interpreter copies): removed there too.
+RUN_TREES = set()
 
 
 def _on_stop(signum, frame):
@@ -424,6 +426,8 @@ def _on_stop(signum, frame):
         if st.popen.poll() is None:
             kill_pid(st.popen.pid)
         remove_tree(st.workdir)
+    for path in list(RUN_TREES):
+        remove_tree(path)
     print("harness stopped by signal %d; killed %d fixture(s)" % (signum, len(LIVE)), flush=True)
     os._exit(128 + signum)
 

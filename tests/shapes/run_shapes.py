@@ -160,6 +160,7 @@ class NoDwarf:
     def _make(self, interp):
         if self.root is None:
             self.root = tempfile.mkdtemp(prefix="fw-shapes-nodwarf-")
+            fwtest.RUN_TREES.add(self.root)
         d = os.path.join(self.root, interp.label)
         os.mkdir(d)
         lib = self._libpython(interp)
@@ -205,6 +206,7 @@ class NoDwarf:
     def cleanup(self):
         if self.root:
             shutil.rmtree(self.root, ignore_errors=True)
+            fwtest.RUN_TREES.discard(self.root)
 
 
 NODWARF = NoDwarf()
