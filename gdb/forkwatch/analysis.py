@@ -775,6 +775,25 @@ def _fold_condition_waiters(r):
                       "" if len(r.findings) == 1 else "s", shown))
 
 
+def _in_at_fork_hook(c, t):
+    """True when one of t's Python frames runs the code of an os.register_at_fork child hook:
+    the thread is inside os.fork() in the child. Needs no native symbols (a stripped
+    interpreter has no name for run_at_forkers)."""
+    pt = t.get("_py")
+    if c.proc is None or pt is None:
+        return False
+    codes = set(h.code for h in c.proc.at_fork_child_hooks() if h.code)
+    return bool(codes) and any(getattr(f, "code", None) in codes for f in (pt.frames or []))
+
+
+def _in_subprocess_child(t):
+    """True when the waiter's Python stack runs inside subprocess.Popen._execute_child: in a
+    forked child that is the preexec_fn (the only Python code between fork and exec). Needs
+    no native symbols (a stripped interpreter has no name for child_exec)."""
+    return any(f.get("function") == "_execute_child" and (f.get("file") or "").endswith("subprocess.py")
+               for f in (t.get("python_stack") or [])[:8])
+
+
 def _finding(c, kind, t, lock, h):
     who = _who(t)
     if h.get("tid") is None and not h.get("name"):
@@ -829,7 +848,7 @@ def _finding(c, kind, t, lock, h):
         summary = "%s blocks on %s whose owner thread %s no longer exists (no sign of a fork)" % (who, lw, hname)
         advice = ADVICE["orphaned"]
     names = set(symbols.base_name(f.function) for f in t["_native"].frames)
-    if names & {"PyOS_AfterFork_Child", "run_at_forkers"}:
+    if names & {"PyOS_AfterFork_Child", "run_at_forkers"} or _in_at_fork_hook(c, t):
         summary += "; this is inside os.fork() in the child: an at-fork child hook (os.register_at_fork) blocks"
         advice = ("an os.register_at_fork(after_in_child=...) hook runs before the locks are re-created by the "
                   "hooks registered after it (logging's among them): do not take locks in it (no logging), "
@@ -837,7 +856,8 @@ def _finding(c, kind, t, lock, h):
     elif names & {"Py_FinalizeEx", "_Py_Finalize", "flush_std_files", "Py_Exit", "Py_RunMain"} and \
             not t["python_stack"]:
         summary += "; this is the interpreter's shutdown (flushing the standard streams at exit)"
-    elif "child_exec" in names or any("_posixsubprocess" in (f.module or "") for f in t["_native"].frames):
+    elif "child_exec" in names or any("_posixsubprocess" in (f.module or "") for f in t["_native"].frames) \
+            or (kind == "fork-deadlock" and _in_subprocess_child(t)):
         summary += "; this is subprocess's preexec_fn in the forked child, which never reaches exec " \
                    "(the parent's Popen() waits for it too)"
     if kind != "gil-held-across-fork" and c.fork_evidence and h.get("source") == "inferred" and kind == "fork-deadlock":

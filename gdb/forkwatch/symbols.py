@@ -88,11 +88,14 @@ def function_of(pc):
 
 
 def base_name(func):
-    """Normalise a function name for matching: strip @VERSION and leading '_'."""
+    """Normalise a function name for matching: strip @VERSION, GCC's clone suffixes
+    (run_at_forkers.part.0, f.constprop.3, f.isra.1, f.cold: a C name has no '.') and
+    leading '_'."""
     if not func:
         return ""
     f = func.split("@", 1)[0]
     f = f.split("(", 1)[0]
+    f = f.split(".", 1)[0]
     return f.lstrip("_")
 
 
