@@ -208,7 +208,7 @@ void fw_fork_mark_child(const struct fw_thread *self, int32_t pid, int32_t tid)
     }
     fw_in_fork_child = 1;
     fw_threads_claimed_in_child = 0;
-    fw_orphan_build();
+    fw_orphan_build(self);
     fw_gil_child();
 }
 

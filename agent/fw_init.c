@@ -82,7 +82,7 @@ __attribute__((constructor(101))) static void fw_init(void)
      * recording but leaves the lock word to glibc (a way out should a glibc
      * update ever disagree with the copied uncontended fast paths). */
     if (fw_cfg.disabled || !fw_cfg.inline_fast_paths)
-        fw_mutex_inline_ok = fw_sem_inline_ok = 0;
+        fw_mutex_inline_ok = fw_sem_inline_ok = fw_rwlock_inline_ok = 0;
     if (fw_cfg.secure_exec)
         fw_registry_set_flag(FW_FLAG_SECURE_EXEC);
     if (!fw_cfg.disabled) {

@@ -16,21 +16,23 @@ void fw_sem_dedupe(struct fw_thread *t, struct fw_held *e)
     __atomic_store_n(&e->state, FW_HOLD_HELD, __ATOMIC_RELEASE);
 }
 
-void fw_sem_release_slow(const void *sem)
+struct fw_thread *fw_sem_release_slow(const void *sem)
 {
     if (FW_UNLIKELY(fw_tls_guard || !fw_enabled))
-        return;
+        return 0;
     uint64_t addr = (uint64_t)(uintptr_t)sem;
     struct fw_thread *t = fw_tls_slot;
     struct fw_held *e = t ? fw_held_find(t, addr, FW_HOLD_HELD, FW_KIND_SEMAPHORE) : 0;
     if (e) {
+        fw_inflight_set(t, FW_INFL_SEM_REL, sem);
         fw_held_clear(t, e);
-        return;
+        return t;
     }
-    fw_held_remove_remote(t, addr, FW_KIND_SEMAPHORE);
+    fw_held_remove_remote(t, addr, FW_KIND_SEMAPHORE);   /* sets t's marker when it removes */
     /* In a child the holder may be a vanished thread: the orphan is settled too. */
     if (FW_UNLIKELY(fw_orphans_active))
         fw_orphan_on_release(sem);
+    return t;
 }
 
 void fw_lock_reinit(const void *lock, uint32_t kind, int destroyed)
@@ -60,6 +62,26 @@ void fw_acq_finish_slow(struct fw_held *e, int acquired, uint32_t kind)
 {
     struct fw_op op = { fw_tls_slot, e };
     fw_acquire_end(&op, acquired, kind);
+}
+
+struct fw_thread *fw_release_rwlock_slow(const void *rw)
+{
+    struct fw_thread *t = fw_tls_slot;
+    if (FW_UNLIKELY(!t || fw_tls_guard)) {
+        fw_release(rw, FW_KIND_NONE);   /* orphan bookkeeping of a thread new in the child */
+        return 0;
+    }
+    struct fw_held *e = fw_held_find(t, (uint64_t)(uintptr_t)rw, FW_HOLD_HELD, FW_KIND_NONE);
+    if (FW_LIKELY(e != 0)) {
+        int reader = e->kind == FW_KIND_RWLOCK_READ;
+        if (reader)
+            fw_inflight_set(t, FW_INFL_RD_REL, rw);
+        fw_held_clear(t, e);
+        return reader ? t : 0;
+    }
+    if (FW_UNLIKELY(fw_orphans_active))
+        fw_orphan_on_release(rw);
+    return 0;
 }
 
 void fw_release_slow(const void *lock, uint32_t kind)

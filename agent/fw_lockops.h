@@ -139,6 +139,8 @@ static inline int fw_acquire_begin(struct fw_op *op, const void *lock, uint32_t 
     struct fw_held *e = fw_held_reserve(t);
     if (FW_UNLIKELY(!e))
         return 0;
+    if (kind == FW_KIND_SEMAPHORE && mode != FW_ACQ_TRY)
+        fw_sem_hint_set(t, (uint64_t)(uintptr_t)lock);   /* may be posted by another thread */
     uint32_t stack_id = fw_stack_id_cached(call_site);
     fw_held_fill(t, e, (uint64_t)(uintptr_t)lock, call_site, kind, stack_id,
                  mode == FW_ACQ_TRY ? FW_HOLD_EMPTY   /* a try succeeds at once or leaves no trace */
@@ -179,6 +181,8 @@ void fw_acq_finish_slow(struct fw_held *e, int acquired, uint32_t kind);
                                         (MODE) == FW_ACQ_TRY ? FW_HOLD_EMPTY : FW_HOLD_ACQUIRING, cs); \
         if (FW_UNLIKELY(!e))                                                                  \
             return NAME##_full ARGS_CS;                                                       \
+        if ((KIND) == FW_KIND_SEMAPHORE && (MODE) != FW_ACQ_TRY)                              \
+            fw_sem_hint_set(fw_tls.slot, (uint64_t)(uintptr_t)(LOCK));                        \
         int rc = FW_REAL(FIELD) ARGS;                                                         \
         if (FW_LIKELY(rc == 0) &&                                                             \
             ((KIND) != FW_KIND_SEMAPHORE || FW_LIKELY(fw_tls.slot->held_used == 1))) {        \
@@ -224,21 +228,34 @@ static inline void fw_release(const void *lock, uint32_t kind)
         fw_orphan_on_release(lock);
 }
 
-/* Before sem_post: the poster's own entry, else whichever thread holds it. */
-void fw_sem_release_slow(const void *sem);
-static inline void fw_sem_release(const void *sem)
+/* Before the real release of a rwlock (read or write, whichever the calling
+ * thread holds), the general path. A read entry leaves the in-flight marker
+ * set: the caller clears it on the returned thread after the real unlock. */
+struct fw_thread *fw_release_rwlock_slow(const void *rw);
+
+/* Before sem_post: clears the poster's own entry, else whichever thread holds
+ * the semaphore, and leaves the calling thread's in-flight marker naming the
+ * release until the caller has really posted (it then calls fw_inflight_clear
+ * on the returned thread; NULL: nothing to clear). */
+struct fw_thread *fw_sem_release_slow(const void *sem);
+static inline struct fw_thread *fw_sem_release(const void *sem)
 {
-    if (FW_LIKELY(!fw_orphans_active) && FW_LIKELY(fw_rel_fast(sem, FW_KIND_SEMAPHORE)))
-        return;
-    struct fw_thread *t = fw_tls_slot;
-    if (FW_LIKELY(t != 0) && FW_LIKELY(!fw_tls_guard) && FW_LIKELY(!fw_orphans_active)) {
-        struct fw_held *e = fw_held_find(t, (uint64_t)(uintptr_t)sem, FW_HOLD_HELD, FW_KIND_SEMAPHORE);
-        if (FW_LIKELY(e != 0)) {
-            fw_held_clear(t, e);
-            return;
+    struct fw_thread *t = fw_tls.slot;
+    if (FW_LIKELY(t != 0) && FW_LIKELY(!(fw_tls.guard | fw_orphans_active))) {
+        uint32_t used = t->held_used;
+        struct fw_held *e;
+        if (FW_LIKELY(used - 1 < FW_MAX_HELD) && (e = &t->held[used - 1], 1) &&
+            FW_LIKELY(e->lock_addr == (uint64_t)(uintptr_t)sem) &&
+            FW_LIKELY(*(const fw_u64_alias *)&e->kind ==
+                      ((uint64_t)FW_KIND_SEMAPHORE | ((uint64_t)FW_HOLD_HELD << 32))) &&
+            FW_LIKELY(used == 1 || t->held[used - 2].state != FW_HOLD_EMPTY)) {
+            fw_inflight_set(t, FW_INFL_SEM_REL, sem);
+            __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
+            __atomic_store_n(&t->held_used, used - 1, __ATOMIC_RELEASE);
+            return t;
         }
     }
-    fw_sem_release_slow(sem);
+    return fw_sem_release_slow(sem);
 }
 
 /* *_init and *_destroy: the memory is (no longer) a lock we know. kind: how to

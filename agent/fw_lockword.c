@@ -9,6 +9,7 @@
 
 /* nptl/pthread_rwlock_common.c: bit 1 of __readers is "write locked", the
  * reader count starts at bit 3. */
+#define RWLOCK_WRPHASE 1u
 #define RWLOCK_WRLOCKED 2u
 #define RWLOCK_READER_SHIFT 3u
 
@@ -62,4 +63,11 @@ int fw_lockword_write_locked(const void *lock)
 {
     const pthread_rwlock_t *rw = lock;
     return (__atomic_load_n(&rw->__data.__readers, __ATOMIC_RELAXED) & RWLOCK_WRLOCKED) != 0;
+}
+
+int fw_lockword_read_held(const void *lock)
+{
+    const pthread_rwlock_t *rw = lock;
+    unsigned readers = __atomic_load_n(&rw->__data.__readers, __ATOMIC_RELAXED);
+    return (readers & RWLOCK_WRPHASE) == 0 && (readers >> RWLOCK_READER_SHIFT) != 0;
 }

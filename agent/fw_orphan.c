@@ -181,7 +181,78 @@ static void add_missing(void)
     }
 }
 
-void fw_orphan_build(void)
+/* Is the lock, by its word, held in the way an in-flight marker of this kind
+ * could account for? A read-phase rwlock with readers; a semaphore at 0. */
+static int inflight_word_held(uint64_t what, const void *lock)
+{
+    if (what == FW_INFL_RD_ACQ || what == FW_INFL_RD_REL)
+        return fw_lockword_read_held(lock);
+    return fw_lockword_held(FW_KIND_SEMAPHORE, lock);
+}
+
+/* Does slot t hold addr (HELD) by its entries? */
+static int slot_holds(const struct fw_thread *t, uint64_t addr)
+{
+    uint32_t used = t->held_used < FW_MAX_HELD ? t->held_used : FW_MAX_HELD;
+    for (uint32_t k = 0; k < used; k++)
+        if (t->held[k].lock_addr == addr && t->held[k].state == FW_HOLD_HELD)
+            return 1;
+    return 0;
+}
+
+/* Locks caught in flight by the fork (fw_thread.h, "in-flight marker"): a
+ * vanished thread was between a semaphore's or read lock's own atomic and its
+ * entry. When nothing else accounts for the lock and its word says held, it is
+ * an orphan of that thread (or, for a post on another thread's behalf, of the
+ * holder whose entry the poster had just taken). Acquires first: a release
+ * marker next to an acquire marker of the same lock means the release is done. */
+static void add_inflight(const struct fw_thread *self)
+{
+    struct fw_registry *r = &forkwatch_registry;
+    uint32_t nthreads = r->header.threads.used;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < nthreads && i < FW_MAX_THREADS; i++) {
+            const struct fw_thread *t = &r->threads[i];
+            uint64_t m = t->fw_inflight;
+            if (t->state != FW_THREAD_VANISHED || m == 0)
+                continue;
+            uint64_t what = m >> FW_INFL_SHIFT, addr = m & FW_INFL_ADDR_MASK;
+            int acquire = what == FW_INFL_SEM_ACQ || what == FW_INFL_RD_ACQ;
+            if (acquire != (pass == 0) || what < FW_INFL_SEM_ACQ || what > FW_INFL_RD_REL)
+                continue;
+            const void *lock = (const void *)(uintptr_t)addr;
+            uint32_t kind = what >= FW_INFL_RD_ACQ ? FW_KIND_RWLOCK_READ : FW_KIND_SEMAPHORE;
+            /* Already an orphan (another holder's entry), or the forking
+             * thread's own lock: nothing to add. */
+            if (fw_orphan_lookup(addr) >= 0 || (self && slot_holds(self, addr)) || !inflight_word_held(what, lock))
+                continue;
+            uint32_t holder = i;
+            if (what == FW_INFL_SEM_REL_REMOTE) {
+                uint32_t h = t->fw_inflight_holder;
+                if (h == 0 || h > nthreads || h > FW_MAX_THREADS)
+                    continue;
+                holder = h - 1;
+                const struct fw_thread *ht = &r->threads[holder];
+                /* a Condition waiter being notified: no holder to wait for */
+                if (ht->state == FW_THREAD_VANISHED &&
+                    fw_thread_is_acquiring(ht, ht->held_used < FW_MAX_HELD ? ht->held_used : FW_MAX_HELD, addr))
+                    continue;
+            }
+            /* The holder's latest entry for the lock, even emptied, names its call site. */
+            const struct fw_thread *ht = &r->threads[holder];
+            const struct fw_held *e = 0;
+            for (uint32_t k = 0; k < FW_MAX_HELD; k++)
+                if (ht->held[k].lock_addr == addr && (!e || ht->held[k].seq > e->seq))
+                    e = &ht->held[k];
+            int idx = append_orphan(holder, addr, kind, e);
+            if (idx < 0)
+                return;
+            make_live((uint32_t)idx);
+        }
+    }
+}
+
+void fw_orphan_build(const struct fw_thread *self)
 {
     struct fw_registry *r = &forkwatch_registry;
     fw_orphan_reset();
@@ -207,6 +278,7 @@ void fw_orphan_build(void)
         make_live(i);
     }
     add_missing();
+    add_inflight(self);
     fw_orphans_active = live_count > 0 || vanished;
 }
 

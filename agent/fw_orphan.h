@@ -14,7 +14,8 @@ extern int fw_orphans_active;
 
 /* Child side: checks every fork_held entry against its lock word, marks the live
  * ones FW_ORPHAN_LIVE, and builds the private address hash. */
-void fw_orphan_build(void);
+struct fw_thread;
+void fw_orphan_build(const struct fw_thread *self);
 
 /* Index in fork_held[] of an orphan at addr, or -1. */
 int fw_orphan_lookup(uint64_t addr);
@@ -38,6 +39,9 @@ int32_t fw_lockword_owner(uint32_t kind, const void *lock);
 
 /* Is the rwlock write-locked (the writer bit of its lock word)? */
 int fw_lockword_write_locked(const void *rwlock);
+
+/* Is the rwlock in a read phase with readers registered (read-held)? */
+int fw_lockword_read_held(const void *rwlock);
 
 /* Is some live orphan in [lo, hi) a mutex still held (per its lock word)? */
 int fw_orphan_mutex_held_in(uint64_t lo, uint64_t hi);

@@ -21,6 +21,7 @@ struct fw_real_fns fw_real = {
 
 int fw_mutex_inline_ok;
 int fw_sem_inline_ok;
+int fw_rwlock_inline_ok;
 static int fw_glibc_minor_between(int next_is_glibc, long lo, long hi);
 
 /* glibc 2.17-2.41 share the default mutex's protocol (nptl/pthread_mutex_lock.c,
@@ -75,6 +76,23 @@ static int fw_sem_inline_allowed(void)
 #if defined(__x86_64__) || defined(__aarch64__)
     return fw_glibc_minor_between(in_libc((void *)fw_real.sem_wait) && in_libc((void *)fw_real.sem_post) &&
                                   in_libc((void *)fw_real.sem_trywait), 21, 41);
+#else
+    return 0;
+#endif
+}
+
+/* nptl/pthread_rwlock_common.c (the rwlock rewritten in 2.25, unchanged in its
+ * reader fast path since): in a read phase with no writer and no waiting flag
+ * (__readers & 7 == 0), rdlock and tryrdlock register the reader by adding 8
+ * (acquire) and return; rdunlock of a reader that leaves other readers, or of
+ * a lock without flags, subtracts 8 (release) and wakes nobody. The layout
+ * (__readers first) is the same on x86-64 and aarch64. */
+static int fw_rwlock_inline_allowed(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    return fw_glibc_minor_between(in_libc((void *)fw_real.rwlock_rdlock) &&
+                                  in_libc((void *)fw_real.rwlock_tryrdlock) &&
+                                  in_libc((void *)fw_real.rwlock_unlock), 25, 41);
 #else
     return 0;
 #endif
@@ -142,6 +160,7 @@ void fw_real_resolve(void)
     BIND(mutex_lock, "pthread_mutex_lock");
     BIND(mutex_unlock, "pthread_mutex_unlock");
     fw_sem_inline_ok = fw_sem_inline_allowed();
+    fw_rwlock_inline_ok = fw_rwlock_inline_allowed();
     fw_mutex_inline_ok = fw_mutex_inline_allowed(fw_real.mutex_lock == fw_glibc_mutex_lock &&
                                                  fw_real.mutex_unlock == fw_glibc_mutex_unlock);
     __atomic_store_n(&done, 1, __ATOMIC_RELEASE);

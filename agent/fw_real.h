@@ -81,6 +81,9 @@ extern int fw_mutex_inline_ok;
 /* The same for sem_wait/sem_post (glibc 2.21+ 64-bit semaphores: value in the
  * low 32 bits of `data`, waiters in the high 32). */
 extern int fw_sem_inline_ok;
+/* The same for the reader side of pthread_rwlock_rdlock/tryrdlock/unlock (glibc
+ * 2.25+ rwlock: __readers = phase/flag bits and the reader count from bit 3). */
+extern int fw_rwlock_inline_ok;
 
 #define FW_REAL(name) \
     ((FW_REAL_PREBOUND(name) || __builtin_expect(fw_real.name != 0, 1)) \

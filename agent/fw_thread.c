@@ -116,27 +116,46 @@ struct fw_held *fw_held_find_slow(struct fw_thread *t, uint64_t addr, uint32_t s
     return 0;
 }
 
+uint16_t fw_sem_hint[FW_SEM_HINT_SIZE];
+
+/* Takes t's HELD entry for addr (CAS: two posters racing cannot both take it). */
+static int remove_in(struct fw_thread *self, struct fw_thread *t, uint64_t addr, uint32_t kind)
+{
+    uint32_t ts = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+    if (t == self || (ts != FW_THREAD_LIVE && ts != FW_THREAD_VANISHED))
+        return 0;
+    uint32_t used = __atomic_load_n(&t->held_used, __ATOMIC_ACQUIRE);
+    if (used > FW_MAX_HELD)
+        used = FW_MAX_HELD;
+    for (uint32_t k = used; k-- > 0;) {
+        struct fw_held *e = &t->held[k];
+        if (e->lock_addr != addr || e->kind != kind ||
+            __atomic_load_n(&e->state, __ATOMIC_RELAXED) != FW_HOLD_HELD)
+            continue;
+        if (self) {   /* the marker names the holder before its entry goes */
+            __atomic_store_n(&self->fw_inflight_holder, fw_thread_index(t) + 1, __ATOMIC_RELAXED);
+            fw_inflight_set(self, FW_INFL_SEM_REL_REMOTE, (const void *)(uintptr_t)addr);
+        }
+        uint32_t expect = FW_HOLD_HELD;
+        if (__atomic_compare_exchange_n(&e->state, &expect, FW_HOLD_EMPTY, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            return 1;
+        if (self)
+            fw_inflight_clear(self);
+    }
+    return 0;
+}
+
 int fw_held_remove_remote(struct fw_thread *self, uint64_t addr, uint32_t kind)
 {
     struct fw_registry *r = &forkwatch_registry;
     uint32_t n = __atomic_load_n(&r->header.threads.used, __ATOMIC_ACQUIRE);
-    for (uint32_t i = 0; i < n; i++) {
-        struct fw_thread *t = &r->threads[i];
-        uint32_t ts = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
-        if (t == self || (ts != FW_THREAD_LIVE && ts != FW_THREAD_VANISHED))
-            continue;
-        uint32_t used = __atomic_load_n(&t->held_used, __ATOMIC_ACQUIRE);
-        for (uint32_t k = used; k-- > 0;) {
-            struct fw_held *e = &t->held[k];
-            if (e->lock_addr != addr || e->kind != kind)
-                continue;
-            uint32_t expect = FW_HOLD_HELD;
-            /* CAS: two posters racing cannot both take the same entry. */
-            if (__atomic_compare_exchange_n(&e->state, &expect, FW_HOLD_EMPTY, 0,
-                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-                return 1;
-        }
-    }
+    uint32_t hint = __atomic_load_n(&fw_sem_hint[fw_sem_hint_index(addr)], __ATOMIC_RELAXED);
+    if (hint != 0 && hint <= n && remove_in(self, &r->threads[hint - 1], addr, kind))
+        return 1;
+    for (uint32_t i = 0; i < n && i < FW_MAX_THREADS; i++)
+        if (i + 1 != hint && remove_in(self, &r->threads[i], addr, kind))
+            return 1;
     return 0;
 }
 

@@ -68,6 +68,39 @@ static inline struct fw_thread *fw_thread_self(void)
     return fw_thread_claim();
 }
 
+/* --- in-flight marker ---
+ * A semaphore or a rwlock read lock names no owner in its lock word, so a fork
+ * that falls between the lock's own atomic and the entry store (acquire), or
+ * between clearing the entry and the real release, would leave a held lock
+ * without any trace in the child. Around those few instructions the thread
+ * keeps one word in its slot (the ABI's reserved2[0], agent-private): the lock
+ * address with what is in flight in the top 4 bits. Stored before the lock's
+ * atomic and cleared after the entry is settled (the child sees a prefix of
+ * each thread's stores), it lets the child check the lock word and adopt the
+ * lock (fw_orphan.c). An acquire sets it only after seeing the lock free, so a
+ * thread that is about to block never looks like a holder. For a semaphore
+ * posted on behalf of another thread, reserved holds that thread's slot + 1. */
+#define FW_INFL_SEM_ACQ 1ull          /* CAS value -> value-1 in flight */
+#define FW_INFL_SEM_REL 2ull          /* own entry cleared, post in flight */
+#define FW_INFL_SEM_REL_REMOTE 3ull   /* another slot's entry cleared (reserved = slot + 1) */
+#define FW_INFL_RD_ACQ 4ull           /* reader registration in flight */
+#define FW_INFL_RD_REL 5ull           /* own read entry cleared, unlock in flight */
+#define FW_INFL_SHIFT 60
+#define FW_INFL_ADDR_MASK ((1ull << FW_INFL_SHIFT) - 1)
+#define fw_inflight reserved2[0]
+#define fw_inflight_holder reserved
+
+static inline void fw_inflight_set(struct fw_thread *t, uint64_t what, const void *lock)
+{
+    __atomic_store_n(&t->fw_inflight, (what << FW_INFL_SHIFT) | ((uint64_t)(uintptr_t)lock & FW_INFL_ADDR_MASK),
+                     __ATOMIC_RELEASE);
+}
+
+static inline void fw_inflight_clear(struct fw_thread *t)
+{
+    __atomic_store_n(&t->fw_inflight, 0, __ATOMIC_RELEASE);
+}
+
 /* Is t (with `used` entries) inside an acquire of addr? A thread that holds a
  * semaphore and waits for it again (a CPython Condition waiter) leaves no holder
  * the child could wait for. */
@@ -132,8 +165,27 @@ static inline struct fw_held *fw_held_find(struct fw_thread *t, uint64_t addr, u
 }
 
 /* Removes one HELD semaphore entry for addr from any other thread (live or, in a
- * fork child, vanished). Returns 1 if one was removed. */
+ * fork child, vanished); the slot hinted by fw_sem_hint_set is tried first.
+ * When self is not NULL, self's in-flight marker names the holder before its
+ * entry goes. Returns 1 if one was removed. */
 int fw_held_remove_remote(struct fw_thread *self, uint64_t addr, uint32_t kind);
+
+/* Remote posts are O(1) for the common case (a CPython Condition waiter holds
+ * its waiter lock and blocks on it; the notifier posts it): a thread about to
+ * block on a semaphore notes its slot under the semaphore's hash. */
+#define FW_SEM_HINT_SIZE 4096u
+extern uint16_t fw_sem_hint[FW_SEM_HINT_SIZE];   /* slot + 1, 0 = none */
+static inline uint32_t fw_sem_hint_index(uint64_t addr)
+{
+    return (uint32_t)((addr * 0x9e3779b97f4a7c15ull) >> 40) & (FW_SEM_HINT_SIZE - 1);
+}
+static inline void fw_sem_hint_set(const struct fw_thread *t, uint64_t addr)
+{
+    uint16_t v = (uint16_t)(fw_thread_index(t) + 1);
+    uint16_t *h = &fw_sem_hint[fw_sem_hint_index(addr)];
+    if (__atomic_load_n(h, __ATOMIC_RELAXED) != v)
+        __atomic_store_n(h, v, __ATOMIC_RELAXED);
+}
 
 /* Removes every entry (any thread, any state but ACQUIRING) for addr: the lock was
  * destroyed or re-initialised. */

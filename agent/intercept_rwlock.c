@@ -1,4 +1,5 @@
-/* intercept_rwlock.c — pthread_rwlock_*: thin wrappers around fw_lockops.h. */
+/* intercept_rwlock.c — pthread_rwlock_*: thin wrappers around fw_lockops.h,
+ * with glibc's uncontended reader protocol inlined (fw_rwlock_inline_ok). */
 #include "fw_lockops.h"
 #include "fw_real.h"
 
@@ -10,10 +11,64 @@
 typedef pthread_rwlock_t *R;
 typedef const struct timespec *TS;
 
-FW_ACQ_WRAP(pthread_rwlock_rdlock, rwlock_rdlock, RD, B, rw, rc == 0,
-            (R rw), (rw), (R rw, uint64_t cs), (rw, cs))
-FW_ACQ_WRAP(pthread_rwlock_tryrdlock, rwlock_tryrdlock, RD, T, rw, rc == 0,
-            (R rw), (rw), (R rw, uint64_t cs), (rw, cs))
+/* glibc 2.25+ (nptl/pthread_rwlock_common.c): __readers holds WRPHASE (1),
+ * WRLOCKED (2), RWAITING (4) and the reader count from bit 3. */
+#define RW_FLAGS 7u
+#define RW_READER_INC 8u
+#define RW_READERS_SAFE (1u << 30)   /* far below glibc's overflow bit */
+
+FW_ACQ_WRAP_CS(static __attribute__((noinline)), rdlock_cs, rwlock_rdlock, RD, B, rw, rc == 0,
+               (R rw, uint64_t cs), (rw), (rw, cs))
+FW_ACQ_WRAP_CS(static __attribute__((noinline)), tryrdlock_cs, rwlock_tryrdlock, RD, T, rw, rc == 0,
+               (R rw, uint64_t cs), (rw), (rw, cs))
+
+/* A read lock taken by a tracked thread in a read phase with no writer and no
+ * waiting flag: glibc's rdlock (and tryrdlock) register the reader with one
+ * atomic add and return; a CAS of the same value does exactly that. The
+ * in-flight marker brackets it (set only once the lock was seen free of
+ * writers) and the entry is HELD before the marker goes. 1 = acquired and
+ * recorded; 0 = nothing changed, glibc takes over. */
+static inline int rd_take_fast(pthread_rwlock_t *rw, uint64_t cs)
+{
+    struct fw_thread *t = fw_tls.slot;
+    if (FW_UNLIKELY(!t) || FW_UNLIKELY(!fw_rwlock_inline_ok) || FW_UNLIKELY(fw_tls.guard | fw_orphans_active))
+        return 0;
+    uint32_t used = t->held_used;
+    uint32_t stack_id;
+    if (FW_UNLIKELY(used >= FW_MAX_HELD) || FW_UNLIKELY(!fw_stack_id_hot(cs, &stack_id)))
+        return 0;
+    unsigned *w = &rw->__data.__readers;
+    unsigned r = __atomic_load_n(w, __ATOMIC_RELAXED);
+    if ((r & RW_FLAGS) != 0 || r >= RW_READERS_SAFE)
+        return 0;
+    fw_inflight_set(t, FW_INFL_RD_ACQ, rw);
+    if (FW_UNLIKELY(!__atomic_compare_exchange_n(w, &r, r + RW_READER_INC, 0, __ATOMIC_ACQ_REL,
+                                                 __ATOMIC_RELAXED))) {
+        fw_inflight_clear(t);
+        return 0;
+    }
+    __atomic_store_n(&t->held_used, used + 1, __ATOMIC_RELEASE);
+    fw_held_fill(t, &t->held[used], (uint64_t)(uintptr_t)rw, cs, RD, stack_id, FW_HOLD_HELD);
+    fw_inflight_clear(t);
+    return 1;
+}
+
+FW_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
+{
+    uint64_t cs = FW_CALL_SITE();
+    if (FW_LIKELY(rd_take_fast(rw, cs)))
+        return 0;
+    return rdlock_cs(rw, cs);
+}
+
+FW_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
+{
+    uint64_t cs = FW_CALL_SITE();
+    if (FW_LIKELY(rd_take_fast(rw, cs)))
+        return 0;
+    return tryrdlock_cs(rw, cs);
+}
+
 FW_ACQ_WRAP(pthread_rwlock_timedrdlock, rwlock_timedrdlock, RD, TM, rw, rc == 0,
             (R rw, TS t), (rw, t), (R rw, TS t, uint64_t cs), (rw, t, cs))
 FW_ACQ_WRAP(pthread_rwlock_clockrdlock, rwlock_clockrdlock, RD, TM, rw, rc == 0,
@@ -27,12 +82,42 @@ FW_ACQ_WRAP(pthread_rwlock_timedwrlock, rwlock_timedwrlock, WR, TM, rw, rc == 0,
 FW_ACQ_WRAP(pthread_rwlock_clockwrlock, rwlock_clockwrlock, WR, TM, rw, rc == 0,
             (R rw, clockid_t c, TS t), (rw, c, t), (R rw, clockid_t c, TS t, uint64_t cs), (rw, c, t, cs))
 
+/* glibc's rdunlock when this is not the last reader of a phase with a writer
+ * or readers waiting (flags all clear): one CAS, release, waking nobody. */
+static inline int rd_unlock_fast(pthread_rwlock_t *rw)
+{
+    unsigned *w = &rw->__data.__readers;
+    unsigned r = __atomic_load_n(w, __ATOMIC_RELAXED);
+    if ((r & RW_FLAGS) != 0 || r < RW_READER_INC)
+        return 0;
+    return __atomic_compare_exchange_n(w, &r, r - RW_READER_INC, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 FW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
     /* read or write: whichever this thread holds */
-    if (FW_UNLIKELY(!fw_rel_fast(rw, FW_KIND_NONE)))
-        fw_release_slow(rw, FW_KIND_NONE);
-    return FW_REAL(rwlock_unlock)(rw);
+    struct fw_thread *t = fw_tls.slot;
+    if (FW_LIKELY(t != 0) && FW_LIKELY(!(fw_tls.guard | fw_orphans_active))) {
+        uint32_t used = t->held_used;
+        struct fw_held *e;
+        if (FW_LIKELY(used - 1 < FW_MAX_HELD) && (e = &t->held[used - 1], 1) &&
+            FW_LIKELY(e->lock_addr == (uint64_t)(uintptr_t)rw) &&
+            FW_LIKELY(*(const fw_u64_alias *)&e->kind == ((uint64_t)RD | ((uint64_t)FW_HOLD_HELD << 32))) &&
+            FW_LIKELY(used == 1 || t->held[used - 2].state != FW_HOLD_EMPTY)) {
+            /* A read lock names no owner: the marker covers the release. */
+            fw_inflight_set(t, FW_INFL_RD_REL, rw);
+            __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
+            __atomic_store_n(&t->held_used, used - 1, __ATOMIC_RELEASE);
+            int rc = FW_LIKELY(fw_rwlock_inline_ok) && FW_LIKELY(rd_unlock_fast(rw)) ? 0 : FW_REAL(rwlock_unlock)(rw);
+            fw_inflight_clear(t);
+            return rc;
+        }
+    }
+    t = fw_release_rwlock_slow(rw);
+    int rc = FW_REAL(rwlock_unlock)(rw);
+    if (t)
+        fw_inflight_clear(t);
+    return rc;
 }
 
 FW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)

@@ -15,52 +15,80 @@ FW_ACQ_WRAP_CS(static __attribute__((noinline)), sem_wait_cs, sem_wait, SK, FW_A
 #define SEM_VALUE_MAX_ 0x7fffffffull
 #define SEM_NWAITERS_SHIFT 32
 
+/* The inline acquire of a free semaphore by a tracked thread: glibc's
+ * __new_sem_wait_fast (one CAS value -> value-1, acquire), bracketed by the
+ * in-flight marker (set only once the value was seen non-zero: a thread about
+ * to block never looks like a holder) and recorded HELD before the marker goes.
+ * 1 = acquired and recorded; 0 = nothing changed (busy, CAS lost, or not a
+ * case for the inline path). */
+static inline int sem_take_fast(sem_t *s, uint64_t cs)
+{
+    struct fw_thread *t = fw_tls.slot;
+    if (FW_UNLIKELY(!t) || FW_UNLIKELY(fw_tls.guard | fw_orphans_active))
+        return 0;
+    uint32_t used = t->held_used;
+    uint32_t stack_id;
+    if (FW_UNLIKELY(used >= FW_MAX_HELD) || FW_UNLIKELY(!fw_stack_id_hot(cs, &stack_id)))
+        return 0;
+    uint64_t *data = (uint64_t *)(void *)s;
+    uint64_t d = __atomic_load_n(data, __ATOMIC_RELAXED);
+    if ((d & SEM_VALUE_MASK) == 0)
+        return 0;
+    fw_inflight_set(t, FW_INFL_SEM_ACQ, s);
+    /* acq_rel: the marker is visible before the semaphore changes */
+    if (FW_UNLIKELY(!__atomic_compare_exchange_n(data, &d, d - 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))) {
+        fw_inflight_clear(t);
+        return 0;
+    }
+    struct fw_held *e = &t->held[used];
+    __atomic_store_n(&t->held_used, used + 1, __ATOMIC_RELEASE);
+    fw_held_fill(t, e, (uint64_t)(uintptr_t)s, cs, SK, stack_id, used == 0 ? FW_HOLD_HELD : FW_HOLD_EMPTY);
+    if (used != 0)
+        fw_sem_dedupe(t, e);   /* held already by this thread: keep one entry */
+    fw_inflight_clear(t);
+    return 1;
+}
+
 /* sem_wait = a cancellation check + glibc's non-blocking decrement + the
  * blocking wait. A free semaphore taken by a tracked thread goes through the
- * first two here (no call into glibc's sem_wait) and is recorded HELD just
- * after; anything else (busy, agent guard, orphans in a child) takes the full
- * path, which publishes ACQUIRING before it may block. */
+ * first two here (no call into glibc's sem_wait); anything else (busy, agent
+ * guard, orphans in a child) takes the full path, which publishes ACQUIRING
+ * before it may block. */
 FW_EXPORT int sem_wait(sem_t *s)
 {
     uint64_t cs = FW_CALL_SITE();
-    if (FW_UNLIKELY(!fw_sem_inline_ok))
-        return sem_wait_cs(s, cs);
-    /* A cancellation point even when it does not block (first: nothing of ours
-     * is live across the call). The full path's glibc sem_wait checks again. */
-    pthread_testcancel();
-    struct fw_thread *t = fw_tls.slot;
-    if (FW_LIKELY(t != 0) && FW_LIKELY(!(fw_tls.guard | fw_orphans_active))) {
-        uint32_t used = t->held_used;
-        uint32_t stack_id;
-        if (FW_LIKELY(used < FW_MAX_HELD) && FW_LIKELY(fw_stack_id_hot(cs, &stack_id))) {
-            uint64_t *data = (uint64_t *)(void *)s;
-            uint64_t d = __atomic_load_n(data, __ATOMIC_RELAXED);
-            if ((d & SEM_VALUE_MASK) != 0 &&
-                __atomic_compare_exchange_n(data, &d, d - 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-                struct fw_held *e = &t->held[used];
-                __atomic_store_n(&t->held_used, used + 1, __ATOMIC_RELEASE);
-                fw_held_fill(t, e, (uint64_t)(uintptr_t)s, cs, SK, stack_id,
-                             used == 0 ? FW_HOLD_HELD : FW_HOLD_EMPTY);
-                if (used != 0)
-                    fw_sem_dedupe(t, e);   /* held already by this thread: keep one entry */
-                return 0;
-            }
-        }
+    if (FW_LIKELY(fw_sem_inline_ok)) {
+        /* A cancellation point even when it does not block (first: nothing of
+         * ours is live across the call). The full path's sem_wait checks again. */
+        pthread_testcancel();
+        if (FW_LIKELY(sem_take_fast(s, cs)))
+            return 0;
     }
     return sem_wait_cs(s, cs);
 }
-FW_ACQ_WRAP(sem_trywait, sem_trywait, SK, FW_ACQ_TRY, s, rc == 0,
-            (S s), (s), (S s, uint64_t cs), (s, cs))
+
+FW_ACQ_WRAP_CS(static __attribute__((noinline)), sem_trywait_cs, sem_trywait, SK, FW_ACQ_TRY, s, rc == 0,
+               (S s, uint64_t cs), (s), (s, cs))
+
+/* glibc's sem_trywait is one attempt of the same CAS (EAGAIN otherwise, no
+ * cancellation point). CPython tries every lock this way first. */
+FW_EXPORT int sem_trywait(sem_t *s)
+{
+    uint64_t cs = FW_CALL_SITE();
+    if (FW_LIKELY(fw_sem_inline_ok) && FW_LIKELY(sem_take_fast(s, cs)))
+        return 0;
+    return sem_trywait_cs(s, cs);
+}
 FW_ACQ_WRAP(sem_timedwait, sem_timedwait, SK, FW_ACQ_TIMED, s, rc == 0,
             (S s, TS t), (s, t), (S s, TS t, uint64_t cs), (s, t, cs))
 FW_ACQ_WRAP(sem_clockwait, sem_clockwait, SK, FW_ACQ_TIMED, s, rc == 0,
             (S s, clockid_t c, TS t), (s, c, t), (S s, clockid_t c, TS t, uint64_t cs), (s, c, t, cs))
 
-FW_EXPORT int sem_post(sem_t *s)
+/* glibc's post when no waiter is registered and the value cannot overflow: one
+ * CAS value -> value+1 (release) that wakes nobody; anything else is glibc's. */
+static inline int sem_post_real(sem_t *s)
 {
-    fw_sem_release(s);
     if (FW_LIKELY(fw_sem_inline_ok)) {
-        /* no waiter registered and no overflow: glibc's post is this CAS alone */
         uint64_t *data = (uint64_t *)(void *)s;
         uint64_t d = __atomic_load_n(data, __ATOMIC_RELAXED);
         if ((d >> SEM_NWAITERS_SHIFT) == 0 && (d & SEM_VALUE_MASK) < SEM_VALUE_MAX_ &&
@@ -68,6 +96,15 @@ FW_EXPORT int sem_post(sem_t *s)
             return 0;
     }
     return FW_REAL(sem_post)(s);
+}
+
+FW_EXPORT int sem_post(sem_t *s)
+{
+    struct fw_thread *t = fw_sem_release(s);
+    int rc = sem_post_real(s);
+    if (t)
+        fw_inflight_clear(t);
+    return rc;
 }
 
 FW_EXPORT int sem_init(sem_t *s, int pshared, unsigned int value)

@@ -261,12 +261,14 @@ if [ "$MODE" = quick ]; then
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
     run_repro stack_capture_recursion 10 --
-    # The semaphore variant reproduces an OPEN agent bug (docs/RELIABILITY.md, "known
-    # open"): a sem taken or dropped in the instant of another thread's fork can be
-    # missed, in about 1 fork child in 40 here. Intermittent, so it runs in --long
-    # (where it fails until fixed), not in the quick mode that gates every CI run.
     for k in mutex rwlock mtx; do
         run_repro missed_orphan_race 60 -- 40 $k
+    done
+    # A semaphore or read lock has no owner in its lock word: caught through the
+    # agent's in-flight marker. Short holds (20 spins) put an acquire or release at
+    # the fork in about 1 child in 10 without it (agent ecae09e: 9 and 17 of 150).
+    for k in semaphore rwlock-read; do
+        run_repro missed_orphan_race 90 -- 300 $k 20
     done
     for k in mutex rwlock semaphore mtx; do
         run_repro stale_holder_atfork 20 -- $k
@@ -305,8 +307,11 @@ else
         run_case racy-underscore-fork $v 0 "" -- $MIXED --forks 1000 --underscore-fork --racy --seed 29
     done
     run_repro stack_capture_recursion 10 --
-    for k in mutex rwlock semaphore mtx; do
+    for k in mutex rwlock semaphore mtx rwlock-read; do
         run_repro missed_orphan_race 300 -- 300 $k
+    done
+    for k in semaphore rwlock-read; do
+        run_repro missed_orphan_race 300 -- 3000 $k 20
     done
     for k in mutex rwlock semaphore mtx; do
         run_repro stale_holder_atfork 20 -- $k

@@ -1,0 +1,223 @@
+/* In-flight markers: a semaphore or a read lock caught by the fork between its
+ * own atomic and the holder's entry (or between the cleared entry and the real
+ * release) is adopted in the child when its lock word says held, and only then.
+ * Threads park with a marker set by hand; the test thread plays forker and child. */
+#include <criterion/criterion.h>
+
+#include "fw_fork.h"
+#include "fw_lockops.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <unistd.h>
+
+#define NPARK 3
+static pthread_t parked[NPARK];
+static struct fw_thread *slots[NPARK];
+static pthread_barrier_t ready, done;
+
+struct park {
+    int i;
+    uint64_t what;
+    const void *lock;
+    struct fw_thread *remote_holder;   /* FW_INFL_SEM_REL_REMOTE */
+    int hold;                          /* record lock as HELD (kind) before parking */
+    int acquiring;                     /* also ACQUIRING lock (a Condition waiter) */
+};
+static struct park parks[NPARK];
+
+static void *park_main(void *arg)
+{
+    struct park *p = arg;
+    struct fw_thread *t = fw_thread_self();
+    slots[p->i] = t;
+    if (p->hold) {
+        struct fw_op op;
+        fw_acquire_begin(&op, p->lock, (uint32_t)p->hold, FW_ACQ_BLOCKING, 0x4242);
+        fw_acquire_end(&op, 1, (uint32_t)p->hold);
+    }
+    if (p->acquiring) {
+        struct fw_op op;
+        fw_acquire_begin(&op, p->lock, FW_KIND_SEMAPHORE, FW_ACQ_BLOCKING, 0x4343);
+    }
+    pthread_barrier_wait(&ready);   /* slots known */
+    pthread_barrier_wait(&ready);   /* markers may be set now */
+    if (p->what) {
+        if (p->what == FW_INFL_SEM_REL_REMOTE) {
+            /* as fw_held_remove_remote does: name the holder, then take its entry */
+            __atomic_store_n(&t->fw_inflight_holder, fw_thread_index(p->remote_holder) + 1, __ATOMIC_RELAXED);
+            struct fw_held *e = fw_held_find(p->remote_holder, (uint64_t)(uintptr_t)p->lock, FW_HOLD_HELD,
+                                             FW_KIND_SEMAPHORE);
+            fw_inflight_set(t, p->what, p->lock);
+            if (e)
+                __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
+        } else {
+            fw_inflight_set(t, p->what, p->lock);
+        }
+    }
+    pthread_barrier_wait(&ready);
+    pthread_barrier_wait(&done);
+    return NULL;
+}
+
+static void setup(void)
+{
+    fw_registry_init_header();
+    fw_enabled = 1;
+    fw_cfg.stacks = 0;
+    fw_cfg.python = 0;
+    fw_cfg.quiet = 1;
+    fw_cfg.policy = FW_POLICY_WARN;
+    pthread_barrier_init(&ready, NULL, NPARK + 1);
+    pthread_barrier_init(&done, NULL, NPARK + 1);
+}
+
+/* Starts the parked threads with parks[] as set by the test, lets them set their
+ * markers, then "forks": snapshot and child marking from the test thread. */
+static void fork_now(void)
+{
+    for (int i = 0; i < NPARK; i++) {
+        parks[i].i = i;
+        pthread_create(&parked[i], NULL, park_main, &parks[i]);
+    }
+    pthread_barrier_wait(&ready);
+    for (int i = 0; i < NPARK; i++)
+        if (parks[i].what == FW_INFL_SEM_REL_REMOTE)
+            parks[i].remote_holder = slots[parks[i].i == 0 ? 1 : 0];
+    pthread_barrier_wait(&ready);
+    pthread_barrier_wait(&ready);
+    struct fw_thread *self = fw_thread_self();
+    struct fw_registry *r = &forkwatch_registry;
+    r->header.latest_fork_slot = 0;
+    r->forks[0].fork_id = 1;
+    fw_fork_snapshot_held(self);
+    fw_fork_mark_child(self, 200, 200);
+}
+
+static const struct fw_fork_held *orphan(const void *lock)
+{
+    int i = fw_orphan_lookup((uint64_t)(uintptr_t)lock);
+    if (i < 0)
+        return NULL;
+    const struct fw_fork_held *fh = &forkwatch_registry.fork_held[i];
+    return fh->orphan_state == FW_ORPHAN_LIVE ? fh : NULL;
+}
+
+static void finish(void)
+{
+    pthread_barrier_wait(&done);
+}
+
+TestSuite(inflight, .init = setup);
+
+Test(inflight, semaphore_taken_but_not_yet_recorded_is_an_orphan)
+{
+    static sem_t s;
+    sem_init(&s, 0, 0);   /* the CAS 1 -> 0 happened, the entry did not */
+    parks[0] = (struct park){ .what = FW_INFL_SEM_ACQ, .lock = &s };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&s);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->kind, FW_KIND_SEMAPHORE);
+    cr_assert_eq(fh->holder_slot, fw_thread_index(slots[0]));
+    cr_assert(fw_orphans_active);
+    finish();
+}
+
+Test(inflight, semaphore_still_free_is_no_orphan)
+{
+    static sem_t s;
+    sem_init(&s, 0, 1);   /* the marker was set, the CAS not done */
+    parks[0] = (struct park){ .what = FW_INFL_SEM_ACQ, .lock = &s };
+    fork_now();
+    cr_assert_null(orphan(&s));
+    finish();
+}
+
+Test(inflight, semaphore_post_in_flight_is_an_orphan_of_the_poster)
+{
+    static sem_t s;
+    sem_init(&s, 0, 0);   /* entry cleared, post not done */
+    parks[0] = (struct park){ .what = FW_INFL_SEM_REL, .lock = &s };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&s);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->holder_slot, fw_thread_index(slots[0]));
+    finish();
+}
+
+Test(inflight, remote_post_in_flight_names_the_holder)
+{
+    static sem_t s;
+    sem_init(&s, 0, 1);
+    sem_wait(&s);
+    /* thread 1 holds s; thread 0 posts it on its behalf and took its entry */
+    parks[1] = (struct park){ .lock = &s, .hold = FW_KIND_SEMAPHORE };
+    parks[0] = (struct park){ .what = FW_INFL_SEM_REL_REMOTE, .lock = &s };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&s);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->holder_slot, fw_thread_index(slots[1]), "the holder, not the poster");
+    cr_assert_eq(fh->call_site, 0x4242, "the holder's emptied entry still names its call site");
+    finish();
+}
+
+Test(inflight, remote_post_to_a_condition_waiter_is_no_orphan)
+{
+    static sem_t s;
+    sem_init(&s, 0, 1);
+    sem_wait(&s);
+    parks[1] = (struct park){ .lock = &s, .hold = FW_KIND_SEMAPHORE, .acquiring = 1 };
+    parks[0] = (struct park){ .what = FW_INFL_SEM_REL_REMOTE, .lock = &s };
+    fork_now();
+    cr_assert_null(orphan(&s));
+    finish();
+}
+
+Test(inflight, read_lock_in_flight_is_an_orphan_when_read_held)
+{
+    static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+    static pthread_rwlock_t free_rw = PTHREAD_RWLOCK_INITIALIZER;
+    pthread_rwlock_rdlock(&rw);   /* the reader registered, the entry not yet written */
+    parks[0] = (struct park){ .what = FW_INFL_RD_ACQ, .lock = &rw };
+    parks[1] = (struct park){ .what = FW_INFL_RD_REL, .lock = &free_rw };   /* unlock done */
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&rw);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->kind, FW_KIND_RWLOCK_READ);
+    cr_assert_null(orphan(&free_rw));
+    finish();
+}
+
+Test(inflight, a_lock_the_forker_holds_is_not_adopted)
+{
+    static sem_t s;
+    sem_init(&s, 0, 1);
+    struct fw_op op;
+    sem_wait(&s);
+    fw_acquire_begin(&op, &s, FW_KIND_SEMAPHORE, FW_ACQ_BLOCKING, 0x1);
+    fw_acquire_end(&op, 1, FW_KIND_SEMAPHORE);
+    parks[0] = (struct park){ .what = FW_INFL_SEM_ACQ, .lock = &s };
+    fork_now();
+    cr_assert_null(orphan(&s));
+    finish();
+}
+
+Test(inflight, a_lock_already_an_orphan_is_not_added_twice)
+{
+    static sem_t s;
+    sem_init(&s, 0, 1);
+    sem_wait(&s);
+    parks[1] = (struct park){ .lock = &s, .hold = FW_KIND_SEMAPHORE };
+    parks[0] = (struct park){ .what = FW_INFL_SEM_ACQ, .lock = &s };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&s);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->holder_slot, fw_thread_index(slots[1]), "the recorded holder wins");
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < forkwatch_registry.header.fork_held.used; i++)
+        n += forkwatch_registry.fork_held[i].lock_addr == (uint64_t)(uintptr_t)&s &&
+             forkwatch_registry.fork_held[i].orphan_state == FW_ORPHAN_LIVE;
+    cr_assert_eq(n, 1);
+    finish();
+}
