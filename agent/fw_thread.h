@@ -87,13 +87,17 @@ static inline struct fw_thread *fw_thread_self(void)
 #define FW_INFL_RD_REL 5ull           /* own read entry cleared, unlock in flight */
 #define FW_INFL_SHIFT 60
 #define FW_INFL_ADDR_MASK ((1ull << FW_INFL_SHIFT) - 1)
+#if defined(__x86_64__)
+#define FW_INFL_ADDR(p) ((uint64_t)(uintptr_t)(p))   /* user addresses < 2^47: no tag bits */
+#else
+#define FW_INFL_ADDR(p) ((uint64_t)(uintptr_t)(p) & FW_INFL_ADDR_MASK)
+#endif
 #define fw_inflight reserved2[0]
 #define fw_inflight_holder reserved
 
 static inline void fw_inflight_set(struct fw_thread *t, uint64_t what, const void *lock)
 {
-    __atomic_store_n(&t->fw_inflight, (what << FW_INFL_SHIFT) | ((uint64_t)(uintptr_t)lock & FW_INFL_ADDR_MASK),
-                     __ATOMIC_RELEASE);
+    __atomic_store_n(&t->fw_inflight, (what << FW_INFL_SHIFT) | FW_INFL_ADDR(lock), __ATOMIC_RELEASE);
 }
 
 static inline void fw_inflight_clear(struct fw_thread *t)

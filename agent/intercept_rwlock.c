@@ -28,7 +28,7 @@ FW_ACQ_WRAP_CS(static __attribute__((noinline)), tryrdlock_cs, rwlock_tryrdlock,
  * in-flight marker brackets it (set only once the lock was seen free of
  * writers) and the entry is HELD before the marker goes. 1 = acquired and
  * recorded; 0 = nothing changed, glibc takes over. */
-static inline int rd_take_fast(pthread_rwlock_t *rw, uint64_t cs)
+static inline __attribute__((always_inline)) int rd_take_fast(pthread_rwlock_t *rw, uint64_t cs)
 {
     struct fw_thread *t = fw_tls.slot;
     if (FW_UNLIKELY(!t) || FW_UNLIKELY(!fw_rwlock_inline_ok) || FW_UNLIKELY(fw_tls.guard | fw_orphans_active))

@@ -21,7 +21,7 @@ FW_ACQ_WRAP_CS(static __attribute__((noinline)), sem_wait_cs, sem_wait, SK, FW_A
  * to block never looks like a holder) and recorded HELD before the marker goes.
  * 1 = acquired and recorded; 0 = nothing changed (busy, CAS lost, or not a
  * case for the inline path). */
-static inline int sem_take_fast(sem_t *s, uint64_t cs)
+static inline __attribute__((always_inline)) int sem_take_fast(sem_t *s, uint64_t cs)
 {
     struct fw_thread *t = fw_tls.slot;
     if (FW_UNLIKELY(!t) || FW_UNLIKELY(fw_tls.guard | fw_orphans_active))
