@@ -99,6 +99,12 @@ static void refresh_thread_name(struct fw_thread *t)
     fw_copy_str(t->name, sizeof t->name, name);
 }
 
+#define SITE_HASH 2048u   /* power of two, 2x FW_MAX_FORK_HELD */
+static uint32_t site_hash(uint64_t cs)
+{
+    return (uint32_t)((cs * 0x9e3779b97f4a7c15ull) >> 40) & (SITE_HASH - 1);
+}
+
 /* The expensive part, only when some lock is held by another thread. */
 static void describe_held(uint32_t count, struct fw_fork *fk)
 {
@@ -108,27 +114,48 @@ static void describe_held(uint32_t count, struct fw_fork *fk)
     static uint64_t name_read_at[FW_MAX_THREADS];
     static uint64_t generation;
     generation++;
+    /* dladdr once per call site, not once per held lock: site_first[] maps a
+     * call site (open addressing) to the first fork_held entry that has it. */
+    static uint64_t site_gen[SITE_HASH];
+    static uint32_t site_first[SITE_HASH];
     for (uint32_t i = 0; i < count; i++) {
         struct fw_fork_held *fh = &r->fork_held[i];
-        Dl_info info;
-        if (dladdr((void *)(uintptr_t)fh->call_site, &info) && info.dli_sname)
-            fw_copy_str(fh->call_site_function, sizeof fh->call_site_function, info.dli_sname);
+        uint32_t h = site_hash(fh->call_site);
+        for (uint32_t p = 0; p < SITE_HASH; p++, h = (h + 1) & (SITE_HASH - 1)) {
+            if (site_gen[h] != generation) {   /* free this fork: resolve and remember */
+                Dl_info info;
+                if (dladdr((void *)(uintptr_t)fh->call_site, &info) && info.dli_sname)
+                    fw_copy_str(fh->call_site_function, sizeof fh->call_site_function, info.dli_sname);
+                site_gen[h] = generation;
+                site_first[h] = i;
+                break;
+            }
+            const struct fw_fork_held *first = &r->fork_held[site_first[h]];
+            if (first->call_site == fh->call_site) {
+                fw_copy_str(fh->call_site_function, sizeof fh->call_site_function, first->call_site_function);
+                break;
+            }
+        }
+    }
+    /* Python first: a holder with a threading.Thread name needs no /proc read
+     * (an open+read+close per holder thread was most of a Python fork's cost). */
+    r->header.py_threads.used = 0;
+    r->header.py_frames.used = 0;
+    fk->python_captured = fw_cfg.python ? (uint32_t)fw_python_capture_at_fork() : 0;
+    for (uint32_t i = 0; i < count; i++) {
+        struct fw_fork_held *fh = &r->fork_held[i];
+        fh->py_thread = fk->python_captured ? fw_python_thread_index(fh->holder_pthread) : -1;
         uint32_t slot = fh->holder_slot;
         if (slot >= FW_MAX_THREADS || r->threads[slot].state != FW_THREAD_LIVE)
             continue;
         struct fw_thread *t = &r->threads[slot];
-        if (name_read_at[slot] != generation) {
+        int has_py_name = fh->py_thread >= 0 && r->py_threads[fh->py_thread].name[0];
+        if (name_read_at[slot] != generation && !has_py_name) {
             refresh_thread_name(t);
             name_read_at[slot] = generation;
         }
         fw_copy_str(fh->holder_name, sizeof fh->holder_name, t->name);
     }
-    r->header.py_threads.used = 0;
-    r->header.py_frames.used = 0;
-    fk->python_captured = fw_cfg.python ? (uint32_t)fw_python_capture_at_fork() : 0;
-    if (fk->python_captured)
-        for (uint32_t i = 0; i < count; i++)
-            r->fork_held[i].py_thread = fw_python_thread_index(r->fork_held[i].holder_pthread);
 }
 
 static uint32_t live_threads(void)

@@ -1,8 +1,8 @@
 /* fw_python.c — Python stacks through CPython's public C API, found with dlsym
  * at run time (the agent has no build-time dependency on Python).
  *
- * At a fork (parent, the forking thread holds the GIL) we walk every thread
- * state with PyInterpreterState_Head / _ThreadHead / PyThreadState_Next: they
+ * At a fork (parent, the forking thread holds the GIL) we walk the thread
+ * states of the threads that hold locks (the holders the child may report) with PyInterpreterState_Head / _ThreadHead / PyThreadState_Next: they
  * read fields and take no lock. sys._current_frames() would not do: on 3.13
  * PyOS_BeforeFork already holds HEAD_LOCK, which it takes again. */
 #include "fw_python.h"
@@ -244,19 +244,42 @@ static int32_t tid_of(obj_t ts, uint64_t ident)
     return 0;
 }
 
+/* Is the thread with this ident worth a capture: it holds a lock (a fork_held
+ * holder, or a thread with entries, whose lock the child may adopt)? Walking
+ * every Python thread's frames cost ~60 µs per thread at a fork. */
+static int holds_locks(uint64_t ident)
+{
+    const struct fw_registry *r = &forkwatch_registry;
+    uint32_t n = r->header.fork_held.used;
+    for (uint32_t i = 0; i < n && i < FW_MAX_FORK_HELD; i++)
+        if (r->fork_held[i].holder_pthread == ident)
+            return 1;
+    for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
+        const struct fw_thread *t = &r->threads[i];
+        if (t->pthread_id == ident && __atomic_load_n(&t->state, __ATOMIC_RELAXED) == FW_THREAD_LIVE &&
+            (__atomic_load_n(&t->held_used, __ATOMIC_RELAXED) != 0 || __atomic_load_n(&t->fw_inflight, __ATOMIC_RELAXED) != 0))
+            return 1;
+    }
+    return 0;
+}
+
 static void capture_all(void)
 {
     struct fw_registry *r = &forkwatch_registry;
     uint32_t nt = 0, nf = 0;
+    uint64_t me = (uint64_t)pthread_self();
     for (obj_t in = py.InterpHead(); in; in = py.InterpNext(in)) {
         for (obj_t ts = py.ThreadHead(in); ts; ts = py.ThreadNext(ts)) {
+            uint64_t ident = tstate_ident(ts);
+            if (ident != me && !holds_locks(ident))   /* the forker's own: where the fork came from */
+                continue;
             if (nt >= FW_MAX_PY_THREADS || nf >= FW_MAX_PY_FRAMES) {
                 fw_warn_flag_once(FW_FLAG_PY_FULL, "Python capture truncated at a fork");
                 goto done;
             }
             struct fw_py_thread *pt = &r->py_threads[nt];
             memset(pt, 0, sizeof *pt);
-            pt->thread_ident = tstate_ident(ts);
+            pt->thread_ident = ident;
             pt->tid = tid_of(ts, pt->thread_ident);
             pt->frame_first = nf;
             uint32_t room = FW_MAX_PY_FRAMES - nf;
