@@ -459,6 +459,39 @@ void fw_event_report(int event, uint32_t idx, uint32_t acquired_kind, int mode, 
     __atomic_store_n(&events_busy, 0, __ATOMIC_RELEASE);
 }
 
+int fw_event_warning(const char *msg)
+{
+    if (!fw_cfg.report_path[0])
+        return 0;
+    /* Never wait: a warning may come from inside an event being written. */
+    if (__atomic_exchange_n(&events_busy, 1, __ATOMIC_ACQUIRE))
+        return 0;
+    fw_tls_guard++;
+    char line[512];
+    struct fw_buf b;
+    fw_buf_init(&b, line, sizeof line - 1);
+    fw_buf_str(&b, "{\"schema\":\"forkwatch-event/1\",\"event\":\"agent-warning\",");
+    json_u64_field(&b, "time_ns", now_ns());
+    fw_buf_char(&b, ',');
+    json_i64_field(&b, "pid", forkwatch_registry.header.pid);
+    fw_buf_char(&b, ',');
+    fw_json_key(&b, "message");
+    fw_json_string(&b, msg, 256);
+    fw_buf_char(&b, '}');
+    int ok = 0;
+    if (!b.overflow) {
+        line[b.len++] = '\n';
+        open_report();
+        if (report_fd >= 0) {
+            fw_write_all(report_fd, line, b.len);
+            ok = 1;
+        }
+    }
+    fw_tls_guard--;
+    __atomic_store_n(&events_busy, 0, __ATOMIC_RELEASE);
+    return ok;
+}
+
 void fw_event_say_exit(void)
 {
     if (fw_cfg.quiet)

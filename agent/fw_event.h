@@ -15,6 +15,12 @@ enum fw_event_kind { FW_EVENT_DEADLOCK = 0, FW_EVENT_HAZARD = 1 };
 void fw_event_report(int event, uint32_t fork_held_index, uint32_t acquired_kind, int mode,
                      uint64_t call_site);
 
+/* A table of the agent filled up (held locks per thread, threads, stacks, ...):
+ * appends {"schema":"forkwatch-event/1","event":"agent-warning","time_ns","pid",
+ * "message"} to FORKWATCH_REPORT. Returns 0 when there is no usable report
+ * file (the caller then warns on stderr). */
+int fw_event_warning(const char *msg);
+
 /* "forkwatch: exiting with status N (FORKWATCH_ON_DEADLOCK=abort)" unless quiet. */
 void fw_event_say_exit(void);
 

@@ -3,6 +3,7 @@
 
 #include "fw_buf.h"
 #include "fw_config.h"
+#include "fw_event.h"
 #include "fw_registry.h"
 
 #include <unistd.h>
@@ -20,8 +21,12 @@ void fw_warn(const char *msg)
     fw_write_all(STDERR_FILENO, line, b.len);
 }
 
+/* A full table is reported once per process tree, into the report file when
+ * there is one (the program's own stderr stays as it would be without the
+ * agent: CPython 3.13's concurrent.futures.wait fills a thread's held table),
+ * else on stderr. */
 void fw_warn_flag_once(uint32_t flag, const char *msg)
 {
-    if (fw_registry_set_flag(flag))
+    if (fw_registry_set_flag(flag) && !fw_event_warning(msg))
         fw_warn(msg);
 }

@@ -7,7 +7,8 @@
 # Every case passes only if: fork_stress exits 0 and prints PASS (every child found the
 # agent's live orphans equal to the truth, or a subset when a table is exceeded, and
 # every probe ended as it must), no sanitizer report, the expected number of
-# "forkwatch: warning:" lines (0, or exactly one when a table is exceeded), one
+# agent-warning events in the report (0, or exactly one when a table is exceeded) and
+# no "forkwatch: warning:" line on stderr, one
 # fork-deadlock event per blocking probe in a report of valid JSON lines.
 # Self-tests: with --inject the checker must fail.
 #
@@ -79,7 +80,8 @@ fi
 # ---- one case ---------------------------------------------------------------
 # run_case NAME VARIANT WARNINGS PATTERN [ENV=V ...] -- ARGS...
 #   VARIANT: agent | asan | inject (the checker must fail)
-#   WARNINGS: number of "forkwatch: warning:" lines expected; PATTERN: text one must contain
+#   WARNINGS: number of agent-warning events expected in the report (no "forkwatch: warning:"
+#   line may reach stderr); PATTERN: text one must contain
 run_case() {
     name=$1 variant=$2 nwarn=$3 pattern=$4
     shift 4
@@ -126,10 +128,16 @@ run_case() {
     if grep -Eq 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|UndefinedBehaviorSanitizer' "$log.err"; then
         why="$why; sanitizer: $(grep -Em1 'ERROR: AddressSanitizer|runtime error:|UndefinedBehaviorSanitizer' "$log.err")"
     fi
-    nw=$(grep -c '^forkwatch: warning:' "$log.err")
-    if [ "$nw" -ne "$nwarn" ]; then
-        why="$why; $nw 'forkwatch: warning:' line(s), expected $nwarn"
-    elif [ -n "$pattern" ] && ! grep '^forkwatch: warning:' "$log.err" | grep -q "$pattern"; then
+    # A full table is reported once, as an agent-warning event in the report
+    # (there always is one here), never on the program's stderr.
+    nes=$(grep -c '^forkwatch: warning:' "$log.err")
+    nw=0
+    [ -f "$log.report" ] && nw=$(grep -c '"event":"agent-warning"' "$log.report")
+    if [ "$nes" -ne 0 ]; then
+        why="$why; $nes 'forkwatch: warning:' line(s) on stderr despite a report file"
+    elif [ "$nw" -ne "$nwarn" ]; then
+        why="$why; $nw agent-warning event(s) in the report, expected $nwarn"
+    elif [ -n "$pattern" ] && ! grep '"event":"agent-warning"' "$log.report" | grep -q "$pattern"; then
         why="$why; no warning containing '$pattern'"
     fi
     if [ -n "$summary" ]; then
@@ -143,7 +151,7 @@ import json, sys
 for n, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     e = json.loads(line)
     assert e.get("schema") == "forkwatch-event/1", ("schema", n)
-    assert e.get("event") in ("fork-deadlock", "fork-hazard"), ("event", n)
+    assert e.get("event") in ("fork-deadlock", "fork-hazard", "agent-warning"), ("event", n)
 ' "$log.report" 2>"$log.json-err"; then
             why="$why; report is not valid forkwatch JSON lines: $(tail -1 "$log.json-err")"
         fi
