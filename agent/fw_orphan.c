@@ -252,6 +252,50 @@ static void add_inflight(const struct fw_thread *self)
     }
 }
 
+/* Does vanished slot t wait for semaphore addr in glibc without holding it? */
+static int acquiring_only(const struct fw_thread *t, uint64_t addr)
+{
+    uint32_t used = t->held_used < FW_MAX_HELD ? t->held_used : FW_MAX_HELD;
+    return fw_thread_is_acquiring(t, used, addr) && !slot_holds(t, addr);
+}
+
+/* A semaphore acquire that had to go through glibc (busy at the inline
+ * attempt, or a timed wait) takes the token inside glibc, a few instructions
+ * before the agent stores HELD. glibc counts a thread blocked in sem_wait in
+ * the semaphore's waiter count (high 32 bits) until it takes the token: at 0
+ * with fewer registered waiters than vanished threads ACQUIRING it (and
+ * nothing else accounting for it), one of those threads had just taken it. */
+static void add_glibc_sem_acquires(const struct fw_thread *self)
+{
+    struct fw_registry *r = &forkwatch_registry;
+    uint32_t nthreads = r->header.threads.used < FW_MAX_THREADS ? r->header.threads.used : FW_MAX_THREADS;
+    for (uint32_t i = 0; i < nthreads; i++) {
+        const struct fw_thread *t = &r->threads[i];
+        if (t->state != FW_THREAD_VANISHED)
+            continue;
+        uint32_t used = t->held_used < FW_MAX_HELD ? t->held_used : FW_MAX_HELD;
+        for (uint32_t k = 0; k < used; k++) {
+            const struct fw_held *e = &t->held[k];
+            uint64_t addr = e->lock_addr;
+            if (e->state != FW_HOLD_ACQUIRING || e->kind != FW_KIND_SEMAPHORE || !acquiring_only(t, addr) ||
+                fw_orphan_lookup(addr) >= 0 || (self && slot_holds(self, addr)))
+                continue;
+            uint64_t word = __atomic_load_n((const uint64_t *)(uintptr_t)addr, __ATOMIC_RELAXED);
+            if ((word & 0xffffffffu) != 0)
+                continue;
+            uint32_t acquiring = 0;
+            for (uint32_t j = 0; j < nthreads; j++)
+                acquiring += r->threads[j].state == FW_THREAD_VANISHED && acquiring_only(&r->threads[j], addr);
+            if (acquiring <= (uint32_t)(word >> 32))
+                continue;   /* every one of them may be a registered, blocked waiter */
+            int idx = append_orphan(i, addr, FW_KIND_SEMAPHORE, e);
+            if (idx < 0)
+                return;
+            make_live((uint32_t)idx);
+        }
+    }
+}
+
 void fw_orphan_build(const struct fw_thread *self)
 {
     struct fw_registry *r = &forkwatch_registry;
@@ -279,6 +323,7 @@ void fw_orphan_build(const struct fw_thread *self)
     }
     add_missing();
     add_inflight(self);
+    add_glibc_sem_acquires(self);
     fw_orphans_active = live_count > 0 || vanished;
 }
 

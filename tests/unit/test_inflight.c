@@ -167,6 +167,7 @@ Test(inflight, remote_post_to_a_condition_waiter_is_no_orphan)
     static sem_t s;
     sem_init(&s, 0, 1);
     sem_wait(&s);
+    *(uint64_t *)(void *)&s = 1ull << 32;   /* the waiter is blocked in glibc (registered) */
     parks[1] = (struct park){ .lock = &s, .hold = FW_KIND_SEMAPHORE, .acquiring = 1 };
     parks[0] = (struct park){ .what = FW_INFL_SEM_REL_REMOTE, .lock = &s };
     fork_now();
@@ -219,5 +220,28 @@ Test(inflight, a_lock_already_an_orphan_is_not_added_twice)
         n += forkwatch_registry.fork_held[i].lock_addr == (uint64_t)(uintptr_t)&s &&
              forkwatch_registry.fork_held[i].orphan_state == FW_ORPHAN_LIVE;
     cr_assert_eq(n, 1);
+    finish();
+}
+
+Test(inflight, a_glibc_wait_that_took_the_token_is_an_orphan)
+{
+    static sem_t s;
+    sem_init(&s, 0, 0);   /* value 0, no registered waiter: the ACQUIRING thread took it */
+    parks[0] = (struct park){ .lock = &s, .acquiring = 1 };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&s);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->holder_slot, fw_thread_index(slots[0]));
+    finish();
+}
+
+Test(inflight, a_registered_glibc_waiter_is_no_holder)
+{
+    static sem_t s;
+    sem_init(&s, 0, 0);
+    *(uint64_t *)(void *)&s = 1ull << 32;   /* value 0, one waiter registered: it is blocked */
+    parks[0] = (struct park){ .lock = &s, .acquiring = 1 };
+    fork_now();
+    cr_assert_null(orphan(&s));
     finish();
 }

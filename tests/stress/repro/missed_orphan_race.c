@@ -37,6 +37,7 @@ static mtx_t c;
 static int kind;   /* 0 mutex, 1 rwlock, 2 semaphore, 3 mtx, 4 rwlock-read */
 static atomic_int stop;
 static int hold_spins = 200;   /* third argument: shorter holds = more racy edges per fork */
+static int nspinners = 1;      /* fourth argument: > 1 = contended (acquires that wait in glibc) */
 
 static void take(void)
 {
@@ -98,12 +99,15 @@ int main(int argc, char **argv)
     const char *k = argc > 2 ? argv[2] : "mutex";
     if (argc > 3)
         hold_spins = atoi(argv[3]);
+    if (argc > 4)
+        nspinners = atoi(argv[4]) > 0 && atoi(argv[4]) <= 8 ? atoi(argv[4]) : 1;
     kind = !strcmp(k, "rwlock") ? 1 : !strcmp(k, "semaphore") ? 2 : !strcmp(k, "mtx") ? 3 : !strcmp(k, "rwlock-read") ? 4 : 0;
     sem_init(&s, 0, 1);
     mtx_init(&c, mtx_plain);
     int held = 0, reported = 0, hung = 0, other = 0;
-    pthread_t t;
-    pthread_create(&t, NULL, spinner, NULL);
+    pthread_t t[8];
+    for (int i = 0; i < nspinners; i++)
+        pthread_create(&t[i], NULL, spinner, NULL);
     for (int i = 0; i < n; i++) {
         pid_t pid = fork();
         if (pid == 0) {
@@ -133,7 +137,8 @@ int main(int argc, char **argv)
             other++;
     }
     atomic_store(&stop, 1);
-    pthread_join(t, NULL);
+    for (int i = 0; i < nspinners; i++)
+        pthread_join(t[i], NULL);
     printf("%s: forks %d, held-at-fork %d, reported 86: %d, hung silently: %d, other: %d\n", k, n, held, reported, hung,
            other);
     return hung || other ? 1 : 0;
