@@ -34,6 +34,16 @@ static inline __attribute__((always_inline)) int sem_take_fast(sem_t *s, uint64_
     uint64_t d = __atomic_load_n(data, __ATOMIC_RELAXED);
     if ((d & SEM_VALUE_MASK) == 0)
         return 0;
+    /* Held by this thread already (a CPython Condition waiter's lock; or its
+     * entry sits below others: a CPython thread always holds its _tstate_lock)?
+     * Then it keeps its one entry and needs no marker. Inline: it runs on every
+     * Python lock acquire. */
+    int dup = 0;
+    for (uint32_t k = 0; k < used; k++)
+        dup |= t->held[k].lock_addr == (uint64_t)(uintptr_t)s &&
+               __atomic_load_n(&t->held[k].state, __ATOMIC_RELAXED) == FW_HOLD_HELD;
+    if (FW_UNLIKELY(dup))
+        return __atomic_compare_exchange_n(data, &d, d - 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
     fw_inflight_set(t, FW_INFL_SEM_ACQ, s);
     /* acq_rel: the marker is visible before the semaphore changes */
     if (FW_UNLIKELY(!__atomic_compare_exchange_n(data, &d, d - 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))) {
@@ -42,9 +52,7 @@ static inline __attribute__((always_inline)) int sem_take_fast(sem_t *s, uint64_
     }
     struct fw_held *e = &t->held[used];
     __atomic_store_n(&t->held_used, used + 1, __ATOMIC_RELEASE);
-    fw_held_fill(t, e, (uint64_t)(uintptr_t)s, cs, SK, stack_id, used == 0 ? FW_HOLD_HELD : FW_HOLD_EMPTY);
-    if (used != 0)
-        fw_sem_dedupe(t, e);   /* held already by this thread: keep one entry */
+    fw_held_fill(t, e, (uint64_t)(uintptr_t)s, cs, SK, stack_id, FW_HOLD_HELD);
     fw_inflight_clear(t);
     return 1;
 }
