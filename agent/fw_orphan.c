@@ -246,7 +246,7 @@ static void add_inflight(const struct fw_thread *self)
                     e = &ht->held[k];
             int idx = append_orphan(holder, addr, kind, e);
             if (idx < 0)
-                return;
+                break;
             make_live((uint32_t)idx);
         }
     }
@@ -441,8 +441,13 @@ static void settle(const void *lock)
         return;
     __atomic_store_n(&fh->orphan_state, FW_ORPHAN_REINITIALISED, __ATOMIC_RELEASE);
     /* The vanished holder's entry goes too: a fork made from this child must
-     * not see the lock as still held by it. */
+     * not see the lock as still held by it (nor adopt it through a marker). */
     fw_held_forget_in(fh->lock_addr, FW_THREAD_VANISHED);
+    struct fw_registry *r = &forkwatch_registry;
+    for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++)
+        if (r->threads[i].state == FW_THREAD_VANISHED &&
+            (r->threads[i].fw_inflight & FW_INFL_ADDR_MASK) == (fh->lock_addr & FW_INFL_ADDR_MASK))
+            r->threads[i].fw_inflight = 0;
 }
 
 void fw_orphan_on_release(const void *lock)

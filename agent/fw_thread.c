@@ -46,6 +46,8 @@ struct fw_thread *fw_thread_claim(void)
         t->held_used = 0;
         t->held_dropped = 0;
         t->next_seq = 0;
+        t->fw_inflight = 0;   /* a thread cancelled inside a marked window left one */
+        t->fw_inflight_holder = 0;
         t->tid = (int32_t)gettid();
         t->pthread_id = (uint64_t)pthread_self();
         char name[FW_NAME_LEN + 1] = { 0 };
@@ -74,6 +76,7 @@ void fw_thread_exit(struct fw_thread *slot)
     for (uint32_t i = 0; i < slot->held_used; i++)
         __atomic_store_n(&slot->held[i].state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
     slot->held_used = 0;
+    fw_inflight_clear(slot);
     fw_tls_slot = 0;
     fw_tls_guard = 1;   /* other destructors may still lock: ignore them */
     __atomic_store_n(&slot->state, FW_THREAD_EXITED, __ATOMIC_RELEASE);

@@ -245,3 +245,16 @@ Test(inflight, a_registered_glibc_waiter_is_no_holder)
     cr_assert_null(orphan(&s));
     finish();
 }
+
+Test(inflight, a_settled_orphan_leaves_no_marker_for_a_later_fork)
+{
+    static sem_t s;
+    sem_init(&s, 0, 0);
+    parks[0] = (struct park){ .what = FW_INFL_SEM_ACQ, .lock = &s };
+    fork_now();
+    cr_assert_not_null(orphan(&s));
+    fw_orphan_on_release(&s);   /* the child posts it: an ordinary lock again */
+    cr_assert_null(orphan(&s));
+    cr_assert_eq(slots[0]->fw_inflight, 0, "a grandchild must not adopt it through the marker");
+    finish();
+}
