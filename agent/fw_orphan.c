@@ -259,13 +259,13 @@ static int acquiring_only(const struct fw_thread *t, uint64_t addr)
     return fw_thread_is_acquiring(t, used, addr) && !slot_holds(t, addr);
 }
 
-/* A semaphore acquire that had to go through glibc (busy at the inline
- * attempt, or a timed wait) takes the token inside glibc, a few instructions
- * before the agent stores HELD. glibc counts a thread blocked in sem_wait in
+/* A semaphore or read-lock acquire that had to go through glibc (busy at the
+ * inline attempt, a timed wait, FORKWATCH_INLINE=0) takes the lock inside
+ * glibc, a few instructions before the agent stores HELD. glibc counts a thread blocked in sem_wait in
  * the semaphore's waiter count (high 32 bits) until it takes the token: at 0
  * with fewer registered waiters than vanished threads ACQUIRING it (and
  * nothing else accounting for it), one of those threads had just taken it. */
-static void add_glibc_sem_acquires(const struct fw_thread *self)
+static void add_glibc_acquires(const struct fw_thread *self)
 {
     struct fw_registry *r = &forkwatch_registry;
     uint32_t nthreads = r->header.threads.used < FW_MAX_THREADS ? r->header.threads.used : FW_MAX_THREADS;
@@ -277,8 +277,22 @@ static void add_glibc_sem_acquires(const struct fw_thread *self)
         for (uint32_t k = 0; k < used; k++) {
             const struct fw_held *e = &t->held[k];
             uint64_t addr = e->lock_addr;
-            if (e->state != FW_HOLD_ACQUIRING || e->kind != FW_KIND_SEMAPHORE || !acquiring_only(t, addr) ||
-                fw_orphan_lookup(addr) >= 0 || (self && slot_holds(self, addr)))
+            if (e->state != FW_HOLD_ACQUIRING || fw_orphan_lookup(addr) >= 0 || (self && slot_holds(self, addr)))
+                continue;
+            if (e->kind == FW_KIND_RWLOCK_READ) {
+                /* glibc registers a reader (__readers += 8) before anything
+                 * else that can wait; in a read phase a registered reader holds
+                 * the lock. Other readers holding it would have made it an
+                 * orphan already. */
+                if (!fw_lockword_read_held((const void *)(uintptr_t)addr))
+                    continue;
+                int idx = append_orphan(i, addr, FW_KIND_RWLOCK_READ, e);
+                if (idx < 0)
+                    return;
+                make_live((uint32_t)idx);
+                continue;
+            }
+            if (e->kind != FW_KIND_SEMAPHORE || !acquiring_only(t, addr))
                 continue;
             uint64_t word = __atomic_load_n((const uint64_t *)(uintptr_t)addr, __ATOMIC_RELAXED);
             if ((word & 0xffffffffu) != 0)
@@ -323,7 +337,7 @@ void fw_orphan_build(const struct fw_thread *self)
     }
     add_missing();
     add_inflight(self);
-    add_glibc_sem_acquires(self);
+    add_glibc_acquires(self);
     fw_orphans_active = live_count > 0 || vanished;
 }
 

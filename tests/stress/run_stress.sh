@@ -277,6 +277,8 @@ if [ "$MODE" = quick ]; then
     # the fork in about 1 child in 10 without it (agent ecae09e: 9 and 17 of 150).
     for k in semaphore rwlock-read; do
         run_repro missed_orphan_race 90 -- 300 $k 20
+        # through glibc (no inline paths): the child reads glibc's own registration
+        run_repro missed_orphan_race 90 FORKWATCH_INLINE=0 -- 300 $k 20
     done
     for k in mutex rwlock semaphore mtx; do
         run_repro stale_holder_atfork 20 -- $k
@@ -320,6 +322,8 @@ else
     done
     for k in semaphore rwlock-read; do
         run_repro missed_orphan_race 300 -- 3000 $k 20
+        run_repro missed_orphan_race 300 FORKWATCH_INLINE=0 -- 3000 $k 20
+        run_repro missed_orphan_race 300 -- 1000 $k 0 3
     done
     for k in mutex rwlock semaphore mtx; do
         run_repro stale_holder_atfork 20 -- $k

@@ -22,7 +22,7 @@ struct park {
     const void *lock;
     struct fw_thread *remote_holder;   /* FW_INFL_SEM_REL_REMOTE */
     int hold;                          /* record lock as HELD (kind) before parking */
-    int acquiring;                     /* also ACQUIRING lock (a Condition waiter) */
+    int acquiring;                     /* also ACQUIRING lock: 1 semaphore, 2 read lock */
 };
 static struct park parks[NPARK];
 
@@ -38,7 +38,8 @@ static void *park_main(void *arg)
     }
     if (p->acquiring) {
         struct fw_op op;
-        fw_acquire_begin(&op, p->lock, FW_KIND_SEMAPHORE, FW_ACQ_BLOCKING, 0x4343);
+        fw_acquire_begin(&op, p->lock, p->acquiring == 2 ? FW_KIND_RWLOCK_READ : FW_KIND_SEMAPHORE,
+                         FW_ACQ_BLOCKING, 0x4343);
     }
     pthread_barrier_wait(&ready);   /* slots known */
     pthread_barrier_wait(&ready);   /* markers may be set now */
@@ -256,5 +257,22 @@ Test(inflight, a_settled_orphan_leaves_no_marker_for_a_later_fork)
     fw_orphan_on_release(&s);   /* the child posts it: an ordinary lock again */
     cr_assert_null(orphan(&s));
     cr_assert_eq(slots[0]->fw_inflight, 0, "a grandchild must not adopt it through the marker");
+    finish();
+}
+
+Test(inflight, a_reader_registered_in_glibc_in_a_read_phase_is_an_orphan)
+{
+    static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+    static pthread_rwlock_t wr = PTHREAD_RWLOCK_INITIALIZER;
+    pthread_rwlock_rdlock(&rw);   /* glibc registered the reader; the agent's entry says ACQUIRING */
+    pthread_rwlock_wrlock(&wr);   /* a write phase: a reader there waits */
+    parks[0] = (struct park){ .lock = &rw, .acquiring = 2 };
+    parks[1] = (struct park){ .lock = &wr, .acquiring = 2 };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&rw);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->kind, FW_KIND_RWLOCK_READ);
+    cr_assert_eq(fh->holder_slot, fw_thread_index(slots[0]));
+    cr_assert_null(orphan(&wr), "a reader waiting in a write phase holds nothing");
     finish();
 }
