@@ -121,6 +121,15 @@ static bool handle_line(char *line, size_t len, long lineno, const char *shown_p
             t->deadlocks += deadlock;
             t->hazards += hazard;
             fw_print_event_summary(stderr, ev);
+        } else if (strcmp(event, "agent-warning") == 0) {
+            /* A full table: the report may miss locks; the user must see it even with
+             * --quiet (the agent wrote it here instead of into the program's stderr). */
+            const char *msg = json_get_string(ev, "message");
+            long long pid = 0;
+            char shown_msg[512];
+            json_get_int(ev, "pid", &pid);
+            fw_escape_cstr(msg ? msg : "(no message)", shown_msg, sizeof shown_msg);
+            fprintf(stderr, "forkwatch: agent warning from pid %lld: %s\n", pid, shown_msg);
         }
     }
     if (out) {

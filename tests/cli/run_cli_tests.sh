@@ -195,6 +195,9 @@ check "run: earlier run's events not counted again" contains err "0 fork deadloc
 check "symbolise: build id mismatch leaves the frame alone, one warning" eval 'test "$(grep -c "build id differs" err)" = 1 && test "$(grep -c "\"file\":null" sym.jsonl)" = 1'
 "$FW" run --fail-on-hazard --report h.jsonl -- sh -c 'cat line_hazard >> "$FORKWATCH_REPORT"' > out 2> err; rc=$?
 check "run --fail-on-hazard: exit 87" test "$rc" = 87
+printf '{"schema":"forkwatch-event/1","event":"agent-warning","time_ns":1,"pid":4343,"message":"held-lock table full\\u001b: locks not recorded"}\n' > line_warning
+"$FW" run --quiet --report w.jsonl -- sh -c 'cat line_warning >> "$FORKWATCH_REPORT"' > out 2> err; rc=$?
+check "run: an agent-warning event is shown (escaped) even with --quiet, exit unchanged" eval 'test $rc = 0 && contains err "agent warning from pid 4343: held-lock table full\\x1b: locks not recorded"'
 printf '\n[1,2\n{"a":"\\ud800"}\n{"deep":%s}\n' "$(printf '[%.0s' $(seq 200))" > garbage
 "$FW" run --report g.jsonl -- sh -c 'cat garbage >> "$FORKWATCH_REPORT"' > out 2> err; rc=$?
 check "report: garbage lines give warnings, not a crash" eval 'test $rc = 0 && test "$(grep -c "not valid JSON" err)" = 2'
