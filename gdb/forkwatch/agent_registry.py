@@ -2,12 +2,18 @@
 
 The layout is agent/forkwatch_abi.h (FW_LAYOUT_VERSION 1); the constants below mirror it and
 tests/gdb checks them against tests/abi_offsets.c. Every table is bounded by its descriptor in
-the header; anything inconsistent gives a "registry damaged: ..." note, never an exception."""
+the header; anything inconsistent gives a "registry damaged: ..." note, never an exception.
+
+The decoding is pure: `Registry(address, reader)` reads through `reader(addr, size)` (default
+forkwatch.memory.read_bytes, i.e. the inferior), and `decode_bytes(data)` decodes a registry
+held in a bytes buffer without GDB (tests/fuzz fuzzes and replays it that way).
+Documented outcome for any input: a Registry (valid or not) whose `notes` say what was
+damaged; never an exception. A note starting with INTERNAL_NOTE means a bounds check missed
+something and the catch-all in load() caught it: the fuzzer counts that as a bug."""
 import re
 import struct
 
 from . import memory
-from . import symbols
 from .escape import to_text
 
 SYMBOL = "forkwatch_registry"
@@ -114,11 +120,15 @@ class PyThreadRec(object):
     pass
 
 
+INTERNAL_NOTE = "registry damaged: unexpected "
+
+
 class Registry(object):
     """The parsed registry. `notes` lists what was damaged or missing."""
 
-    def __init__(self, address):
+    def __init__(self, address, reader=None):
         self.address = address
+        self._read = reader or (lambda addr, size: memory.read_bytes(addr, size))
         self.notes = []
         self.valid = False
         self.header = {}
@@ -136,7 +146,7 @@ class Registry(object):
 
     def _read_header(self):
         try:
-            hb = memory.read_bytes(self.address, HEADER_SIZE)
+            hb = self._read(self.address, HEADER_SIZE)
         except memory.MemoryReadError as e:
             self._damaged("header unreadable (%s)" % e)
             return False
@@ -193,7 +203,7 @@ class Registry(object):
         if n == 0:
             return b"", 0, d["entry_size"]
         try:
-            b = memory.read_bytes(self.address + d["offset"], n * d["entry_size"])
+            b = self._read(self.address + d["offset"], n * d["entry_size"])
         except memory.MemoryReadError as e:
             self._damaged("%s table unreadable (%s)" % (name, e))
             return None, 0, 0
@@ -309,8 +319,11 @@ class Registry(object):
                      self._read_modules):
             try:
                 step()
-            except (memory.MemoryReadError, struct.error, IndexError) as e:
+            except memory.MemoryReadError as e:
                 self._damaged("%s: %s" % (step.__name__.strip("_"), e))
+            except (struct.error, IndexError, ValueError, TypeError, OverflowError) as e:
+                # a safety net only: the checks above should make this unreachable
+                self.notes.append(INTERNAL_NOTE + "%s in %s: %s" % (type(e).__name__, step.__name__.strip("_"), e))
         return self
 
     # --- queries ---
@@ -346,7 +359,7 @@ class Registry(object):
         if not stack_id or d is None or stack_id > d["capacity"]:
             return []
         try:
-            b = memory.read_bytes(self.address + d["offset"] + (stack_id - 1) * d["entry_size"], STACK_SIZE)
+            b = self._read(self.address + d["offset"] + (stack_id - 1) * d["entry_size"], STACK_SIZE)
         except memory.MemoryReadError:
             return []
         depth = min(_u32(b, STACK["depth"]), STACK_DEPTH)
@@ -406,6 +419,7 @@ def _candidate_addresses():
     its own registry and only the first stays enabled. Copies with the agent's
     debug info are found per object file; those without, as minimal symbols."""
     import gdb  # only inside GDB: the parser above is also tested outside it
+    from . import symbols
     found = []
     first = symbols.minsym_address(SYMBOL)
     if first:
@@ -437,3 +451,18 @@ def find():
         if reg is not None and reg.valid and reg.header.get("flags", 0) & FLAG_ENABLED:
             return reg
     return loaded[0] if loaded else None
+
+
+def bytes_reader(data, base):
+    """reader(addr, size) over `data` mapped at `base`; outside it: MemoryReadError."""
+    def read(addr, size):
+        if size < 0 or addr < base or addr + size > base + len(data):
+            raise memory.MemoryReadError("cannot read %d bytes at 0x%x: outside the %d-byte image"
+                                         % (size, addr, len(data)))
+        return bytes(data[addr - base:addr - base + size])
+    return read
+
+
+def decode_bytes(data, base=0x10000):
+    """Decode a registry image (bytes) as if it were mapped at `base`. Never raises."""
+    return Registry(base, bytes_reader(data, base)).load()

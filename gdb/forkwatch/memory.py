@@ -1,7 +1,13 @@
-"""Safe typed reads of the inferior's memory. Every reader raises MemoryReadError."""
+"""Safe typed reads of the inferior's memory. Every reader raises MemoryReadError.
+
+Importable outside GDB (the registry decoder is fuzzed and replayed on plain bytes):
+there every read of the inferior raises MemoryReadError("no GDB")."""
 import struct
 
-import gdb
+try:
+    import gdb
+except ImportError:  # outside GDB
+    gdb = None
 
 
 class MemoryReadError(Exception):
@@ -12,6 +18,8 @@ POINTER_SIZE = 8
 
 
 def _inferior():
+    if gdb is None:
+        raise MemoryReadError("no GDB")
     inf = gdb.selected_inferior()
     if inf is None or not inf.is_valid():
         raise MemoryReadError("no inferior")
@@ -23,8 +31,9 @@ def read_bytes(addr, size):
         raise MemoryReadError("bad address 0x%x" % (addr or 0))
     if size == 0:
         return b""
+    inf = _inferior()
     try:
-        return bytes(_inferior().read_memory(addr, size))
+        return bytes(inf.read_memory(addr, size))
     except (gdb.MemoryError, gdb.error, OverflowError, ValueError) as e:
         raise MemoryReadError("cannot read %d bytes at 0x%x: %s" % (size, addr, e))
 
