@@ -103,6 +103,19 @@ bench: all $(BENCH_PROGS)
 check-cpython: all
 	@$(PYTHON) tests/cpython_suites.py --full
 
+# Fuzz the agent-registry decoder (libFuzzer + embedded CPython 3.11) for FUZZ_SECONDS;
+# FUZZ_KEEP=1 merges new inputs into tests/fuzz/corpus. tests/fuzz/README.md.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang-14
+FUZZ_PYCONFIG ?= /usr/bin/python3.11-config
+$(BUILD)/fuzz/fuzz_registry: tests/fuzz/fuzz_registry.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) -g -O1 -fsanitize=fuzzer $$($(FUZZ_PYCONFIG) --includes) \
+	    -DFW_FUZZ_DIR_DEFAULT='"$(CURDIR)/tests/fuzz"' -o $@ $< $$($(FUZZ_PYCONFIG) --ldflags --embed)
+.PHONY: fuzz
+fuzz: $(BUILD)/fuzz/fuzz_registry
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(CURDIR)/$(BUILD) sh tests/fuzz/run_fuzz.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/forkwatch/gdb
 	install -m 0755 $(BUILD)/forkwatch $(DESTDIR)$(PREFIX)/bin/forkwatch

@@ -2,7 +2,7 @@
 # Installs the Debian packages forkwatch needs to build, test and demo.
 # As root with apt-get it installs what is missing; otherwise it names them and fails.
 set -u
-PKGS="gcc make gdb binutils elfutils pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev python3 python3.11 python3.11-dbg"
+PKGS="gcc make gdb binutils elfutils pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev python3 python3.11 python3.11-dbg python3.11-dev clang-14 libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
