@@ -60,6 +60,23 @@ def _py_frames(frames):
     return out
 
 
+def _note_unreadable_python(r, proc):
+    """The CPython reader stops quietly at a bad read (a damaged core): when a thread's native
+    stack runs the eval loop but no Python stack (or a frame without function/file) came
+    out, say so, so that a verdict built without that state is marked partial."""
+    if proc is None:
+        return
+    bad = []
+    for t in r.threads:
+        evals = any("_PyEval_EvalFrame" in (f.get("function") or "") for f in t["native_stack"])
+        py = t["python_stack"]
+        if (evals and not py) or any(not f.get("function") or not f.get("file") for f in py):
+            bad.append(str(t["tid"]))
+    if bad or getattr(proc, "errors", None):
+        r.notes.append("Python state partly unreadable (damaged?)%s: partial analysis, a verdict may be missed"
+                       % (" for thread(s) " + ", ".join(bad[:8]) if bad else ""))
+
+
 def _symbolise(addrs):
     out = []
     for a in addrs:
@@ -214,6 +231,7 @@ def analyze():
              "_native": n, "_py": pt, "_wait": n.wait}
         r.threads.append(t)
     c.tthreads = dict((t["tid"], t) for t in r.threads)
+    _note_unreadable_python(r, proc)
 
     # locks waited on, and who holds them
     edges = {}
