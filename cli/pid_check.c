@@ -133,6 +133,16 @@ bool fw_check_attachable(const char *arg, pid_t *pid_out)
                         "run forkwatch as that user or as root\n", (int)pid, (unsigned)st.st_uid);
         return false;
     }
+    /* A non-dumpable process of our own uid keeps /proc/PID itself but its files
+     * (mem, environ, ...) belong to root. */
+    char mem[64];
+    struct stat mst;
+    snprintf(mem, sizeof mem, "/proc/%d/mem", (int)pid);
+    if (!privileged && stat(mem, &mst) == 0 && mst.st_uid != geteuid()) {
+        fprintf(stderr, "forkwatch: not permitted to attach to PID %d: it is not dumpable (setuid, or "
+                        "prctl(PR_SET_DUMPABLE, 0)); run forkwatch as root\n", (int)pid);
+        return false;
+    }
     int scope = yama_scope();
     if (scope >= 3 || (scope >= 1 && !privileged)) {
         fprintf(stderr, "forkwatch: not permitted to attach to PID %d: kernel.yama.ptrace_scope=%d %s\n", (int)pid,
