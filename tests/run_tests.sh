@@ -81,6 +81,7 @@ for s in cli/run_cli_tests.sh gdb/run_gdb_tests.sh gdb_cpython/run_cpython_tests
         absent "$name" "tests/$s"
     fi
 done
+run_suite badinput 600 "$PY" tests/badinput/run_badinput.py
 run_suite integration 600 "$PY" tests/integration/run_integration.py
 run_suite e2e 1500 "$PY" tests/e2e/run_e2e.py
 # Issue 4's hang shapes (same harness library), when present.
