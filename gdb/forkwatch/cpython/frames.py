@@ -38,6 +38,7 @@ class FrameWalker:
         self.lay = reader.lay
         self.minor = reader.minor
         self._codes = {}
+        self.damaged = []  # why walks stopped early or skipped an unreadable frame (damaged memory)
 
     def code_info(self, code):
         info = self._codes.get(code)
@@ -111,12 +112,17 @@ class FrameWalker:
                 start = code + lay["code.co_code_adaptive"]
                 offset = (instr - start) // 2 if instr else -1
                 if self.minor >= 13 and self.r.safe_type_name(code) != "code":
+                    if self.r.safe_type_name(code) is None:
+                        self.damaged.append("frame 0x%x: executable 0x%x unreadable" % (f, code))
                     f = nxt  # 3.13 frames may run something that is not a code object
                     continue
                 out.append((f, code, offset))
                 f = nxt
             except MemError:
+                self.damaged.append("frame 0x%x unreadable" % f)
                 break
+        if f and f in seen:
+            self.damaged.append("frame chain loops at 0x%x" % f)
         return out
 
     def frames(self, tstate):

@@ -211,6 +211,9 @@ class PythonProcess:
                 except Exception as exc:
                     self.errors.append("frames of 0x%x: %r" % (ts, exc))
                     frames = []
+                if self.walker.damaged:
+                    self.errors.append("frames of 0x%x: %s" % (ts, "; ".join(self.walker.damaged[:2])))
+                    del self.walker.damaged[:]
                 holds = None
                 if g is not None:
                     holds = bool(g.locked and g.holder_tstate == ts)
