@@ -331,7 +331,7 @@ def case_registry():
 # ---------------------------------------------------------------- (b) CPython structures
 
 PARTIAL_PY_RE = r"(?i)python (state|analysis|stack|frames?|threads?).*(could not|unreadable|damaged|unavailable)|" \
-    r"(?i)C-level analysis only|damaged|could not be read"
+    r"C-level analysis only|damaged|could not be read|partial analysis"
 
 ADDR_SCRIPT = r'''
 import json, sys
@@ -346,17 +346,17 @@ print("ADDRS=" + json.dumps(out))
 '''
 
 
-def case_cpython():
+def case_cpython(py=PY311, label="3.11 (Debian)", only=None):
     fx = os.path.join(ROOT, "fixtures", "python", "lock_held_at_fork.py")
-    st = start([PY311, fx], {"PYTHONPATH": os.path.join(ROOT, "fixtures", "python")})
+    st = start([py, fx], {"PYTHONPATH": os.path.join(ROOT, "fixtures", "python")})
     try:
         child = hung_child(st)
         core = gcore(child, os.path.join(TMP, "core-py"))
     finally:
         stop(st)
     # the parent is gone (killed): no live evidence of the fork; the core alone
-    r = forkwatch(["core", "--json", core])
-    expect_verdict("cpython: intact Python core", r, ["fork-deadlock", "deadlock"],
+    r = forkwatch(["core", "--json", core, "--exe", py])
+    expect_verdict("cpython %s: intact Python core" % label, r, ["fork-deadlock", "deadlock"],
                    extra=lambda d: "" if d["findings"][0]["lock"]["kind"] == "threading.Lock" and
                    d["findings"][0]["waiter"]["python_stack"] and not d["notes"]
                    else "lock kind %s, notes %s" % (d["findings"][0]["lock"]["kind"], d["notes"]))
@@ -364,10 +364,10 @@ def case_cpython():
     script = os.path.join(TMP, "addrs.py")
     with open(script, "w") as f:
         f.write(ADDR_SCRIPT % {"root": ROOT})
-    g = gdb_batch(["-ex", "file " + PY311, "-ex", "core-file " + core, "-x", script])
+    g = gdb_batch(["-ex", "file " + py, "-ex", "core-file " + core, "-x", script])
     m = re.search(r"^ADDRS=(.*)$", g.out, re.M)
     if not m:
-        return nok("cpython: addresses of the runtime's structures", g.detail())
+        return nok("cpython %s: addresses of the runtime's structures" % label, g.detail())
     a = json.loads(m.group(1))
     segs = load_segments(core)
     rnd = random.Random(SEED + 1)
@@ -375,6 +375,7 @@ def case_cpython():
     frames = [fr for t in a["threads"] for fr in t["frames"]]
     ptrs = b"\xef\xbe\xad\xde\xef\xbe\xad\xde"
     targets = [
+        ("_Py_DebugOffsets randomised, cookie kept", a["runtime"] + 8, bytes(rnd.getrandbits(8) for _ in range(400))),
         ("_PyRuntime: first 256 bytes randomised", a["runtime"], bytes(rnd.getrandbits(8) for _ in range(256))),
         ("interpreter state: pointers to 0xdeadbeef", a.get("interp"), ptrs * 32),
         ("thread state zeroed", t0["tstate"], b"\0" * 256),
@@ -388,6 +389,8 @@ def case_cpython():
          b"\xff" * 160),
     ]
     for name, addr, data in targets:
+        if (only and not any(name.startswith(o) for o in only)) or (not only and name.startswith("_Py_Debug")):
+            continue
         off = vaddr_to_off(segs, addr) if addr else None
         if off is None:
             nok("cpython: %s: address not in the core" % name)
@@ -407,7 +410,7 @@ def case_cpython():
         else:
             patches = [(off, data)]
         bad = damaged_copy(core, "core-pyd", patches)
-        r = forkwatch(["core", "--json", bad, "--exe", PY311])
+        r = forkwatch(["core", "--json", bad, "--exe", py])
 
         def partial(d):
             # another verdict than the intact core's is allowed only when marked partial
@@ -417,7 +420,7 @@ def case_cpython():
                 return ""
             return "verdict %s (intact: %s) without a note saying the Python state was damaged: notes %s" % (
                 d["verdict"], baseline, d.get("notes"))
-        expect_verdict("cpython: " + name, r, None, extra=partial)
+        expect_verdict("cpython %s: %s" % (label, name), r, None, extra=partial)
     if os.path.exists(os.path.join(TMP, "core-pyd")):
         os.unlink(os.path.join(TMP, "core-pyd"))
     return core
@@ -858,6 +861,10 @@ def main():
             agent_core, agent_exe = case_registry() or (None, None)
         if selected("cpython") or selected("wrong"):
             py_core = case_cpython()
+        py313 = os.path.join(T.pyenv_root() or "/nonexistent", "versions", "3.13.0", "bin", "python3.13")
+        if selected("cpython") and os.path.exists(py313):
+            case_cpython(py313, "3.13.0 (pyenv)", ["_Py_DebugOffsets", "_PyRuntime", "thread state:",
+                                                   "innermost frame", "code object randomised"])
         if agent_core and selected("truncated"):
             case_truncated(agent_core, agent_exe)
         if agent_core and py_core and selected("wrong"):
