@@ -309,6 +309,15 @@ def case_registry():
         ("1% of the first 64 KiB flipped",
          [(base + o, bytes([rnd.getrandbits(8)])) for o in sorted(rnd.sample(range(65536), 655))], None),
     ]
+    # seeded sweeps: 48 random bytes anywhere in the header and the used entries of each table
+    used_ranges = [(0, 208)] + [(d[0], d[0] + max(1, d[3]) * d[1]) for d in desc.values() if d[3] or d is th]
+    for k in range(int(os.environ.get("FW_BADINPUT_SWEEPS", "6"))):
+        pos = []
+        for _ in range(48):
+            lo, hi = rnd.choice(used_ranges)
+            pos.append(rnd.randrange(lo, max(lo + 1, hi)))
+        variants.append(("sweep %d: 48 random bytes in the header and used entries" % k,
+                         [(base + o, bytes([rnd.getrandbits(8)])) for o in pos], None))
     for name, patches, note in variants:
         bad = damaged_copy(core, "core-reg", patches)
 
@@ -344,6 +353,18 @@ for t in p.threads():
     out["threads"].append({"tstate": t.tstate, "frames": [[f.address, f.code] for f in t.frames]})
 print("ADDRS=" + json.dumps(out))
 '''
+
+
+def _partial_check(baseline):
+    def partial(d):
+        # another verdict than the intact core's is allowed only when marked partial
+        if d["verdict"] == baseline:
+            return ""
+        if any(re.search(PARTIAL_PY_RE, n) for n in d.get("notes", [])):
+            return ""
+        return "verdict %s (intact: %s) without a note saying the Python state was damaged: notes %s" % (
+            d["verdict"], baseline, d.get("notes"))
+    return partial
 
 
 def case_cpython(py=PY311, label="3.11 (Debian)", only=None):
@@ -388,8 +409,22 @@ def case_cpython(py=PY311, label="3.11 (Debian)", only=None):
         ("code object: header kept, every other field 0xff", frames[-1][1] if frames else None,
          b"\xff" * 160),
     ]
+    # seeded sweeps: 24 random bytes over the thread state, the frames and the code objects
+    spots = [(t0["tstate"], 256)] + [(fr[0], 80) for fr in frames] + [(fr[1], 160) for fr in frames]
+    for k in range(int(os.environ.get("FW_BADINPUT_SWEEPS", "6")) // 2):
+        picks = [rnd.choice(spots) for _ in range(24)]
+        targets.append(("sweep %d: 24 random bytes over thread state, frames, code" % k, None,
+                        [(a0 + rnd.randrange(n), bytes([rnd.getrandbits(8)])) for a0, n in picks]))
     for name, addr, data in targets:
         if (only and not any(name.startswith(o) for o in only)) or (not only and name.startswith("_Py_Debug")):
+            continue
+        if name.startswith("sweep"):
+            patches = [(vaddr_to_off(segs, a0), b) for a0, b in data]
+            if None in [p[0] for p in patches]:
+                nok("cpython: %s: address not in the core" % name)
+                continue
+            r = forkwatch(["core", "--json", damaged_copy(core, "core-pyd", patches), "--exe", py])
+            expect_verdict("cpython %s: %s" % (label, name), r, None, extra=_partial_check(baseline))
             continue
         off = vaddr_to_off(segs, addr) if addr else None
         if off is None:
@@ -411,16 +446,7 @@ def case_cpython(py=PY311, label="3.11 (Debian)", only=None):
             patches = [(off, data)]
         bad = damaged_copy(core, "core-pyd", patches)
         r = forkwatch(["core", "--json", bad, "--exe", py])
-
-        def partial(d):
-            # another verdict than the intact core's is allowed only when marked partial
-            if d["verdict"] == baseline:
-                return ""
-            if any(re.search(PARTIAL_PY_RE, n) for n in d.get("notes", [])):
-                return ""
-            return "verdict %s (intact: %s) without a note saying the Python state was damaged: notes %s" % (
-                d["verdict"], baseline, d.get("notes"))
-        expect_verdict("cpython %s: %s" % (label, name), r, None, extra=partial)
+        expect_verdict("cpython %s: %s" % (label, name), r, None, extra=_partial_check(baseline))
     if os.path.exists(os.path.join(TMP, "core-pyd")):
         os.unlink(os.path.join(TMP, "core-pyd"))
     return core
