@@ -257,7 +257,8 @@ bool fw_check_core(const char *core_path, const char *exe_opt, char *exe_out, si
 {
     char esc[PATH_MAX];
     fw_escape_cstr(core_path, esc, sizeof esc);
-    int fd = open(core_path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO given as the core must not block the open (it is refused below) */
+    int fd = open(core_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         fprintf(stderr, "forkwatch: core file %s: %s\n", esc, strerror(errno));
