@@ -106,6 +106,8 @@ def _detach():
 
 
 def _check_core(core):
+    if not os.path.isfile(core):  # a FIFO would block open() for ever
+        raise BatchError("core file is not a regular file: %s" % core)
     try:
         size = os.path.getsize(core)
         with open(core, "rb") as f:
