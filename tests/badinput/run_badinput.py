@@ -494,6 +494,16 @@ def case_truncated(core, exe):
                   not why and (r.rc in (0, 1) and isinstance(r.json, dict) or
                                r.rc == 3 and len(r.err.splitlines()) == 1), why + "\n" + r.detail())
             break
+    # not regular files: a FIFO (must not block the open), a directory, a device; a FIFO as --exe
+    fifo = os.path.join(TMP, "fifo")
+    os.mkfifo(fifo)
+    for name, args in (("a FIFO as the core", ["core", fifo, "--exe", exe]), ("a FIFO, no --exe", ["core", fifo]),
+                       ("a directory as the core", ["core", TMP]), ("/dev/zero as the core", ["core", "/dev/zero"]),
+                       ("a FIFO as --exe", ["core", core, "--exe", fifo])):
+        expect_error("core check: %s" % name, forkwatch(args, outer=20), r"not a regular file", 10)
+    r = gdb_batch(["-ex", "forkwatch batch core %s --exe %s" % (fifo, exe), "-ex", "quit 3"], timeout=30)
+    expect_error("GDB package: batch core of a FIFO", r, r"not a regular file", 25)
+    os.unlink(fifo)
     for f in ("trunc", "elfd", "noted"):
         if os.path.exists(os.path.join(TMP, f)):
             os.unlink(os.path.join(TMP, f))
