@@ -164,11 +164,26 @@ static void compare_with_prpsinfo(const struct core_facts *cf, const char *exe)
                     "not the program\n", fw_escape_cstr(cf->fname, e1, sizeof e1), fw_escape_cstr(exe, e2, sizeof e2));
 }
 
+/* GDB gets the paths inside one -ex command line: a newline there ends the
+ * command, so paths with control characters are refused with one line. */
+static bool has_control_char(const char *p)
+{
+    for (; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return true;
+    return false;
+}
+
 static bool check_exe(const char *exe, bool from_core)
 {
     char esc[PATH_MAX];
     struct stat st;
     fw_escape_cstr(exe, esc, sizeof esc);
+    if (has_control_char(exe)) {
+        fprintf(stderr, "forkwatch: the executable's path %s has a control character GDB cannot be given; "
+                        "pass --exe with a path (a symlink) without one\n", esc);
+        return false;
+    }
     if (stat(exe, &st) != 0) {
         size_t l = strlen(exe);
         if (from_core && l > 10 && strcmp(exe + l - 10, " (deleted)") == 0)
@@ -257,6 +272,11 @@ bool fw_check_core(const char *core_path, const char *exe_opt, char *exe_out, si
 {
     char esc[PATH_MAX];
     fw_escape_cstr(core_path, esc, sizeof esc);
+    if (has_control_char(core_path)) {
+        fprintf(stderr, "forkwatch: core file path %s has a control character GDB cannot be given; use a path "
+                        "(a symlink) without one\n", esc);
+        return false;
+    }
     /* O_NONBLOCK: a FIFO given as the core must not block the open (it is refused below) */
     int fd = open(core_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     struct stat st;
