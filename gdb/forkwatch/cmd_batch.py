@@ -159,7 +159,9 @@ def _load_core(core, exe):
     if "No symbol table is loaded" in out:
         error_line("executable has no symbols (stripped): %s; C-level analysis continues" % exe)
     try:
-        out = _silently("core-file %s" % _path_arg(core))
+        # GDB 13's core-file takes the rest of the line as the name, unescaped (`file` splits
+        # it like argv): a core whose path has a space, quote or backslash was "not found"
+        out = _silently("core-file %s" % os.path.abspath(core))
     except gdb.error as e:
         raise BatchError("cannot load core %s: %s" % (core, _gdb_msg(e)))
     if "may not match" in out:
