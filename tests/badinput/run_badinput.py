@@ -504,6 +504,21 @@ def case_truncated(core, exe):
     r = gdb_batch(["-ex", "forkwatch batch core %s --exe %s" % (fifo, exe), "-ex", "quit 3"], timeout=30)
     expect_error("GDB package: batch core of a FIFO", r, r"not a regular file", 25)
     os.unlink(fifo)
+    # awkward paths: spaces, quotes, backslash, $( ) work; a newline or ESC gets one escaped line
+    odd = os.path.join(TMP, 'core "q" \\ $(x) sp')
+    odd_exe = os.path.join(TMP, 'exe "q" \\ sp')
+    os.symlink(core, odd)
+    shutil.copyfile(exe, odd_exe)
+    os.chmod(odd_exe, 0o755)
+    expect_verdict("core and --exe at paths with spaces, quotes, backslash, $()",
+                   forkwatch(["core", "--json", odd, "--exe", odd_exe]), ["fork-deadlock"])
+    nl = os.path.join(TMP, "core\nline2 \x1b[31mred")
+    os.symlink(core, nl)
+    r = forkwatch(["core", nl, "--exe", exe])
+    if expect_error("core path with a newline and ESC: one line", r, r"control character", 10):
+        check("  ... and the path in it is escaped (no raw ESC)", "\x1b" not in r.err and "\\x1b" in r.err, r.err)
+    for f in (odd, odd_exe, nl):
+        os.unlink(f)
     for f in ("trunc", "elfd", "noted"):
         if os.path.exists(os.path.join(TMP, f)):
             os.unlink(os.path.join(TMP, f))
