@@ -742,6 +742,31 @@ def case_garbage_locks():
     os.unlink(core)
 
 
+# ---------------------------------------------------------------- registry mid-update (live)
+
+def case_busy():
+    """Attach to a process whose registry the agent rewrites at every instant (8 threads
+    taking random mutexes in one global order, a rwlock, a semaphore): entries caught
+    mid-update must never give a finding (no deadlock is possible) nor an error."""
+    exe = os.path.join(TMP, "busy_locks")
+    cc = T.run(["cc", "-std=c11", "-D_GNU_SOURCE", "-O1", "-g", "-pthread", "-Wall", "-Wextra", "-Werror",
+                "-o", exe, os.path.join(HERE, "progs", "busy_locks.c")], timeout=120)
+    if cc.returncode != 0:
+        return nok("compile busy_locks.c", cc.stderr)
+    st = start([exe], {"LD_PRELOAD": AGENT, "FORKWATCH_QUIET": "1"}, fixture_timeout=120)
+    try:
+        T.wait_events(st.events_path, ["ready"], 20)
+        for i in range(4):
+            r = forkwatch(["attach", "--json", str(st.popen.pid)])
+            expect_verdict("registry mid-update, live attach %d: no-deadlock from the agent" % (i + 1), r,
+                           ["no-deadlock"], extra=lambda d: "" if d.get("agent") else "agent not seen")
+        core = gcore(st.popen.pid, os.path.join(TMP, "core-busy"))
+    finally:
+        stop(st)
+    expect_verdict("registry mid-update, core", forkwatch(["core", "--json", core, "--exe", exe]), ["no-deadlock"])
+    os.unlink(core)
+
+
 # ---------------------------------------------------------------- §5: no code run in the inferior
 
 NOCALL_SCRIPT = r'''
@@ -924,6 +949,8 @@ def main():
             case_pids()
         if selected("garbage"):
             case_garbage_locks()
+        if selected("busy"):
+            case_busy()
         if agent_core and selected("nocall"):
             case_nocall(agent_core, agent_exe)
     except Exception as e:  # a harness failure is a failure, with its traceback
