@@ -88,6 +88,16 @@ try:
     check("truncated", r.valid and any("unreadable" in n for n in r.notes), r.notes)
 except Exception as e:
     fails.append("truncated raised %r" % (e,))
+# the pure decoder (tests/fuzz) reads the same bytes the same way as the GDB path
+for dmg in (None, "magic", "threads-outside", "used-too-big", "entry-small"):
+    data = build(damage=dmg)
+    via_gdb = with_memory(data, lambda: ar.Registry(BASE).load())
+    pure = ar.decode_bytes(data, BASE)
+    same = (pure.valid, pure.notes, [(t.slot, t.name) for t in pure.threads],
+            [(e.lock_addr, e.holder_name) for e in pure.fork_held]) == \
+        (via_gdb.valid, via_gdb.notes, [(t.slot, t.name) for t in via_gdb.threads],
+         [(e.lock_addr, e.holder_name) for e in via_gdb.fork_held])
+    check("decode_bytes == GDB path (%s)" % dmg, same, (pure.notes, via_gdb.notes))
 for f in fails:
     print("  " + f)
 print("REGISTRY-" + ("FAIL" if fails else "OK"))
