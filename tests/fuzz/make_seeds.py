@@ -10,7 +10,6 @@ with the header's descriptors (offset, capacity, used) and total_size rewritten 
 entries themselves are byte-for-byte what the agent wrote. Every wait is bounded and every
 process started is killed by its PID."""
 import os
-import re
 import signal
 import struct
 import subprocess
