@@ -470,6 +470,8 @@ def case_truncated(core, exe):
                                                               (40, struct.pack("<Q", 0))],
         "e_phentsize 7": [(54, struct.pack("<H", 7))],
         "e_type ET_EXEC": [(16, struct.pack("<H", 2))],
+        "EI_CLASS 32-bit": [(4, b"\x01")],
+        "EI_DATA big-endian": [(5, b"\x02")],
     }
     for name, p in patches.items():
         r = forkwatch(["core", damaged_copy(core, "elfd", p), "--exe", exe])
