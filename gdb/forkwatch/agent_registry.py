@@ -446,6 +446,15 @@ def _candidate_addresses():
 def find():
     """The Registry of the selected inferior, or None when the agent is not loaded.
     With several copies, the enabled one (the copy that recorded) wins."""
+    # Fast path: the minimal symbol GDB finds first is, in practice, the copy that
+    # recorded; the full scan ('info variables' over every object file: 0.3-0.5 s)
+    # is only needed when it is not valid and enabled.
+    from . import symbols
+    first = symbols.minsym_address(SYMBOL)
+    if first:
+        reg = Registry(first).load()
+        if reg is not None and reg.valid and reg.header.get("flags", 0) & FLAG_ENABLED:
+            return reg
     loaded = [Registry(addr).load() for addr in _candidate_addresses()]
     for reg in loaded:
         if reg is not None and reg.valid and reg.header.get("flags", 0) & FLAG_ENABLED:
