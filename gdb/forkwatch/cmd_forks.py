@@ -32,8 +32,10 @@ def _print_forks():
         for e in reg.fork_held:
             pyt = reg.py_thread(index=e.py_thread) if e.py_thread >= 0 else None
             name = (pyt.name if pyt is not None and pyt.name else None) or e.holder_name
-            gdb.write("  %s at 0x%x held by thread %d \"%s\" (taken in %s), orphan: %s\n" % (
-                e.kind_name, e.lock_addr, e.holder_tid, term(name), term(e.call_site_function or "?"),
+            gdb.write("  %s at 0x%x held by thread %d \"%s\" (%s), orphan: %s\n" % (
+                e.kind_name, e.lock_addr, e.holder_tid, term(name),
+                "no call site: taken inside CPython" if e.kind_name == "gil"
+                else "taken in %s" % term(e.call_site_function or "?"),
                 e.orphan_name))
             if pyt is not None:
                 for fr in pyt.frames[:8]:

@@ -6,7 +6,9 @@ import gdb
 
 
 def error_line(msg):
-    gdb.write("forkwatch: error: %s\n" % msg, gdb.STDERR)
+    # Messages may quote paths or strings from the debugged process: one line, escaped.
+    from .escape import term
+    gdb.write("forkwatch: error: %s\n" % term(" ".join(str(msg).splitlines())), gdb.STDERR)
 
 
 def guarded(fn):

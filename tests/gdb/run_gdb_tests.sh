@@ -195,6 +195,11 @@ fwgdb -ex "forkwatch batch attach 999999999"; rc=$?
     ! grep -q Traceback "$TMP/err" && ok "no such process: rc 3, one line" || nok "no such process rc $rc" "$(cat "$TMP/err")"
 fwgdb -ex "forkwatch batch core $TMP/fw_fork --exe $TMP/fw_fork"; rc=$?
 [ "$rc" = 3 ] && grep -q '^forkwatch: error: not a core' "$TMP/err" && ok "not a core: rc 3" || nok "not a core rc $rc" "$(cat "$TMP/err")"
+# An error quoting a path (data from the user or the process) stays one escaped line.
+fwgdb -ex "$(printf 'forkwatch batch core %s/no\033such-core --exe %s/fw_fork' "$TMP" "$TMP")"; rc=$?
+[ "$rc" = 3 ] && [ "$(grep -c . "$TMP/err")" = 1 ] && grep -q '^forkwatch: error: .*no\\x1bsuch-core' "$TMP/err" &&
+    ! grep -q "$(printf '\033')" "$TMP/err" && ok "error quoting a path with ESC: one escaped line" ||
+    nok "error with ESC in a path: rc $rc" "$(cat -v "$TMP/err")"
 fwgdb -ex "forkwatch diagnose --bogus"
 grep -q '^forkwatch: error: usage' "$TMP/err" && ok "usage error is one line" || nok "usage error" "$(cat "$TMP/err")"
 fwgdb -ex "forkwatch diagnose"
