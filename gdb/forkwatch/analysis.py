@@ -311,6 +311,10 @@ def analyze():
              "advice": ADVICE["deadlock"], "cycle": list(cyc), "_where": where}
         if len(cyc) == 1:
             f["summary"] = "%s waits for %s that only it could release: it waits on itself" % (_who(t), _lock_words(lock))
+            if lock.get("kind") == "threading.Lock" and _parent_unknown(c):
+                # a Lock records no owner: a thread lost in a fork looks the same here
+                f["summary"] += (" (or, if this process is a fork child, a thread lost in the fork took it: "
+                                 "its parent could not be inspected, so that cannot be told)")
             f["advice"] = ("do not acquire a lock the thread already holds (use threading.RLock or a "
                            "recursive mutex if re-entry is intended)")
         r.findings.append(f)
@@ -406,7 +410,22 @@ def _fork_evidence(c):
         ev.append("its parent (pid %s) runs the same executable" % p.parent_pid)
     if c.py_orphans and all(getattr(pt, "thread_ident", None) for pt in c.py_orphans):
         ev.append("%d Python thread state(s) have no thread here" % len(c.py_orphans))
+    # Python frames that only run in a forked child (works from a core whose parent is gone)
+    for pt in c.py_by_tid.values():
+        for fr in getattr(pt, "frames", None) or []:
+            fn, path = getattr(fr, "function", None), getattr(fr, "file", None) or ""
+            if fn == "_launch" and path.endswith("multiprocessing/popen_fork.py"):
+                ev.append("a thread runs multiprocessing's fork start method in the child "
+                          "(popen_fork.Popen._launch on its Python stack)")
+                return True, ev
     return bool(ev), ev
+
+
+def _parent_unknown(c):
+    """No live parent to compare with (a core analysed after the parent exited, or elsewhere)."""
+    p = c.pinfo
+    return not p.parent_pid or (p.same_layout_as_parent is None and p.parent_same_executable is None
+                                and not p.parent_tids)
 
 
 def _owner_vanished_in_fork(c, owner_tid):
