@@ -11,6 +11,7 @@ after the detach. Python fixtures run on every interpreter found; 2 cases at a t
 """
 import json
 import os
+import re
 import signal
 import sys
 
@@ -224,6 +225,37 @@ def test_case(fx, interp, with_agent):
         fwtest.remove_tree(wd)
 
 
+def test_core_parent_gone(script, interp, want_verdict, want_re):
+    """Post mortem with no parent left: the child's core is analysed after its parent
+    was killed, so nothing can be compared with the parent. The verdict must then come
+    from the core alone (a Python frame that only runs in a forked child) or say what
+    cannot be told, never a confident 'it waits on itself' for a fork victim."""
+    wd = fwtest.workdir("e2e-parent-gone-%s-%s" % (script, interp.label))
+    started = fwtest.start([interp.path, os.path.join(fwtest.FIXTURE_SRC, "python", script + ".py")],
+                           wd, {}, fixture_timeout=FIXTURE_TIMEOUT)
+    try:
+        ev = fwtest.wait_events(started.events_path, ["child_pid", "parent_pid", "child_blocking"], READY_BOUND)
+        child, parent = int(ev["child_pid"][0]), int(ev["parent_pid"][0])
+        fwtest.wait_for("child %d asleep in futex" % child, lambda: fwtest.blocked_in_futex(child), READY_BOUND)
+        prefix = os.path.join(wd, "core")
+        res = fwtest.run(["gcore", "-o", prefix, str(child)], TOOL_BOUND, cwd=wd)
+        core = "%s.%d" % (prefix, child)
+        check(res.returncode == 0 and os.path.exists(core), "gcore failed (%d)" % res.returncode)
+        check(parent == started.pid, "the fixture's parent %d is not the process started" % parent)
+        fwtest.kill_pid(parent)
+        started.wait(READY_BOUND)   # reaped: /proc/PARENT is gone
+        rc, doc = analyse("core", core, wd)
+        os.unlink(core)
+        f = (doc.get("findings") or [{}])[0]
+        check(doc.get("verdict") == want_verdict and rc == 1,
+              "verdict %r (exit %d), want %r: %s" % (doc.get("verdict"), rc, want_verdict, f.get("summary")))
+        check(re.search(want_re, f.get("summary") or ""), "summary %r does not match %r"
+              % (f.get("summary"), want_re))
+    finally:
+        started.cleanup()
+        fwtest.remove_tree(wd)
+
+
 def main():
     missing = fwtest.have_build(fwtest.FORKWATCH, fwtest.AGENT, fwtest.FIXTURE_BIN,
                                 os.path.join(fwtest.ROOT, "gdb", "forkwatch-gdb.py"))
@@ -249,6 +281,12 @@ def main():
             # Safe Python fixtures: with the agent on one interpreter (they only check silence).
             if fx.hang or fx.lang == "c" or interp in debian:
                 cases.append(("e2e/%s/agent-warn" % tag, test_case, (fx, interp, True)))
+    for interp in debian:
+        cases.append(("e2e/core-parent-gone/lock_held_at_fork/%s" % interp.label, test_core_parent_gone,
+                      (("lock_held_at_fork", interp, "deadlock", r"or, if this process is a fork child, a thread "
+                                                                  r"lost in the fork took it"))))
+        cases.append(("e2e/core-parent-gone/shape_mp_fork_worker/%s" % interp.label, test_core_parent_gone,
+                      (("shape_mp_fork_worker", interp, "fork-deadlock", r"evidence: .*popen_fork"))))
     jobs = max(1, min(2, int(os.environ.get("FORKWATCH_TEST_JOBS", "2"))))
     runner.run(cases, jobs=jobs)
     return runner.finish()
