@@ -45,6 +45,8 @@ uint32_t fw_fork_snapshot_held(const struct fw_thread *self)
             uint64_t addr = e->lock_addr;
             if (e->kind == FW_KIND_SEMAPHORE && fw_thread_is_acquiring(t, used, addr))
                 continue;
+            if (!fw_lockword_can_be_orphan_at(e->kind, addr))
+                continue;
             if (count >= FW_MAX_FORK_HELD) {
                 fw_warn_flag_once(FW_FLAG_FORK_HELD_FULL,
                                   "more locks held at a fork than the table records");

@@ -5,6 +5,7 @@
  * (process_vm_readv on ourselves), since a stale last_holder may point at freed
  * memory. Child side: memory reads, registry writes, write(2), _exit only. */
 #include "fw_gil.h"
+#include "fw_saferead.h"
 
 #include "fw_buf.h"
 #include "fw_config.h"
@@ -62,11 +63,7 @@ static uint64_t test_gil;           /* tests: the GIL "found" at every fork */
 /* Reads n bytes at addr without faulting on a bad address: 1 on success. */
 static int safe_read(uint64_t addr, void *out, size_t n)
 {
-    if (addr < 4096)
-        return 0;
-    struct iovec local = { out, n };
-    struct iovec remote = { (void *)(uintptr_t)addr, n };
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n;
+    return fw_safe_read(addr, out, n);
 }
 
 static int parse_minor(const char *v)

@@ -3,9 +3,11 @@
 #include "fw_orphan.h"
 
 #include "forkwatch_abi.h"
+#include "fw_saferead.h"
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <string.h>
 
 /* nptl/pthread_rwlock_common.c: bit 1 of __readers is "write locked", the
  * reader count starts at bit 3. */
@@ -70,4 +72,61 @@ int fw_lockword_read_held(const void *lock)
     const pthread_rwlock_t *rw = lock;
     unsigned readers = __atomic_load_n(&rw->__data.__readers, __ATOMIC_RELAXED);
     return (readers & RWLOCK_WRPHASE) == 0 && (readers >> RWLOCK_READER_SHIFT) != 0;
+}
+
+/* The lock's bytes copied fault-safely: the _at variants read locks the agent
+ * recorded earlier, whose memory may be gone since (an unmapped lock is not held). */
+union lock_copy {
+    pthread_mutex_t mutex;
+    pthread_rwlock_t rwlock;
+    sem_t sem;
+};
+
+static int copy_lock(uint32_t kind, uint64_t addr, union lock_copy *c)
+{
+    size_t n;
+    switch (kind) {
+    case FW_KIND_MUTEX:
+    case FW_KIND_C11_MTX: n = sizeof(pthread_mutex_t); break;
+    case FW_KIND_RWLOCK_READ:
+    case FW_KIND_RWLOCK_WRITE: n = sizeof(pthread_rwlock_t); break;
+    case FW_KIND_SEMAPHORE: n = sizeof(sem_t); break;
+    default: return 0;
+    }
+    return fw_safe_read(addr, c, n);
+}
+
+int fw_lockword_held_at(uint32_t kind, uint64_t addr)
+{
+    union lock_copy c;
+    return copy_lock(kind, addr, &c) && fw_lockword_held(kind, &c);
+}
+
+int32_t fw_lockword_owner_at(uint32_t kind, uint64_t addr)
+{
+    union lock_copy c;
+    return copy_lock(kind, addr, &c) ? fw_lockword_owner(kind, &c) : 0;
+}
+
+int fw_lockword_read_held_at(uint64_t addr)
+{
+    union lock_copy c;
+    return copy_lock(FW_KIND_RWLOCK_READ, addr, &c) && fw_lockword_read_held(&c);
+}
+
+/* glibc's 64-bit struct new_sem: { uint64_t data; int private; int pad; };
+ * `private` is 0 for a process-private semaphore and 128 for a process-shared
+ * one (sem_init pshared=1, every sem_open semaphore) — checked on glibc 2.36:
+ * glibc XORs it with FUTEX_PRIVATE_FLAG when it calls futex. */
+int fw_lockword_can_be_orphan_at(uint32_t kind, uint64_t addr)
+{
+    union lock_copy c;
+    if (!copy_lock(kind, addr, &c))
+        return 0;   /* gone: a stale record, nothing a child could wait on */
+    if (kind == FW_KIND_SEMAPHORE) {
+        int private_flag;
+        memcpy(&private_flag, (const char *)&c + 8, sizeof private_flag);
+        return private_flag == 0;
+    }
+    return 1;
 }

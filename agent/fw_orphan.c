@@ -1,6 +1,7 @@
 /* fw_orphan.c — see fw_orphan.h. Everything here runs in a fork child:
  * async-signal-safe code only (memory, write(2), _exit). */
 #include "fw_orphan.h"
+#include "fw_saferead.h"
 
 #include "fw_config.h"
 #include "fw_buf.h"
@@ -107,7 +108,7 @@ static int entry_held_at_fork(const struct fw_thread *t, uint32_t used, const st
     if (e->state == FW_HOLD_HELD)
         return !(e->kind == FW_KIND_SEMAPHORE && fw_thread_is_acquiring(t, used, e->lock_addr));
     return e->state == FW_HOLD_ACQUIRING &&
-           fw_lockword_owner(e->kind, (const void *)(uintptr_t)e->lock_addr) == t->tid;
+           fw_lockword_owner_at(e->kind, e->lock_addr) == t->tid;
 }
 
 /* How many times thread t held lock addr (of this kind) at the fork. */
@@ -171,7 +172,7 @@ static void add_missing(void)
             uint64_t addr = e->lock_addr;
             if (!entry_held_at_fork(t, used, e) || seen_so_far(addr, i) >= times_held_at_fork(t, addr, e->kind))
                 continue;
-            if (!fw_lockword_held(e->kind, (const void *)(uintptr_t)addr))
+            if (!fw_lockword_can_be_orphan_at(e->kind, addr) || !fw_lockword_held_at(e->kind, addr))
                 continue;
             int idx = append_orphan(i, addr, e->kind, e);
             if (idx < 0)
@@ -183,11 +184,12 @@ static void add_missing(void)
 
 /* Is the lock, by its word, held in the way an in-flight marker of this kind
  * could account for? A read-phase rwlock with readers; a semaphore at 0. */
-static int inflight_word_held(uint64_t what, const void *lock)
+static int inflight_word_held(uint64_t what, uint64_t addr)
 {
     if (what == FW_INFL_RD_ACQ || what == FW_INFL_RD_REL)
-        return fw_lockword_read_held(lock);
-    return fw_lockword_held(FW_KIND_SEMAPHORE, lock);
+        return fw_lockword_read_held_at(addr);
+    return fw_lockword_can_be_orphan_at(FW_KIND_SEMAPHORE, addr) &&
+           fw_lockword_held_at(FW_KIND_SEMAPHORE, addr);
 }
 
 /* Does slot t hold addr (HELD) by its entries? */
@@ -220,11 +222,10 @@ static void add_inflight(const struct fw_thread *self)
             int acquire = what == FW_INFL_SEM_ACQ || what == FW_INFL_RD_ACQ;
             if (acquire != (pass == 0) || what < FW_INFL_SEM_ACQ || what > FW_INFL_RD_REL)
                 continue;
-            const void *lock = (const void *)(uintptr_t)addr;
             uint32_t kind = what >= FW_INFL_RD_ACQ ? FW_KIND_RWLOCK_READ : FW_KIND_SEMAPHORE;
             /* Already an orphan (another holder's entry), or the forking
              * thread's own lock: nothing to add. */
-            if (fw_orphan_lookup(addr) >= 0 || (self && slot_holds(self, addr)) || !inflight_word_held(what, lock))
+            if (fw_orphan_lookup(addr) >= 0 || (self && slot_holds(self, addr)) || !inflight_word_held(what, addr))
                 continue;
             uint32_t holder = i;
             if (what == FW_INFL_SEM_REL_REMOTE) {
@@ -284,7 +285,7 @@ static void add_glibc_acquires(const struct fw_thread *self)
                  * else that can wait; in a read phase a registered reader holds
                  * the lock. Other readers holding it would have made it an
                  * orphan already. */
-                if (!fw_lockword_read_held((const void *)(uintptr_t)addr))
+                if (!fw_lockword_read_held_at(addr))
                     continue;
                 int idx = append_orphan(i, addr, FW_KIND_RWLOCK_READ, e);
                 if (idx < 0)
@@ -292,9 +293,12 @@ static void add_glibc_acquires(const struct fw_thread *self)
                 make_live((uint32_t)idx);
                 continue;
             }
-            if (e->kind != FW_KIND_SEMAPHORE || !acquiring_only(t, addr))
+            if (e->kind != FW_KIND_SEMAPHORE || !acquiring_only(t, addr) ||
+                !fw_lockword_can_be_orphan_at(FW_KIND_SEMAPHORE, addr))
                 continue;
-            uint64_t word = __atomic_load_n((const uint64_t *)(uintptr_t)addr, __ATOMIC_RELAXED);
+            uint64_t word;
+            if (!fw_safe_read(addr, &word, sizeof word))
+                continue;
             if ((word & 0xffffffffu) != 0)
                 continue;
             uint32_t acquiring = 0;
@@ -331,7 +335,7 @@ void fw_orphan_build(const struct fw_thread *self)
         if (t->state != FW_THREAD_VANISHED || t->tid != fh->holder_tid ||
             t->pthread_id != fh->holder_pthread ||
             seen_so_far(fh->lock_addr, fh->holder_slot) >= times_held_at_fork(t, fh->lock_addr, fh->kind) ||
-            !fw_lockword_held(fh->kind, (const void *)(uintptr_t)fh->lock_addr))
+            !fw_lockword_held_at(fh->kind, fh->lock_addr))
             continue;
         make_live(i);
     }
@@ -484,7 +488,7 @@ int fw_orphan_mutex_held_in(uint64_t lo, uint64_t hi)
         if ((fh->orphan_state == FW_ORPHAN_LIVE || fh->orphan_state == FW_ORPHAN_REPORTED) &&
             (fh->kind == FW_KIND_MUTEX || fh->kind == FW_KIND_C11_MTX) &&
             fh->lock_addr >= lo && fh->lock_addr < hi &&
-            fw_lockword_held(fh->kind, (const void *)(uintptr_t)fh->lock_addr))
+            fw_lockword_held_at(fh->kind, fh->lock_addr))
             return 1;
     }
     return 0;

@@ -43,6 +43,18 @@ int fw_lockword_write_locked(const void *rwlock);
 /* Is the rwlock in a read phase with readers registered (read-held)? */
 int fw_lockword_read_held(const void *rwlock);
 
+/* The same, for a lock recorded earlier whose memory may be gone: read
+ * fault-safely; an unreadable lock is not held and names no owner. */
+int fw_lockword_held_at(uint32_t kind, uint64_t addr);
+int32_t fw_lockword_owner_at(uint32_t kind, uint64_t addr);
+int fw_lockword_read_held_at(uint64_t addr);
+
+/* At fork: can this recorded lock become an orphan in the child? Not when its
+ * memory is gone (a stale record: sem_close'd, unmapped), nor for a
+ * process-shared semaphore (multiprocessing's SemLock: its holder lives on in the
+ * parent, releases it there, and the child sees that). */
+int fw_lockword_can_be_orphan_at(uint32_t kind, uint64_t addr);
+
 /* Is some live orphan in [lo, hi) a mutex still held (per its lock word)? */
 int fw_orphan_mutex_held_in(uint64_t lo, uint64_t hi);
 
