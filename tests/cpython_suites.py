@@ -58,7 +58,10 @@ MODULES = [
     ("test_multiprocessing_fork", ["WithProcessesTestLock", "WithProcessesTestCondition",
                                    "WithProcessesTestEvent", "WithProcessesTestSemaphore",
                                    "WithProcessesTestQueue", "WithProcessesTestBarrier",
-                                   "WithProcessesTestLogging"], 1500),
+                                   "WithProcessesTestLogging",
+                                   # Pools fork from their handler thread and leave closed
+                                   # SemLocks behind: once a crash of every forked worker
+                                   "WithProcessesTestPool", "WithProcessesTestPoolWorkerLifetime"], 1500),
 ]
 # Full mode filters for test_multiprocessing_fork: the whole suite is far too long for
 # any CI; these parts exercise locks, queues, pools, events and conditions across fork.
