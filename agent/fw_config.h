@@ -27,6 +27,6 @@ typedef void (*fw_warn_fn)(const char *line);
  * warning each. secure_exec: the process runs with AT_SECURE. */
 void fw_config_parse(struct fw_config *cfg, fw_getenv_fn get, fw_warn_fn warn, int secure_exec);
 
-extern struct fw_config fw_cfg;
+extern struct fw_config fw_cfg __attribute__((visibility("hidden")));
 
 #endif

@@ -69,7 +69,7 @@ const struct fw_gil_layout *fw_gil_layout_for(int minor);
 
 /* Non-zero only in a fork child whose GIL is held by a vanished thread (one
  * predictable branch in the condition wait path). */
-extern int fw_gil_watch;
+extern int fw_gil_watch __attribute__((visibility("hidden")));
 
 /* Parent, in the fork wrapper, after fw_fork_snapshot_held() returned count:
  * appends the GIL entry when another thread holds the GIL. Returns the new count. */

@@ -10,7 +10,7 @@ enum fw_acquire_mode { FW_ACQ_BLOCKING = 0, FW_ACQ_TRY = 1, FW_ACQ_TIMED = 2 };
 
 /* Non-zero in a fork child that has live orphans or threads that vanished in the
  * fork (a lock they held may be found by its owner TID at acquire time). */
-extern int fw_orphans_active;
+extern int fw_orphans_active __attribute__((visibility("hidden")));
 
 /* Child side: checks every fork_held entry against its lock word, marks the live
  * ones FW_ORPHAN_LIVE, and builds the private address hash. */

@@ -60,7 +60,7 @@ struct fw_real_fns {
     int (*setname_np)(pthread_t, const char *);
 };
 
-extern struct fw_real_fns fw_real;
+extern struct fw_real_fns fw_real __attribute__((visibility("hidden")));
 
 /* Resolves every pointer (dlsym RTLD_NEXT; condition variables bound to
  * GLIBC_2.3.2). Safe to call more than once and from any thread. Until it has
@@ -77,13 +77,13 @@ void fw_real_resolve(void);
  * uncontended fast path inlined in the agent (fw_mutex_inline.h): set by
  * fw_real_resolve() only for a glibc whose mutex protocol we know, when the next
  * pthread_mutex_lock/unlock in the lookup chain are glibc's, and no elision tunable. */
-extern int fw_mutex_inline_ok;
+extern int fw_mutex_inline_ok __attribute__((visibility("hidden")));
 /* The same for sem_wait/sem_post (glibc 2.21+ 64-bit semaphores: value in the
  * low 32 bits of `data`, waiters in the high 32). */
-extern int fw_sem_inline_ok;
+extern int fw_sem_inline_ok __attribute__((visibility("hidden")));
 /* The same for the reader side of pthread_rwlock_rdlock/tryrdlock/unlock (glibc
  * 2.25+ rwlock: __readers = phase/flag bits and the reader count from bit 3). */
-extern int fw_rwlock_inline_ok;
+extern int fw_rwlock_inline_ok __attribute__((visibility("hidden")));
 
 #define FW_REAL(name) \
     ((FW_REAL_PREBOUND(name) || __builtin_expect(fw_real.name != 0, 1)) \

@@ -10,7 +10,7 @@
 /* The agent's own references bind to a hidden name: with a second copy of the
  * agent loaded, the exported `forkwatch_registry` of the first would otherwise
  * interpose on the second's (both writing one table). */
-extern struct fw_registry fw_registry_local;
+extern struct fw_registry fw_registry_local __attribute__((visibility("hidden")));
 #define forkwatch_registry fw_registry_local
 
 /* Fills the header (magic, sizes, table descriptors). Idempotent. */

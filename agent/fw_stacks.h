@@ -18,7 +18,7 @@ struct fw_stack_site {
     uint32_t pad;
 };
 #define FW_STACK_NONE UINT32_MAX   /* call site known, pool was full */
-extern struct fw_stack_site fw_stack_sites[FW_STACK_HASH_SIZE];
+extern struct fw_stack_site fw_stack_sites[FW_STACK_HASH_SIZE] __attribute__((visibility("hidden")));
 
 static inline uint32_t fw_stack_hash(uint64_t cs)
 {

@@ -29,12 +29,12 @@ struct fw_tls_block {
     uint32_t sc_id[8];
 };                            /* 112 bytes */
 #define FW_SC_INDEX(cs) ((uint32_t)((cs) >> 3) & 7u)   /* call sites lie >= 5 bytes apart */
-extern __thread struct fw_tls_block fw_tls FW_TLS;
+extern __thread struct fw_tls_block fw_tls FW_TLS __attribute__((visibility("hidden")));
 #define fw_tls_slot (fw_tls.slot)
 #define fw_tls_guard (fw_tls.guard)
 
 /* Set once at start-up; read on every lock operation. */
-extern int fw_enabled;
+extern int fw_enabled __attribute__((visibility("hidden")));
 
 /* Claims a slot for the calling thread (CAS over threads[]). Returns NULL when
  * the table is full (flag + one warning). */
@@ -56,8 +56,8 @@ static inline uint32_t fw_thread_index(const struct fw_thread *t)
 }
 
 /* Number of slots claimed since a fork child started (for "one thread only"). */
-extern uint32_t fw_threads_claimed_in_child;
-extern int fw_in_fork_child;
+extern uint32_t fw_threads_claimed_in_child __attribute__((visibility("hidden")));
+extern int fw_in_fork_child __attribute__((visibility("hidden")));
 
 /* Returns the calling thread's slot, claiming one if needed; NULL if none. */
 static inline struct fw_thread *fw_thread_self(void)
@@ -178,7 +178,7 @@ int fw_held_remove_remote(struct fw_thread *self, uint64_t addr, uint32_t kind);
  * its waiter lock and blocks on it; the notifier posts it): a thread about to
  * block on a semaphore notes its slot under the semaphore's hash. */
 #define FW_SEM_HINT_SIZE 4096u
-extern uint16_t fw_sem_hint[FW_SEM_HINT_SIZE];   /* slot + 1, 0 = none */
+extern uint16_t fw_sem_hint[FW_SEM_HINT_SIZE] __attribute__((visibility("hidden")));   /* slot + 1, 0 = none */
 static inline uint32_t fw_sem_hint_index(uint64_t addr)
 {
     return (uint32_t)((addr * 0x9e3779b97f4a7c15ull) >> 40) & (FW_SEM_HINT_SIZE - 1);
