@@ -81,8 +81,10 @@ __attribute__((constructor(101))) static void fw_init(void)
     /* "does nothing": every call goes to glibc. FORKWATCH_INLINE=0 keeps the
      * recording but leaves the lock word to glibc (a way out should a glibc
      * update ever disagree with the copied uncontended fast paths). */
-    if (fw_cfg.disabled || !fw_cfg.inline_fast_paths)
+    if (fw_cfg.disabled || !fw_cfg.inline_fast_paths) {
         fw_mutex_inline_ok = fw_sem_inline_ok = fw_rwlock_inline_ok = 0;
+        fw_hot_refresh();
+    }
     if (fw_cfg.secure_exec)
         fw_registry_set_flag(FW_FLAG_SECURE_EXEC);
     if (!fw_cfg.disabled) {

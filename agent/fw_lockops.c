@@ -88,3 +88,9 @@ void fw_release_slow(const void *lock, uint32_t kind)
 {
     fw_release(lock, kind);
 }
+
+int fw_sc_refill(uint64_t call_site)
+{
+    uint32_t id;
+    return fw_stack_id_hot(call_site, &id);
+}

@@ -24,24 +24,32 @@ void fw_sem_dedupe(struct fw_thread *t, struct fw_held *e);
 /* The stack id of a call site through the calling thread's cache. */
 static inline uint32_t fw_stack_id_cached(uint64_t call_site)
 {
-    uint32_t i = FW_SC_INDEX(call_site);
-    if (FW_LIKELY(fw_tls.sc_site[i] == call_site))
-        return fw_tls.sc_id[i];
+    uintptr_t o = FW_SC_OFF(call_site);
+    if (FW_LIKELY(FW_SC_AT(fw_tls.sc_site, o) == call_site))
+        return (uint32_t)FW_SC_AT(fw_tls.sc_id, o);
     uint32_t id = fw_cfg.stacks ? fw_stack_id_fast(call_site, !fw_in_fork_child) : 0;
     if (id != 0 || !fw_cfg.stacks) {   /* final answers only (0 may mean "being captured") */
-        fw_tls.sc_site[i] = call_site;
-        fw_tls.sc_id[i] = id;
+        FW_SC_AT(fw_tls.sc_site, o) = call_site;
+        FW_SC_AT(fw_tls.sc_id, o) = id;
     }
     return id;
+}
+
+/* The calling thread's cache only: 1 with *id set on a hit. */
+static inline __attribute__((always_inline)) int fw_sc_hit(uint64_t call_site, uint64_t *id)
+{
+    uintptr_t o = FW_SC_OFF(call_site);
+    *id = FW_SC_AT(fw_tls.sc_id, o);
+    return FW_SC_AT(fw_tls.sc_site, o) == call_site;
 }
 
 /* The hot paths' stack id: 1 with *id set when the thread's cache or the call
  * site's home slot in the shared hash has a final answer; 0 = take the full path. */
 static inline int fw_stack_id_hot(uint64_t call_site, uint32_t *id)
 {
-    uint32_t i = FW_SC_INDEX(call_site);
-    if (FW_LIKELY(fw_tls.sc_site[i] == call_site)) {
-        *id = fw_tls.sc_id[i];
+    uintptr_t o = FW_SC_OFF(call_site);
+    if (FW_LIKELY(FW_SC_AT(fw_tls.sc_site, o) == call_site)) {
+        *id = (uint32_t)FW_SC_AT(fw_tls.sc_id, o);
         return 1;
     }
     const struct fw_stack_site *s = &fw_stack_sites[fw_stack_hash(call_site)];
@@ -51,25 +59,32 @@ static inline int fw_stack_id_hot(uint64_t call_site, uint32_t *id)
     if (v == 0)
         return 0;   /* being captured */
     v = v == FW_STACK_NONE ? 0 : v;
-    fw_tls.sc_site[i] = call_site;
-    fw_tls.sc_id[i] = v;
+    FW_SC_AT(fw_tls.sc_site, o) = call_site;
+    FW_SC_AT(fw_tls.sc_id, o) = v;
     *id = v;
     return 1;
 }
 
+/* Fills the cache entry of call_site from the shared hash (a first op of this
+ * thread from a call site another thread has seen, or two call sites sharing
+ * one cache entry). 1 = the cache now answers; 0 = take the full path. */
+int fw_sc_refill(uint64_t call_site);
+
 /* Fills an entry reserved at index `used` of t; the state word is stored last
  * (kind and state share one aligned 64-bit store). */
 typedef uint64_t __attribute__((may_alias)) fw_u64_alias;
-static inline void fw_held_fill(struct fw_thread *t, struct fw_held *e, uint64_t addr,
-                                uint64_t call_site, uint32_t kind, uint32_t stack_id, uint32_t state)
+static inline __attribute__((always_inline)) void
+fw_held_fill(struct fw_thread *t, struct fw_held *e, uint64_t addr, uint64_t call_site,
+             uint32_t kind, uint64_t stack_id, uint32_t state)
 {
+    /* the entry as four 64-bit words: lock_addr, call_site, kind|state, stack_id|seq */
+    fw_u64_alias *w = (fw_u64_alias *)(void *)e;
     uint32_t seq = t->next_seq;
     t->next_seq = seq + 1;
-    e->lock_addr = addr;
-    e->call_site = call_site;
-    *(fw_u64_alias *)&e->stack_id = (uint64_t)stack_id | ((uint64_t)seq << 32);
-    __atomic_store_n((fw_u64_alias *)&e->kind, (uint64_t)kind | ((uint64_t)state << 32),
-                     __ATOMIC_RELEASE);
+    w[0] = addr;
+    w[1] = call_site;
+    w[3] = stack_id | ((uint64_t)seq << 32);
+    __atomic_store_n(&w[2], (uint64_t)kind | ((uint64_t)state << 32), __ATOMIC_RELEASE);
 }
 
 /* Hot path of an acquire: the calling thread has a slot, nothing unusual is

@@ -7,6 +7,7 @@
 #include "fw_buf.h"
 #include "fw_event.h"
 #include "fw_python.h"
+#include "fw_real.h"
 #include "fw_log.h"
 #include "fw_registry.h"
 #include "fw_thread.h"
@@ -32,6 +33,7 @@ void fw_orphan_reset(void)
     memset(hash_index, 0, sizeof hash_index);
     memset(hazard_reported, 0, sizeof hazard_reported);
     fw_orphans_active = 0;
+    fw_hot_refresh();
 }
 
 static void hash_insert(uint32_t idx)
@@ -343,6 +345,7 @@ void fw_orphan_build(const struct fw_thread *self)
     add_inflight(self);
     add_glibc_acquires(self);
     fw_orphans_active = live_count > 0 || vanished;
+    fw_hot_refresh();
 }
 
 /* A blocking acquire in the child of a lock we have no orphan for, whose lock

@@ -1,5 +1,6 @@
 /* fw_real.c — see fw_real.h. */
 #include "fw_real.h"
+#include "fw_orphan.h"
 
 #include <dlfcn.h>
 #include <gnu/libc-version.h>
@@ -22,6 +23,19 @@ struct fw_real_fns fw_real = {
 int fw_mutex_inline_ok;
 int fw_sem_inline_ok;
 int fw_rwlock_inline_ok;
+int fw_hot_mutex = 1;   /* blocked until fw_real_resolve has decided */
+int fw_hot_sem = 1;
+int fw_hot_rwlock = 1;
+
+void fw_hot_refresh(void)
+{
+    /* plain stores: each word is read whole; a thread that sees a stale value
+     * takes the general path, which reads the inputs themselves */
+    int orphans = fw_orphans_active != 0;
+    fw_hot_mutex = (fw_mutex_inline_ok == 0) | orphans;
+    fw_hot_sem = (fw_sem_inline_ok == 0) | orphans;
+    fw_hot_rwlock = (fw_rwlock_inline_ok == 0) | orphans;
+}
 static int fw_glibc_minor_between(int next_is_glibc, long lo, long hi);
 
 /* glibc 2.17-2.41 share the default mutex's protocol (nptl/pthread_mutex_lock.c,
@@ -163,5 +177,6 @@ void fw_real_resolve(void)
     fw_rwlock_inline_ok = fw_rwlock_inline_allowed();
     fw_mutex_inline_ok = fw_mutex_inline_allowed(fw_real.mutex_lock == fw_glibc_mutex_lock &&
                                                  fw_real.mutex_unlock == fw_glibc_mutex_unlock);
+    fw_hot_refresh();
     __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
 }

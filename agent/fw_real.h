@@ -85,6 +85,14 @@ extern int fw_sem_inline_ok __attribute__((visibility("hidden")));
  * 2.25+ rwlock: __readers = phase/flag bits and the reader count from bit 3). */
 extern int fw_rwlock_inline_ok __attribute__((visibility("hidden")));
 
+/* The hot paths' one global test per lock family: 0 when its inline fast path
+ * may run and no orphan is live (fw_orphans_active == 0). Derived words, kept
+ * current by fw_hot_refresh() wherever their inputs change. */
+extern int fw_hot_mutex __attribute__((visibility("hidden")));
+extern int fw_hot_sem __attribute__((visibility("hidden")));
+extern int fw_hot_rwlock __attribute__((visibility("hidden")));
+void fw_hot_refresh(void);
+
 #define FW_REAL(name) \
     ((FW_REAL_PREBOUND(name) || __builtin_expect(fw_real.name != 0, 1)) \
          ? fw_real.name : (fw_real_resolve(), fw_real.name))

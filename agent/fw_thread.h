@@ -26,9 +26,12 @@ struct fw_tls_block {
     /* A small direct-mapped call site -> stack id cache (a hit skips the shared
      * hash; only final answers are cached: an id, or 0 with stacks off). */
     uint64_t sc_site[8];      /* 0 = empty */
-    uint32_t sc_id[8];
-};                            /* 112 bytes */
+    uint64_t sc_id[8];        /* 64-bit like sc_site: one byte offset indexes both */
+};                            /* 144 bytes */
 #define FW_SC_INDEX(cs) ((uint32_t)((cs) >> 3) & 7u)   /* call sites lie >= 5 bytes apart */
+/* The same index as a byte offset into sc_site/sc_id: one AND on the hot path. */
+#define FW_SC_OFF(cs) ((uintptr_t)(cs) & 0x38u)
+#define FW_SC_AT(arr, off) (*(uint64_t *)((char *)(arr) + (off)))
 extern __thread struct fw_tls_block fw_tls FW_TLS __attribute__((visibility("hidden")));
 #define fw_tls_slot (fw_tls.slot)
 #define fw_tls_guard (fw_tls.guard)
