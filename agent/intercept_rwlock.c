@@ -31,12 +31,14 @@ FW_ACQ_WRAP_CS(static __attribute__((noinline)), tryrdlock_cs, rwlock_tryrdlock,
 static inline __attribute__((always_inline)) int rd_take_fast(pthread_rwlock_t *rw, uint64_t cs)
 {
     struct fw_thread *t = fw_tls.slot;
-    if (FW_UNLIKELY(!t) || FW_UNLIKELY(!fw_rwlock_inline_ok) || FW_UNLIKELY(fw_tls.guard | fw_orphans_active))
+    if (FW_UNLIKELY(!t) || FW_UNLIKELY(fw_tls.guard | fw_hot_rwlock))
         return 0;
     uint32_t used = t->held_used;
-    uint32_t stack_id;
-    if (FW_UNLIKELY(used >= FW_MAX_HELD) || FW_UNLIKELY(!fw_stack_id_hot(cs, &stack_id)))
+    uint64_t stack_id;
+    if (FW_UNLIKELY(used >= FW_MAX_HELD))
         return 0;
+    if (FW_UNLIKELY(!fw_sc_hit(cs, &stack_id)))
+        return 2;   /* not in the thread's cache: the caller refills it out of line */
     unsigned *w = &rw->__data.__readers;
     unsigned r = __atomic_load_n(w, __ATOMIC_RELAXED);
     if ((r & RW_FLAGS) != 0 || r >= RW_READERS_SAFE)
@@ -47,25 +49,39 @@ static inline __attribute__((always_inline)) int rd_take_fast(pthread_rwlock_t *
         fw_inflight_clear(t);
         return 0;
     }
+    struct fw_held *e = &t->held[used];
     __atomic_store_n(&t->held_used, used + 1, __ATOMIC_RELEASE);
-    fw_held_fill(t, &t->held[used], (uint64_t)(uintptr_t)rw, cs, RD, stack_id, FW_HOLD_HELD);
+    fw_held_fill(t, e, (uint64_t)(uintptr_t)rw, cs, RD, stack_id, FW_HOLD_HELD);
     fw_inflight_clear(t);
     return 1;
+}
+
+static __attribute__((noinline)) int rdlock_refill(pthread_rwlock_t *rw, uint64_t cs, int try)
+{
+    if (fw_sc_refill(cs) && rd_take_fast(rw, cs) == 1)
+        return 0;
+    return try ? tryrdlock_cs(rw, cs) : rdlock_cs(rw, cs);
 }
 
 FW_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
     uint64_t cs = FW_CALL_SITE();
-    if (FW_LIKELY(rd_take_fast(rw, cs)))
+    int r = rd_take_fast(rw, cs);
+    if (FW_LIKELY(r == 1))
         return 0;
+    if (r == 2)
+        return rdlock_refill(rw, cs, 0);
     return rdlock_cs(rw, cs);
 }
 
 FW_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
 {
     uint64_t cs = FW_CALL_SITE();
-    if (FW_LIKELY(rd_take_fast(rw, cs)))
+    int r = rd_take_fast(rw, cs);
+    if (FW_LIKELY(r == 1))
         return 0;
+    if (r == 2)
+        return rdlock_refill(rw, cs, 1);
     return tryrdlock_cs(rw, cs);
 }
 
@@ -93,31 +109,47 @@ static inline int rd_unlock_fast(pthread_rwlock_t *rw)
     return __atomic_compare_exchange_n(w, &r, r - RW_READER_INC, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
-FW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
+/* Everything but "a read lock that is the calling thread's top entry". */
+static __attribute__((noinline)) int rwlock_unlock_slow(pthread_rwlock_t *rw)
 {
-    /* read or write: whichever this thread holds */
-    struct fw_thread *t = fw_tls.slot;
-    if (FW_LIKELY(t != 0) && FW_LIKELY(!(fw_tls.guard | fw_orphans_active))) {
-        uint32_t used = t->held_used;
-        struct fw_held *e;
-        if (FW_LIKELY(used - 1 < FW_MAX_HELD) && (e = &t->held[used - 1], 1) &&
-            FW_LIKELY(e->lock_addr == (uint64_t)(uintptr_t)rw) &&
-            FW_LIKELY(*(const fw_u64_alias *)&e->kind == ((uint64_t)RD | ((uint64_t)FW_HOLD_HELD << 32))) &&
-            FW_LIKELY(used == 1 || t->held[used - 2].state != FW_HOLD_EMPTY)) {
-            /* A read lock names no owner: the marker covers the release. */
-            fw_inflight_set(t, FW_INFL_RD_REL, rw);
-            __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
-            __atomic_store_n(&t->held_used, used - 1, __ATOMIC_RELEASE);
-            int rc = FW_LIKELY(fw_rwlock_inline_ok) && FW_LIKELY(rd_unlock_fast(rw)) ? 0 : FW_REAL(rwlock_unlock)(rw);
-            fw_inflight_clear(t);
-            return rc;
-        }
-    }
-    t = fw_release_rwlock_slow(rw);
+    struct fw_thread *t = fw_release_rwlock_slow(rw);
     int rc = FW_REAL(rwlock_unlock)(rw);
     if (t)
         fw_inflight_clear(t);
     return rc;
+}
+
+/* The fast unlock's own CAS could not be done: glibc unlocks, then the marker goes. */
+static __attribute__((noinline)) int rwlock_unlock_real(struct fw_thread *t, pthread_rwlock_t *rw)
+{
+    int rc = FW_REAL(rwlock_unlock)(rw);
+    fw_inflight_clear(t);
+    return rc;
+}
+
+FW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
+{
+    /* read or write: whichever this thread holds */
+    struct fw_thread *t = fw_tls.slot;
+    if (FW_LIKELY(t != 0) && FW_LIKELY((fw_tls.guard | fw_hot_rwlock) == 0)) {
+        uint32_t used = t->held_used;
+        if (FW_LIKELY(used - 1 < FW_MAX_HELD)) {   /* used == 0 too */
+            struct fw_held *e = &t->held[used - 1];
+            if (FW_LIKELY(e->lock_addr == (uint64_t)(uintptr_t)rw) &&
+                FW_LIKELY(*(const fw_u64_alias *)&e->kind == ((uint64_t)RD | ((uint64_t)FW_HOLD_HELD << 32))) &&
+                FW_LIKELY(used == 1 || e[-1].state != FW_HOLD_EMPTY)) {
+                /* A read lock names no owner: the marker covers the release. */
+                fw_inflight_set(t, FW_INFL_RD_REL, rw);
+                __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
+                __atomic_store_n(&t->held_used, used - 1, __ATOMIC_RELEASE);
+                if (FW_UNLIKELY(!rd_unlock_fast(rw)))
+                    return rwlock_unlock_real(t, rw);
+                fw_inflight_clear(t);
+                return 0;
+            }
+        }
+    }
+    return rwlock_unlock_slow(rw);
 }
 
 FW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)

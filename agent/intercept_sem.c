@@ -20,16 +20,19 @@ FW_ACQ_WRAP_CS(static __attribute__((noinline)), sem_wait_cs, sem_wait, SK, FW_A
  * in-flight marker (set only once the value was seen non-zero: a thread about
  * to block never looks like a holder) and recorded HELD before the marker goes.
  * 1 = acquired and recorded; 0 = nothing changed (busy, CAS lost, or not a
- * case for the inline path). */
+ * case for the inline path); 2 = nothing changed, the call site is not in the
+ * thread's cache (the caller refills it out of line and tries once more). */
 static inline __attribute__((always_inline)) int sem_take_fast(sem_t *s, uint64_t cs)
 {
     struct fw_thread *t = fw_tls.slot;
-    if (FW_UNLIKELY(!t) || FW_UNLIKELY(fw_tls.guard | fw_orphans_active))
+    if (FW_UNLIKELY(!t) || FW_UNLIKELY(fw_tls.guard | fw_hot_sem))
         return 0;
     uint32_t used = t->held_used;
-    uint32_t stack_id;
-    if (FW_UNLIKELY(used >= FW_MAX_HELD) || FW_UNLIKELY(!fw_stack_id_hot(cs, &stack_id)))
+    uint64_t stack_id;
+    if (FW_UNLIKELY(used >= FW_MAX_HELD))
         return 0;
+    if (FW_UNLIKELY(!fw_sc_hit(cs, &stack_id)))
+        return 2;
     uint64_t *data = (uint64_t *)(void *)s;
     uint64_t d = __atomic_load_n(data, __ATOMIC_RELAXED);
     if ((d & SEM_VALUE_MASK) == 0)
@@ -57,6 +60,15 @@ static inline __attribute__((always_inline)) int sem_take_fast(sem_t *s, uint64_
     return 1;
 }
 
+/* A cache miss: refill from the shared hash, one more inline attempt, else the
+ * full path (which captures the stack of a new call site). */
+static __attribute__((noinline)) int sem_wait_refill(sem_t *s, uint64_t cs)
+{
+    if (fw_sc_refill(cs) && sem_take_fast(s, cs) == 1)
+        return 0;
+    return sem_wait_cs(s, cs);
+}
+
 /* sem_wait = a cancellation check + glibc's non-blocking decrement + the
  * blocking wait. A free semaphore taken by a tracked thread goes through the
  * first two here (no call into glibc's sem_wait); anything else (busy, agent
@@ -69,8 +81,11 @@ FW_EXPORT int sem_wait(sem_t *s)
         /* A cancellation point even when it does not block (first: nothing of
          * ours is live across the call). The full path's sem_wait checks again. */
         pthread_testcancel();
-        if (FW_LIKELY(sem_take_fast(s, cs)))
+        int r = sem_take_fast(s, cs);
+        if (FW_LIKELY(r == 1))
             return 0;
+        if (r == 2)
+            return sem_wait_refill(s, cs);
     }
     return sem_wait_cs(s, cs);
 }
@@ -78,13 +93,23 @@ FW_EXPORT int sem_wait(sem_t *s)
 FW_ACQ_WRAP_CS(static __attribute__((noinline)), sem_trywait_cs, sem_trywait, SK, FW_ACQ_TRY, s, rc == 0,
                (S s, uint64_t cs), (s), (s, cs))
 
+static __attribute__((noinline)) int sem_trywait_refill(sem_t *s, uint64_t cs)
+{
+    if (fw_sc_refill(cs) && sem_take_fast(s, cs) == 1)
+        return 0;
+    return sem_trywait_cs(s, cs);
+}
+
 /* glibc's sem_trywait is one attempt of the same CAS (EAGAIN otherwise, no
  * cancellation point). CPython tries every lock this way first. */
 FW_EXPORT int sem_trywait(sem_t *s)
 {
     uint64_t cs = FW_CALL_SITE();
-    if (FW_LIKELY(fw_sem_inline_ok) && FW_LIKELY(sem_take_fast(s, cs)))
+    int r = sem_take_fast(s, cs);
+    if (FW_LIKELY(r == 1))
         return 0;
+    if (r == 2)
+        return sem_trywait_refill(s, cs);
     return sem_trywait_cs(s, cs);
 }
 FW_ACQ_WRAP(sem_timedwait, sem_timedwait, SK, FW_ACQ_TIMED, s, rc == 0,
@@ -106,13 +131,55 @@ static inline int sem_post_real(sem_t *s)
     return FW_REAL(sem_post)(s);
 }
 
-FW_EXPORT int sem_post(sem_t *s)
+static __attribute__((noinline)) int sem_post_slow(sem_t *s)
 {
     struct fw_thread *t = fw_sem_release(s);
     int rc = sem_post_real(s);
     if (t)
         fw_inflight_clear(t);
     return rc;
+}
+
+/* The fast post's CAS lost (the value or the waiters changed): glibc posts,
+ * then the marker goes (out of line: no frame on the fast path). */
+static __attribute__((noinline)) int sem_post_cas_lost(struct fw_thread *t, sem_t *s)
+{
+    int rc = FW_REAL(sem_post)(s);
+    fw_inflight_clear(t);
+    return rc;
+}
+
+/* The common post: the semaphore is the calling thread's top entry, no waiter
+ * is registered and the value cannot overflow. The marker names the release
+ * from before the entry goes until the value is up (fw_sem_release's order);
+ * a CAS lost to another thread leaves the rest to glibc's post. */
+FW_EXPORT int sem_post(sem_t *s)
+{
+    struct fw_thread *t = fw_tls.slot;
+    if (FW_LIKELY(t != 0) && FW_LIKELY((fw_tls.guard | fw_hot_sem) == 0)) {
+        uint32_t used = t->held_used;
+        if (FW_LIKELY(used - 1 < FW_MAX_HELD)) {   /* used == 0 too */
+            struct fw_held *e = &t->held[used - 1];
+            uint64_t *data = (uint64_t *)(void *)s;
+            uint64_t d = __atomic_load_n(data, __ATOMIC_RELAXED);
+            if (FW_LIKELY(e->lock_addr == (uint64_t)(uintptr_t)s) &&
+                FW_LIKELY(*(const fw_u64_alias *)&e->kind ==
+                          ((uint64_t)SK | ((uint64_t)FW_HOLD_HELD << 32))) &&
+                FW_LIKELY(used == 1 || e[-1].state != FW_HOLD_EMPTY) &&
+                FW_LIKELY((d >> SEM_NWAITERS_SHIFT) == 0) &&
+                FW_LIKELY((d & SEM_VALUE_MASK) < SEM_VALUE_MAX_)) {
+                fw_inflight_set(t, FW_INFL_SEM_REL, s);
+                __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
+                __atomic_store_n(&t->held_used, used - 1, __ATOMIC_RELEASE);
+                if (FW_UNLIKELY(!__atomic_compare_exchange_n(data, &d, d + 1, 0, __ATOMIC_RELEASE,
+                                                             __ATOMIC_RELAXED)))
+                    return sem_post_cas_lost(t, s);
+                fw_inflight_clear(t);
+                return 0;
+            }
+        }
+    }
+    return sem_post_slow(s);
 }
 
 FW_EXPORT int sem_init(sem_t *s, int pshared, unsigned int value)
