@@ -204,12 +204,52 @@ static int slot_holds(const struct fw_thread *t, uint64_t addr)
     return 0;
 }
 
+/* One lock caught in flight by vanished thread i (what: FW_INFL_*). Returns
+ * -1 when the orphan table is full. */
+static int add_one_inflight(const struct fw_thread *self, uint32_t nthreads, uint32_t i,
+                            uint64_t what, uint64_t addr)
+{
+    struct fw_registry *r = &forkwatch_registry;
+    const struct fw_thread *t = &r->threads[i];
+    uint32_t kind = what >= FW_INFL_RD_ACQ ? FW_KIND_RWLOCK_READ : FW_KIND_SEMAPHORE;
+    /* Already an orphan (another holder's entry), or the forking
+     * thread's own lock: nothing to add. */
+    if (fw_orphan_lookup(addr) >= 0 || (self && slot_holds(self, addr)) || !inflight_word_held(what, addr))
+        return 0;
+    uint32_t holder = i;
+    if (what == FW_INFL_SEM_REL_REMOTE) {
+        uint32_t h = t->fw_inflight_holder;
+        if (h == 0 || h > nthreads || h > FW_MAX_THREADS)
+            return 0;
+        holder = h - 1;
+        const struct fw_thread *ht = &r->threads[holder];
+        /* a Condition waiter being notified: no holder to wait for */
+        if (ht->state == FW_THREAD_VANISHED &&
+            fw_thread_is_acquiring(ht, ht->held_used < FW_MAX_HELD ? ht->held_used : FW_MAX_HELD, addr))
+            return 0;
+    }
+    /* The holder's latest entry for the lock, even emptied (or the in-flight
+     * one beyond held_used), names its call site. */
+    const struct fw_thread *ht = &r->threads[holder];
+    const struct fw_held *e = 0;
+    for (uint32_t k = 0; k < FW_MAX_HELD; k++)
+        if (ht->held[k].lock_addr == addr && (!e || ht->held[k].seq > e->seq))
+            e = &ht->held[k];
+    int idx = append_orphan(holder, addr, kind, e);
+    if (idx < 0)
+        return -1;
+    make_live((uint32_t)idx);
+    return 0;
+}
+
 /* Locks caught in flight by the fork (fw_thread.h, "in-flight marker"): a
  * vanished thread was between a semaphore's or read lock's own atomic and its
  * entry. When nothing else accounts for the lock and its word says held, it is
  * an orphan of that thread (or, for a post on another thread's behalf, of the
  * holder whose entry the poster had just taken). Acquires first: a release
- * marker next to an acquire marker of the same lock means the release is done. */
+ * marker next to an acquire marker of the same lock means the release is done.
+ * An inline acquire is in flight as a HELD entry at held[held_used] (filled
+ * before the lock's atomic, published by raising held_used after it). */
 static void add_inflight(const struct fw_thread *self)
 {
     struct fw_registry *r = &forkwatch_registry;
@@ -217,40 +257,25 @@ static void add_inflight(const struct fw_thread *self)
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < nthreads && i < FW_MAX_THREADS; i++) {
             const struct fw_thread *t = &r->threads[i];
+            if (t->state != FW_THREAD_VANISHED)
+                continue;
+            if (pass == 0) {
+                const struct fw_held *fe = fw_held_inflight(t);
+                if (fe && (fe->kind == FW_KIND_SEMAPHORE || fe->kind == FW_KIND_RWLOCK_READ) &&
+                    add_one_inflight(self, nthreads, i,
+                                     fe->kind == FW_KIND_SEMAPHORE ? FW_INFL_SEM_ACQ : FW_INFL_RD_ACQ,
+                                     fe->lock_addr) < 0)
+                    return;
+            }
             uint64_t m = t->fw_inflight;
-            if (t->state != FW_THREAD_VANISHED || m == 0)
+            if (m == 0)
                 continue;
             uint64_t what = m >> FW_INFL_SHIFT, addr = m & FW_INFL_ADDR_MASK;
             int acquire = what == FW_INFL_SEM_ACQ || what == FW_INFL_RD_ACQ;
             if (acquire != (pass == 0) || what < FW_INFL_SEM_ACQ || what > FW_INFL_RD_REL)
                 continue;
-            uint32_t kind = what >= FW_INFL_RD_ACQ ? FW_KIND_RWLOCK_READ : FW_KIND_SEMAPHORE;
-            /* Already an orphan (another holder's entry), or the forking
-             * thread's own lock: nothing to add. */
-            if (fw_orphan_lookup(addr) >= 0 || (self && slot_holds(self, addr)) || !inflight_word_held(what, addr))
-                continue;
-            uint32_t holder = i;
-            if (what == FW_INFL_SEM_REL_REMOTE) {
-                uint32_t h = t->fw_inflight_holder;
-                if (h == 0 || h > nthreads || h > FW_MAX_THREADS)
-                    continue;
-                holder = h - 1;
-                const struct fw_thread *ht = &r->threads[holder];
-                /* a Condition waiter being notified: no holder to wait for */
-                if (ht->state == FW_THREAD_VANISHED &&
-                    fw_thread_is_acquiring(ht, ht->held_used < FW_MAX_HELD ? ht->held_used : FW_MAX_HELD, addr))
-                    continue;
-            }
-            /* The holder's latest entry for the lock, even emptied, names its call site. */
-            const struct fw_thread *ht = &r->threads[holder];
-            const struct fw_held *e = 0;
-            for (uint32_t k = 0; k < FW_MAX_HELD; k++)
-                if (ht->held[k].lock_addr == addr && (!e || ht->held[k].seq > e->seq))
-                    e = &ht->held[k];
-            int idx = append_orphan(holder, addr, kind, e);
-            if (idx < 0)
-                break;
-            make_live((uint32_t)idx);
+            if (add_one_inflight(self, nthreads, i, what, addr) < 0)
+                return;
         }
     }
 }

@@ -257,7 +257,8 @@ static int holds_locks(uint64_t ident)
     for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
         const struct fw_thread *t = &r->threads[i];
         if (t->pthread_id == ident && __atomic_load_n(&t->state, __ATOMIC_RELAXED) == FW_THREAD_LIVE &&
-            (__atomic_load_n(&t->held_used, __ATOMIC_RELAXED) != 0 || __atomic_load_n(&t->fw_inflight, __ATOMIC_RELAXED) != 0))
+            (__atomic_load_n(&t->held_used, __ATOMIC_RELAXED) != 0 || __atomic_load_n(&t->fw_inflight, __ATOMIC_RELAXED) != 0 ||
+             fw_held_inflight(t) != 0))
             return 1;
     }
     return 0;

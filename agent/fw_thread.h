@@ -108,6 +108,20 @@ static inline void fw_inflight_clear(struct fw_thread *t)
     __atomic_store_n(&t->fw_inflight, 0, __ATOMIC_RELEASE);
 }
 
+/* The inline acquires of semaphores and read locks need no marker store: they
+ * fill the entry at held[held_used] (beyond the published ones, which every
+ * reader ignores) HELD before the lock's atomic and publish it by raising
+ * held_used after it; a lost CAS empties it again. Every other path keeps the
+ * entries past held_used EMPTY, so a HELD entry there is an acquire in flight. */
+static inline const struct fw_held *fw_held_inflight(const struct fw_thread *t)
+{
+    uint32_t used = __atomic_load_n(&t->held_used, __ATOMIC_ACQUIRE);
+    if (used >= FW_MAX_HELD)
+        return 0;
+    const struct fw_held *e = &t->held[used];
+    return __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == FW_HOLD_HELD ? e : 0;
+}
+
 /* Is t (with `used` entries) inside an acquire of addr? A thread that holds a
  * semaphore and waits for it again (a CPython Condition waiter) leaves no holder
  * the child could wait for. */

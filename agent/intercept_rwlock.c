@@ -25,8 +25,9 @@ FW_ACQ_WRAP_CS(static __attribute__((noinline)), tryrdlock_cs, rwlock_tryrdlock,
 /* A read lock taken by a tracked thread in a read phase with no writer and no
  * waiting flag: glibc's rdlock (and tryrdlock) register the reader with one
  * atomic add and return; a CAS of the same value does exactly that. The
- * in-flight marker brackets it (set only once the lock was seen free of
- * writers) and the entry is HELD before the marker goes. 1 = acquired and
+ * entry, filled HELD just past held_used before the CAS (the in-flight marker
+ * of an inline acquire, once the lock was seen free of writers), is published
+ * by raising held_used after it. 1 = acquired and
  * recorded; 0 = nothing changed, glibc takes over. */
 static inline __attribute__((always_inline)) int rd_take_fast(pthread_rwlock_t *rw, uint64_t cs)
 {
@@ -43,16 +44,15 @@ static inline __attribute__((always_inline)) int rd_take_fast(pthread_rwlock_t *
     unsigned r = __atomic_load_n(w, __ATOMIC_RELAXED);
     if ((r & RW_FLAGS) != 0 || r >= RW_READERS_SAFE)
         return 0;
-    fw_inflight_set(t, FW_INFL_RD_ACQ, rw);
+    /* The entry past held_used is the in-flight marker (fw_held_inflight). */
+    struct fw_held *e = &t->held[used];
+    fw_held_fill(t, e, (uint64_t)(uintptr_t)rw, cs, RD, stack_id, FW_HOLD_HELD);
     if (FW_UNLIKELY(!__atomic_compare_exchange_n(w, &r, r + RW_READER_INC, 0, __ATOMIC_ACQ_REL,
                                                  __ATOMIC_RELAXED))) {
-        fw_inflight_clear(t);
+        __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
         return 0;
     }
-    struct fw_held *e = &t->held[used];
     __atomic_store_n(&t->held_used, used + 1, __ATOMIC_RELEASE);
-    fw_held_fill(t, e, (uint64_t)(uintptr_t)rw, cs, RD, stack_id, FW_HOLD_HELD);
-    fw_inflight_clear(t);
     return 1;
 }
 

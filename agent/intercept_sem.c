@@ -16,9 +16,10 @@ FW_ACQ_WRAP_CS(static __attribute__((noinline)), sem_wait_cs, sem_wait, SK, FW_A
 #define SEM_NWAITERS_SHIFT 32
 
 /* The inline acquire of a free semaphore by a tracked thread: glibc's
- * __new_sem_wait_fast (one CAS value -> value-1, acquire), bracketed by the
- * in-flight marker (set only once the value was seen non-zero: a thread about
- * to block never looks like a holder) and recorded HELD before the marker goes.
+ * __new_sem_wait_fast (one CAS value -> value-1, acquire). The entry is filled
+ * HELD just past held_used before the CAS (the in-flight marker of an inline
+ * acquire, written only once the value was seen non-zero: a thread about to
+ * block never looks like a holder) and published by raising held_used after it.
  * 1 = acquired and recorded; 0 = nothing changed (busy, CAS lost, or not a
  * case for the inline path); 2 = nothing changed, the call site is not in the
  * thread's cache (the caller refills it out of line and tries once more). */
@@ -47,16 +48,15 @@ static inline __attribute__((always_inline)) int sem_take_fast(sem_t *s, uint64_
                __atomic_load_n(&t->held[k].state, __ATOMIC_RELAXED) == FW_HOLD_HELD;
     if (FW_UNLIKELY(dup))
         return __atomic_compare_exchange_n(data, &d, d - 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-    fw_inflight_set(t, FW_INFL_SEM_ACQ, s);
-    /* acq_rel: the marker is visible before the semaphore changes */
+    /* The entry past held_used is the in-flight marker (fw_held_inflight);
+     * acq_rel: it is visible before the semaphore changes. */
+    struct fw_held *e = &t->held[used];
+    fw_held_fill(t, e, (uint64_t)(uintptr_t)s, cs, SK, stack_id, FW_HOLD_HELD);
     if (FW_UNLIKELY(!__atomic_compare_exchange_n(data, &d, d - 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))) {
-        fw_inflight_clear(t);
+        __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
         return 0;
     }
-    struct fw_held *e = &t->held[used];
     __atomic_store_n(&t->held_used, used + 1, __ATOMIC_RELEASE);
-    fw_held_fill(t, e, (uint64_t)(uintptr_t)s, cs, SK, stack_id, FW_HOLD_HELD);
-    fw_inflight_clear(t);
     return 1;
 }
 

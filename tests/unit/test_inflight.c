@@ -23,6 +23,8 @@ struct park {
     struct fw_thread *remote_holder;   /* FW_INFL_SEM_REL_REMOTE */
     int hold;                          /* record lock as HELD (kind) before parking */
     int acquiring;                     /* also ACQUIRING lock: 1 semaphore, 2 read lock */
+    uint32_t entry;                    /* an inline acquire in flight: an entry of this kind
+                                          filled HELD past held_used, not yet published */
 };
 static struct park parks[NPARK];
 
@@ -43,6 +45,9 @@ static void *park_main(void *arg)
     }
     pthread_barrier_wait(&ready);   /* slots known */
     pthread_barrier_wait(&ready);   /* markers may be set now */
+    if (p->entry)   /* as sem_take_fast / rd_take_fast do before their CAS */
+        fw_held_fill(t, &t->held[t->held_used], (uint64_t)(uintptr_t)p->lock, 0x4444, p->entry, 0,
+                     FW_HOLD_HELD);
     if (p->what) {
         if (p->what == FW_INFL_SEM_REL_REMOTE) {
             /* as fw_held_remove_remote does: name the holder, then take its entry */
@@ -173,6 +178,40 @@ Test(inflight, remote_post_to_a_condition_waiter_is_no_orphan)
     parks[0] = (struct park){ .what = FW_INFL_SEM_REL_REMOTE, .lock = &s };
     fork_now();
     cr_assert_null(orphan(&s));
+    finish();
+}
+
+Test(inflight, inline_semaphore_acquire_in_flight_is_an_orphan)
+{
+    static sem_t s;
+    sem_init(&s, 0, 0);   /* the CAS 1 -> 0 happened, held_used not yet raised */
+    static sem_t free_s;
+    sem_init(&free_s, 0, 1);   /* entry filled, CAS not done */
+    parks[0] = (struct park){ .entry = FW_KIND_SEMAPHORE, .lock = &s };
+    parks[1] = (struct park){ .entry = FW_KIND_SEMAPHORE, .lock = &free_s };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&s);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->kind, FW_KIND_SEMAPHORE);
+    cr_assert_eq(fh->holder_slot, fw_thread_index(slots[0]));
+    cr_assert_eq(fh->call_site, 0x4444, "the in-flight entry names the call site");
+    cr_assert_null(orphan(&free_s));
+    cr_assert_eq(slots[0]->held_used, 0, "the in-flight entry is not published");
+    finish();
+}
+
+Test(inflight, inline_read_lock_acquire_in_flight_is_an_orphan_when_read_held)
+{
+    static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+    static pthread_rwlock_t free_rw = PTHREAD_RWLOCK_INITIALIZER;
+    pthread_rwlock_rdlock(&rw);   /* the reader registered, held_used not yet raised */
+    parks[0] = (struct park){ .entry = FW_KIND_RWLOCK_READ, .lock = &rw };
+    parks[1] = (struct park){ .entry = FW_KIND_RWLOCK_READ, .lock = &free_rw };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&rw);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->kind, FW_KIND_RWLOCK_READ);
+    cr_assert_null(orphan(&free_rw));
     finish();
 }
 
