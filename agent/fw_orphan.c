@@ -248,8 +248,8 @@ static int add_one_inflight(const struct fw_thread *self, uint32_t nthreads, uin
  * an orphan of that thread (or, for a post on another thread's behalf, of the
  * holder whose entry the poster had just taken). Acquires first: a release
  * marker next to an acquire marker of the same lock means the release is done.
- * An inline acquire is in flight as a HELD entry at held[held_used] (filled
- * before the lock's atomic, published by raising held_used after it). */
+ * An inline acquire or release is in flight as a HELD entry at
+ * held[held_used] (fw_held_inflight; a release has FW_KIND_INFL_RELEASE). */
 static void add_inflight(const struct fw_thread *self)
 {
     struct fw_registry *r = &forkwatch_registry;
@@ -259,11 +259,14 @@ static void add_inflight(const struct fw_thread *self)
             const struct fw_thread *t = &r->threads[i];
             if (t->state != FW_THREAD_VANISHED)
                 continue;
-            if (pass == 0) {
-                const struct fw_held *fe = fw_held_inflight(t);
-                if (fe && (fe->kind == FW_KIND_SEMAPHORE || fe->kind == FW_KIND_RWLOCK_READ) &&
+            const struct fw_held *fe = fw_held_inflight(t);
+            if (fe) {
+                uint32_t k = fe->kind & ~FW_KIND_INFL_RELEASE;
+                int release = (fe->kind & FW_KIND_INFL_RELEASE) != 0;
+                if (release == (pass == 1) && (k == FW_KIND_SEMAPHORE || k == FW_KIND_RWLOCK_READ) &&
                     add_one_inflight(self, nthreads, i,
-                                     fe->kind == FW_KIND_SEMAPHORE ? FW_INFL_SEM_ACQ : FW_INFL_RD_ACQ,
+                                     k == FW_KIND_SEMAPHORE ? (release ? FW_INFL_SEM_REL : FW_INFL_SEM_ACQ)
+                                                            : (release ? FW_INFL_RD_REL : FW_INFL_RD_ACQ),
                                      fe->lock_addr) < 0)
                     return;
             }

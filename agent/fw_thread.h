@@ -113,6 +113,10 @@ static inline void fw_inflight_clear(struct fw_thread *t)
  * reader ignores) HELD before the lock's atomic and publish it by raising
  * held_used after it; a lost CAS empties it again. Every other path keeps the
  * entries past held_used EMPTY, so a HELD entry there is an acquire in flight. */
+/* The inline releases (sem_post, a read unlock) mirror it: held_used is
+ * lowered first, the entry stays HELD past it with this flag in its kind while
+ * the real release runs, and is emptied after it. */
+#define FW_KIND_INFL_RELEASE 0x100u
 static inline const struct fw_held *fw_held_inflight(const struct fw_thread *t)
 {
     uint32_t used = __atomic_load_n(&t->held_used, __ATOMIC_ACQUIRE);

@@ -119,11 +119,12 @@ static __attribute__((noinline)) int rwlock_unlock_slow(pthread_rwlock_t *rw)
     return rc;
 }
 
-/* The fast unlock's own CAS could not be done: glibc unlocks, then the marker goes. */
-static __attribute__((noinline)) int rwlock_unlock_real(struct fw_thread *t, pthread_rwlock_t *rw)
+/* The fast unlock's own CAS could not be done: glibc unlocks, then the
+ * in-flight entry goes. */
+static __attribute__((noinline)) int rwlock_unlock_real(struct fw_held *e, pthread_rwlock_t *rw)
 {
     int rc = FW_REAL(rwlock_unlock)(rw);
-    fw_inflight_clear(t);
+    __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
     return rc;
 }
 
@@ -138,13 +139,14 @@ FW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
             if (FW_LIKELY(e->lock_addr == (uint64_t)(uintptr_t)rw) &&
                 FW_LIKELY(*(const fw_u64_alias *)&e->kind == ((uint64_t)RD | ((uint64_t)FW_HOLD_HELD << 32))) &&
                 FW_LIKELY(used == 1 || e[-1].state != FW_HOLD_EMPTY)) {
-                /* A read lock names no owner: the marker covers the release. */
-                fw_inflight_set(t, FW_INFL_RD_REL, rw);
-                __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
+                /* A read lock names no owner: the entry, HELD past held_used
+                 * and flagged as a release in flight, covers the unlock (as
+                 * in sem_post). */
                 __atomic_store_n(&t->held_used, used - 1, __ATOMIC_RELEASE);
+                __atomic_store_n(&e->kind, RD | FW_KIND_INFL_RELEASE, __ATOMIC_RELEASE);
                 if (FW_UNLIKELY(!rd_unlock_fast(rw)))
-                    return rwlock_unlock_real(t, rw);
-                fw_inflight_clear(t);
+                    return rwlock_unlock_real(e, rw);
+                __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
                 return 0;
             }
         }

@@ -141,18 +141,20 @@ static __attribute__((noinline)) int sem_post_slow(sem_t *s)
 }
 
 /* The fast post's CAS lost (the value or the waiters changed): glibc posts,
- * then the marker goes (out of line: no frame on the fast path). */
-static __attribute__((noinline)) int sem_post_cas_lost(struct fw_thread *t, sem_t *s)
+ * then the in-flight entry goes (out of line: no frame on the fast path). */
+static __attribute__((noinline)) int sem_post_cas_lost(struct fw_held *e, sem_t *s)
 {
     int rc = FW_REAL(sem_post)(s);
-    fw_inflight_clear(t);
+    __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
     return rc;
 }
 
 /* The common post: the semaphore is the calling thread's top entry, no waiter
- * is registered and the value cannot overflow. The marker names the release
- * from before the entry goes until the value is up (fw_sem_release's order);
- * a CAS lost to another thread leaves the rest to glibc's post. */
+ * is registered and the value cannot overflow. The entry leaves the published
+ * ones (held_used lowered) before the value goes up, as the ordering rule asks,
+ * but stays HELD past held_used, flagged as a release in flight, until after
+ * the CAS: the child adopts it if the post had not happened (fw_orphan.c). A
+ * CAS lost to another thread leaves the post to glibc. */
 FW_EXPORT int sem_post(sem_t *s)
 {
     struct fw_thread *t = fw_tls.slot;
@@ -168,13 +170,12 @@ FW_EXPORT int sem_post(sem_t *s)
                 FW_LIKELY(used == 1 || e[-1].state != FW_HOLD_EMPTY) &&
                 FW_LIKELY((d >> SEM_NWAITERS_SHIFT) == 0) &&
                 FW_LIKELY((d & SEM_VALUE_MASK) < SEM_VALUE_MAX_)) {
-                fw_inflight_set(t, FW_INFL_SEM_REL, s);
-                __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
                 __atomic_store_n(&t->held_used, used - 1, __ATOMIC_RELEASE);
+                __atomic_store_n(&e->kind, SK | FW_KIND_INFL_RELEASE, __ATOMIC_RELEASE);
                 if (FW_UNLIKELY(!__atomic_compare_exchange_n(data, &d, d + 1, 0, __ATOMIC_RELEASE,
                                                              __ATOMIC_RELAXED)))
-                    return sem_post_cas_lost(t, s);
-                fw_inflight_clear(t);
+                    return sem_post_cas_lost(e, s);
+                __atomic_store_n(&e->state, FW_HOLD_EMPTY, __ATOMIC_RELEASE);
                 return 0;
             }
         }

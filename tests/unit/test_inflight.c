@@ -200,6 +200,50 @@ Test(inflight, inline_semaphore_acquire_in_flight_is_an_orphan)
     finish();
 }
 
+Test(inflight, inline_post_in_flight_is_an_orphan_of_the_poster)
+{
+    static sem_t s, posted;
+    sem_init(&s, 0, 0);        /* held_used lowered, the post not done */
+    sem_init(&posted, 0, 1);   /* the post done, the entry not yet emptied */
+    parks[0] = (struct park){ .entry = FW_KIND_SEMAPHORE | FW_KIND_INFL_RELEASE, .lock = &s };
+    parks[1] = (struct park){ .entry = FW_KIND_SEMAPHORE | FW_KIND_INFL_RELEASE, .lock = &posted };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&s);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->kind, FW_KIND_SEMAPHORE);
+    cr_assert_eq(fh->holder_slot, fw_thread_index(slots[0]));
+    cr_assert_null(orphan(&posted));
+    finish();
+}
+
+Test(inflight, inline_acquire_in_flight_wins_over_a_post_in_flight)
+{
+    static sem_t s;
+    sem_init(&s, 0, 0);   /* slot 0 posted, slot 1 took it: slot 1 holds it */
+    parks[0] = (struct park){ .entry = FW_KIND_SEMAPHORE | FW_KIND_INFL_RELEASE, .lock = &s };
+    parks[1] = (struct park){ .entry = FW_KIND_SEMAPHORE, .lock = &s };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&s);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->holder_slot, fw_thread_index(slots[1]));
+    finish();
+}
+
+Test(inflight, inline_read_unlock_in_flight_is_an_orphan_when_read_held)
+{
+    static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+    static pthread_rwlock_t free_rw = PTHREAD_RWLOCK_INITIALIZER;
+    pthread_rwlock_rdlock(&rw);   /* the reader's unlock not done yet */
+    parks[0] = (struct park){ .entry = FW_KIND_RWLOCK_READ | FW_KIND_INFL_RELEASE, .lock = &rw };
+    parks[1] = (struct park){ .entry = FW_KIND_RWLOCK_READ | FW_KIND_INFL_RELEASE, .lock = &free_rw };
+    fork_now();
+    const struct fw_fork_held *fh = orphan(&rw);
+    cr_assert_not_null(fh);
+    cr_assert_eq(fh->kind, FW_KIND_RWLOCK_READ);
+    cr_assert_null(orphan(&free_rw));
+    finish();
+}
+
 Test(inflight, inline_read_lock_acquire_in_flight_is_an_orphan_when_read_held)
 {
     static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
