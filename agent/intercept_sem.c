@@ -42,12 +42,15 @@ static inline __attribute__((always_inline)) int sem_take_fast(sem_t *s, uint64_
      * entry sits below others: a CPython thread always holds its _tstate_lock)?
      * Then it keeps its one entry and needs no marker. Inline: it runs on every
      * Python lock acquire. */
-    int dup = 0;
-    for (uint32_t k = 0; k < used; k++)
-        dup |= t->held[k].lock_addr == (uint64_t)(uintptr_t)s &&
-               __atomic_load_n(&t->held[k].state, __ATOMIC_RELAXED) == FW_HOLD_HELD;
-    if (FW_UNLIKELY(dup))
-        return __atomic_compare_exchange_n(data, &d, d - 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    if (used != 0) {   /* (the test keeps the loop's set-up off the used == 0 path) */
+        for (const struct fw_held *o = t->held + used; o != t->held;) {
+            o--;
+            if (FW_UNLIKELY(o->lock_addr == (uint64_t)(uintptr_t)s) &&
+                __atomic_load_n(&o->state, __ATOMIC_RELAXED) == FW_HOLD_HELD)
+                return __atomic_compare_exchange_n(data, &d, d - 1, 0, __ATOMIC_ACQUIRE,
+                                                   __ATOMIC_RELAXED);
+        }
+    }
     /* The entry past held_used is the in-flight marker (fw_held_inflight);
      * acq_rel: it is visible before the semaphore changes. */
     struct fw_held *e = &t->held[used];
