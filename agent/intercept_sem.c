@@ -79,18 +79,20 @@ static __attribute__((noinline)) int sem_wait_refill(sem_t *s, uint64_t cs)
  * before it may block. */
 FW_EXPORT int sem_wait(sem_t *s)
 {
-    uint64_t cs = FW_CALL_SITE();
     if (FW_LIKELY(fw_sem_inline_ok)) {
         /* A cancellation point even when it does not block (first: nothing of
-         * ours is live across the call). The full path's sem_wait checks again. */
+         * ours is live across the call). The full path's sem_wait checks again.
+         * The call site is read after it: only s lives across the call. */
         pthread_testcancel();
+        uint64_t cs = FW_CALL_SITE();
         int r = sem_take_fast(s, cs);
         if (FW_LIKELY(r == 1))
             return 0;
         if (r == 2)
             return sem_wait_refill(s, cs);
+        return sem_wait_cs(s, cs);
     }
-    return sem_wait_cs(s, cs);
+    return sem_wait_cs(s, FW_CALL_SITE());
 }
 
 FW_ACQ_WRAP_CS(static __attribute__((noinline)), sem_trywait_cs, sem_trywait, SK, FW_ACQ_TRY, s, rc == 0,
