@@ -78,7 +78,7 @@ $(BUILD)/fixtures/%: fixtures/c/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g -rdynamic -pthread -o $@ $< -lgomp
 
-$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(AGENT_LOGIC_OBJS) tests/abi_offsets.c
+$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(AGENT_LOGIC_OBJS) tests/abi_offsets.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g -pthread -Iagent -o $@ $(UNIT_SRCS) $(AGENT_LOGIC_OBJS) -lcriterion $(AGENT_LIBS)
 	$(CC) $(CSTD) $(WARN) -Iagent -o $(BUILD)/tests/abi_offsets tests/abi_offsets.c

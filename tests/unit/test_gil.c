@@ -4,6 +4,8 @@
  * CPython installed (gdb). */
 #include <criterion/criterion.h>
 
+#include "unit_agent.h"
+
 #include "fw_config.h"
 #include "fw_event.h"
 #include "fw_fork.h"
@@ -28,7 +30,6 @@ static const struct fw_gil_layout *lay;
 static pthread_t holder_thread;
 static pthread_barrier_t step;
 static int32_t holder_tid;
-static char report[64];
 
 static void put_u64(unsigned char *base, uint32_t off, uint64_t v)
 {
@@ -54,17 +55,8 @@ static void *holder(void *arg)
 
 static void setup(void)
 {
-    fw_registry_init_header();
-    fw_enabled = 1;
-    fw_cfg.stacks = 0;
-    fw_cfg.python = 0;
-    fw_cfg.quiet = 1;
-    fw_cfg.policy = FW_POLICY_WARN;
-    strcpy(report, "/tmp/fw_unit_gil.XXXXXX");
-    int fd = mkstemp(report);
-    close(fd);
-    unlink(report);
-    strcpy(fw_cfg.report_path, report);
+    unit_agent_reset(FW_POLICY_WARN);
+    strcpy(fw_cfg.report_path, unit_report_path("gil"));
     lay = fw_gil_layout_for(12);
     cr_assert_not_null(lay);
     put_u64(forker_ts, lay->tstate_thread_id, (uint64_t)pthread_self());
@@ -77,7 +69,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    unlink(report);
+    unit_report_remove();
 }
 
 TestSuite(gil, .init = setup, .fini = teardown);
@@ -86,28 +78,10 @@ TestSuite(gil, .init = setup, .fini = teardown);
 static uint32_t simulate_fork(void)
 {
     struct fw_thread *self = fw_thread_self();
-    struct fw_registry *r = &forkwatch_registry;
-    r->header.pid = 100;
-    r->header.latest_fork_slot = 0;
-    r->forks[0].fork_id = 1;
-    r->forks[0].parent_pid = 100;
-    r->forks[0].forker_tid = 100;
-    r->forks[0].via = FW_VIA_FORK;
+    unit_record_fork();
     uint32_t n = fw_gil_at_fork(self, fw_fork_snapshot_held(self));
     fw_fork_mark_child(self, 200, 200);
     return n;
-}
-
-static char *read_report(void)
-{
-    static char buf[1 << 16];
-    int fd = open(report, O_RDONLY);
-    if (fd < 0)
-        return NULL;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
 }
 
 static const void *gil_cond(void)
@@ -157,12 +131,12 @@ Test(gil, fork_records_the_gil_held_by_another_thread_and_the_child_reports_its_
     int other_cond;
     fw_gil_on_cond_wait(&other_cond, 0x5555);   /* any other condition: nothing */
     cr_assert_eq(r->header.deadlocks_reported, 0);
-    cr_assert_null(read_report());
+    cr_assert_null(unit_read_report());
 
     fw_gil_on_cond_wait(gil_cond(), 0x5555);    /* take_gil */
     cr_assert_eq(r->header.deadlocks_reported, 1);
     cr_assert_eq(fh->orphan_state, FW_ORPHAN_REPORTED);
-    char *rep = read_report();
+    char *rep = unit_read_report();
     cr_assert_not_null(rep);
     cr_assert(strstr(rep, "\"event\":\"fork-deadlock\"") != NULL, "%s", rep);
     cr_assert(strstr(rep, "\"kind\":\"gil\"") != NULL, "lock kind named gil: %s", rep);

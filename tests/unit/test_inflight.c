@@ -4,6 +4,8 @@
  * Threads park with a marker set by hand; the test thread plays forker and child. */
 #include <criterion/criterion.h>
 
+#include "unit_agent.h"
+
 #include "fw_fork.h"
 #include "fw_lockops.h"
 
@@ -68,12 +70,7 @@ static void *park_main(void *arg)
 
 static void setup(void)
 {
-    fw_registry_init_header();
-    fw_enabled = 1;
-    fw_cfg.stacks = 0;
-    fw_cfg.python = 0;
-    fw_cfg.quiet = 1;
-    fw_cfg.policy = FW_POLICY_WARN;
+    unit_agent_reset(FW_POLICY_WARN);
     pthread_barrier_init(&ready, NULL, NPARK + 1);
     pthread_barrier_init(&done, NULL, NPARK + 1);
 }
@@ -93,9 +90,7 @@ static void fork_now(void)
     pthread_barrier_wait(&ready);
     pthread_barrier_wait(&ready);
     struct fw_thread *self = fw_thread_self();
-    struct fw_registry *r = &forkwatch_registry;
-    r->header.latest_fork_slot = 0;
-    r->forks[0].fork_id = 1;
+    unit_record_fork();
     fw_fork_snapshot_held(self);
     fw_fork_mark_child(self, 200, 200);
 }

@@ -2,6 +2,8 @@
  * test thread plays the forker, takes the snapshot, then marks "the child". */
 #include <criterion/criterion.h>
 
+#include "unit_agent.h"
+
 #include "fw_event.h"
 #include "fw_fork.h"
 #include "fw_lockops.h"
@@ -78,21 +80,10 @@ static void *second(void *arg)
     return NULL;
 }
 
-static char report[64];
-
 static void setup(void)
 {
-    fw_registry_init_header();
-    fw_enabled = 1;
-    fw_cfg.stacks = 0;
-    fw_cfg.python = 0;
-    fw_cfg.quiet = 1;
-    fw_cfg.policy = FW_POLICY_WARN;
-    strcpy(report, "/tmp/fw_unit_report.XXXXXX");
-    int fd = mkstemp(report);
-    close(fd);
-    unlink(report);
-    strcpy(fw_cfg.report_path, report);
+    unit_agent_reset(FW_POLICY_WARN);
+    strcpy(fw_cfg.report_path, unit_report_path("orphan"));
     sem_init(&cond_waiter, 0, 1);
     pthread_barrier_init(&step, NULL, 2);
     pthread_barrier_init(&handover, NULL, 2);
@@ -103,20 +94,14 @@ static void setup(void)
 
 static void teardown(void)
 {
-    unlink(report);
+    unit_report_remove();
 }
 
 /* What the parent's fork wrapper and the child do, minus the real fork. */
 static void simulate_fork(void)
 {
     struct fw_thread *self = fw_thread_self();
-    struct fw_registry *r = &forkwatch_registry;
-    r->header.pid = 100;
-    r->header.latest_fork_slot = 0;
-    r->forks[0].fork_id = 1;
-    r->forks[0].parent_pid = 100;
-    r->forks[0].forker_tid = 100;
-    r->forks[0].via = FW_VIA_FORK;
+    unit_record_fork();
     fw_fork_snapshot_held(self);
     pthread_barrier_wait(&step);
     pthread_barrier_wait(&step);
@@ -127,18 +112,6 @@ static struct fw_fork_held *orphan(const void *lock)
 {
     int i = fw_orphan_lookup((uint64_t)(uintptr_t)lock);
     return i < 0 ? NULL : &forkwatch_registry.fork_held[i];
-}
-
-static char *read_report(void)
-{
-    static char buf[1 << 16];
-    int fd = open(report, O_RDONLY);
-    if (fd < 0)
-        return NULL;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
 }
 
 TestSuite(orphan, .init = setup, .fini = teardown);
@@ -245,7 +218,7 @@ Test(orphan, blocking_acquire_reports_a_fork_deadlock)
     fw_orphan_on_acquire(&held_mutex, FW_KIND_MUTEX, FW_ACQ_BLOCKING, 0x5555);
     cr_assert_eq(orphan(&held_mutex)->orphan_state, FW_ORPHAN_REPORTED);
     cr_assert_eq(forkwatch_registry.header.deadlocks_reported, 1);
-    char *rep = read_report();
+    char *rep = unit_read_report();
     cr_assert_not_null(rep);
     cr_assert(strstr(rep, "\"schema\":\"forkwatch-event/1\",\"event\":\"fork-deadlock\"") != NULL, "%s", rep);
     cr_assert(strstr(rep, "\"pid\":200,\"ppid\":100,\"fork_id\":1,\"policy\":\"warn\",\"acquire\":\"blocking\"") != NULL, "%s", rep);
@@ -265,7 +238,7 @@ Test(orphan, try_acquire_is_a_hazard_reported_once)
     fw_orphan_on_acquire(&held_mutex, FW_KIND_MUTEX, FW_ACQ_TIMED, 0x5556);
     cr_assert_eq(forkwatch_registry.header.hazards_reported, 1);
     cr_assert_eq(orphan(&held_mutex)->orphan_state, FW_ORPHAN_LIVE);
-    char *rep = read_report();
+    char *rep = unit_read_report();
     cr_assert(strstr(rep, "\"event\":\"fork-hazard\"") != NULL);
     cr_assert(strstr(rep, "\"acquire\":\"try\"") != NULL);
     pthread_barrier_wait(&step);
@@ -306,7 +279,7 @@ Test(orphan, policy_off_reports_nothing)
     fw_cfg.policy = FW_POLICY_OFF;
     fw_orphan_on_acquire(&held_mutex, FW_KIND_MUTEX, FW_ACQ_BLOCKING, 0x5555);
     cr_assert_eq(forkwatch_registry.header.deadlocks_reported, 0);
-    cr_assert_null(read_report());
+    cr_assert_null(unit_read_report());
     pthread_barrier_wait(&step);
 }
 

@@ -5,6 +5,8 @@
  * stays; reading it at fork used to kill the child with SIGSEGV.) */
 #include <criterion/criterion.h>
 
+#include "unit_agent.h"
+
 #include "fw_fork.h"
 #include "fw_lockops.h"
 #include "fw_orphan.h"
@@ -53,12 +55,7 @@ static pthread_t holder_thread;
 
 static void setup(void)
 {
-    fw_registry_init_header();
-    fw_enabled = 1;
-    fw_cfg.stacks = 0;
-    fw_cfg.python = 0;
-    fw_cfg.quiet = 1;
-    fw_cfg.policy = FW_POLICY_OFF;
+    unit_agent_reset(FW_POLICY_OFF);
     unmapped_sem = sem_in_page(MAP_PRIVATE, 0);
     shared_sem = sem_in_page(MAP_SHARED, 1);
     sem_init(&private_sem, 0, 1);
@@ -73,12 +70,7 @@ Test(stale_locks, unmapped_and_process_shared_semaphores_are_no_orphans_and_do_n
 {
     struct fw_thread *self = fw_thread_self();
     struct fw_registry *r = &forkwatch_registry;
-    r->header.pid = 100;
-    r->header.latest_fork_slot = 0;
-    r->forks[0].fork_id = 1;
-    r->forks[0].parent_pid = 100;
-    r->forks[0].forker_tid = 100;
-    r->forks[0].via = FW_VIA_FORK;
+    unit_record_fork();
     uint32_t n = fw_fork_snapshot_held(self);
     cr_assert_eq(n, 1, "only the private semaphore is a fork_held entry (got %u)", n);
     cr_assert_eq(r->fork_held[0].lock_addr, (uint64_t)(uintptr_t)&private_sem);

@@ -2,6 +2,8 @@
  * program's stderr stays untouched), else as one line on stderr. */
 #include <criterion/criterion.h>
 
+#include "unit_agent.h"
+
 #include "fw_event.h"
 #include "fw_lockops.h"
 #include "fw_log.h"
@@ -11,35 +13,18 @@
 #include <string.h>
 #include <unistd.h>
 
-static char report[64];
+static const char *report;
 
 static void setup(void)
 {
-    fw_registry_init_header();
-    fw_enabled = 1;
-    fw_cfg.stacks = 0;
-    fw_cfg.quiet = 0;
-    strcpy(report, "/tmp/fw_unit_warn.XXXXXX");
-    int fd = mkstemp(report);
-    close(fd);
-    unlink(report);
+    unit_agent_reset(FW_POLICY_ABORT);
+    fw_cfg.quiet = 0;   /* the warning's own subject: where it is printed */
+    report = unit_report_path("warn");
 }
 
 static void teardown(void)
 {
-    unlink(report);
-}
-
-static char *slurp(const char *path)
-{
-    static char buf[8192];
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return NULL;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
+    unit_report_remove();
 }
 
 /* Fills the calling thread's held table and one more; stderr goes to err_path. */
@@ -66,12 +51,12 @@ Test(warning, a_full_held_table_goes_to_the_report_not_stderr)
     strcpy(fw_cfg.report_path, report);
     overfill("/tmp/fw_unit_warn.err");
     cr_assert(forkwatch_registry.header.flags & FW_FLAG_HELD_FULL);
-    char *r = slurp(report);
+    char *r = unit_read_file(report);
     cr_assert_not_null(r);
     cr_assert_not_null(strstr(r, "{\"schema\":\"forkwatch-event/1\",\"event\":\"agent-warning\","), "%s", r);
     cr_assert_not_null(strstr(r, "\"message\":\"a thread holds more locks than recorded"), "%s", r);
     cr_assert_null(strstr(strstr(r, "\n") + 1, "agent-warning"), "once");
-    char *e = slurp("/tmp/fw_unit_warn.err");
+    char *e = unit_read_file("/tmp/fw_unit_warn.err");
     cr_assert_null(strstr(e, "forkwatch: warning:"), "stderr: %s", e);
     unlink("/tmp/fw_unit_warn.err");
 }
@@ -80,7 +65,7 @@ Test(warning, without_a_report_file_it_is_one_line_on_stderr)
 {
     fw_cfg.report_path[0] = '\0';
     overfill("/tmp/fw_unit_warn2.err");
-    char *e = slurp("/tmp/fw_unit_warn2.err");
+    char *e = unit_read_file("/tmp/fw_unit_warn2.err");
     cr_assert_not_null(strstr(e, "forkwatch: warning: a thread holds more locks than recorded"), "%s", e);
     unlink("/tmp/fw_unit_warn2.err");
 }
