@@ -242,6 +242,9 @@ def test_core_parent_gone(script, interp, want_verdict, want_re):
         core = "%s.%d" % (prefix, child)
         check(res.returncode == 0 and os.path.exists(core), "gcore failed (%d)" % res.returncode)
         check(parent == started.pid, "the fixture's parent %d is not the process started" % parent)
+        # The core is all we analyse: end the hung child first, while its parent (ours,
+        # not yet reaped) still holds its PID, then the parent, so nothing is left behind.
+        fwtest.kill_pid(child)
         fwtest.kill_pid(parent)
         started.wait(READY_BOUND)   # reaped: /proc/PARENT is gone
         rc, doc = analyse("core", core, wd)
