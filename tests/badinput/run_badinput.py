@@ -87,8 +87,13 @@ def forkwatch(args, timeout=CORE_TIMEOUT, user=None, outer=None):
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                          env=T.clean_env(), text=True, errors="replace")
+    return collect(p, t0, outer or (timeout + 30))
+
+
+def collect(p, t0, bound):
+    """The Result of forkwatch process p started at t0; killed by PID (rc "HANG") after bound s."""
     try:
-        out, err = p.communicate(timeout=outer or (timeout + 30))
+        out, err = p.communicate(timeout=bound)
     except subprocess.TimeoutExpired:
         T.kill_pid(p.pid)
         out, err = p.communicate(timeout=30)
@@ -594,13 +599,7 @@ def case_pids():
         if when.endswith("after GDB stopped it"):
             time.sleep(float(when.split("s ")[0]))
         T.kill_pid(p.pid)
-        try:
-            out, err = fwp.communicate(timeout=90)
-            r = Result(fwp.returncode, out, err, time.monotonic() - t0)
-        except subprocess.TimeoutExpired:
-            T.kill_pid(fwp.pid)
-            out, err = fwp.communicate(timeout=30)
-            r = Result("HANG", out, err, time.monotonic() - t0)
+        r = collect(fwp, t0, 90)
         p.wait(timeout=10)
         why = clean_output(r)
         if not why and r.rc == 3:
@@ -626,13 +625,7 @@ def case_pids():
     os.write(wp, b"x")  # the target exits by itself as soon as it runs again
     os.close(wp)
     t0 = time.monotonic()
-    try:
-        out, err = fwp.communicate(timeout=90)
-        r = Result(fwp.returncode, out, err, time.monotonic() - t0)
-    except subprocess.TimeoutExpired:
-        T.kill_pid(fwp.pid)
-        out, err = fwp.communicate(timeout=30)
-        r = Result("HANG", out, err, time.monotonic() - t0)
+    r = collect(fwp, t0, 90)
     try:
         p.wait(timeout=30)
     except subprocess.TimeoutExpired:
