@@ -11,13 +11,13 @@
 #include "fw_config.h"
 #include "fw_event.h"
 #include "fw_orphan.h"
+#include "fw_python.h"
 #include "fw_registry.h"
 #include "fw_thread.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 /* From `ptype/o` of each version's libpython (pyenv 3.8.18 … 3.13.0, Debian
@@ -48,7 +48,6 @@ static struct {
     int resolved;                   /* 1 found, -1 not a CPython we know */
     const struct fw_gil_layout *lay;
     uint64_t runtime;               /* &_PyRuntime */
-    int (*IsInitialized)(void);
     void *(*InterpMain)(void);
 } py;
 
@@ -60,33 +59,12 @@ static int32_t gil_entry = -1;      /* its fork_held index, -1 = none */
 static uint64_t holder_tstate;      /* child: the vanished holder's thread state */
 static uint64_t test_gil;           /* tests: the GIL "found" at every fork */
 
-/* Reads n bytes at addr without faulting on a bad address: 1 on success. */
-static int safe_read(uint64_t addr, void *out, size_t n)
-{
-    return fw_safe_read(addr, out, n);
-}
-
-static int parse_minor(const char *v)
-{
-    if (!v || v[0] != '3' || v[1] != '.')
-        return -1;
-    int minor = 0, digits = 0;
-    for (const char *p = v + 2; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
-        minor = minor * 10 + (*p - '0');
-    return digits ? minor : -1;
-}
-
 static void resolve(void)
 {
     if (py.resolved)
         return;
-    const char *(*get_version)(void);
-    *(void **)&get_version = dlsym(RTLD_DEFAULT, "Py_GetVersion");
-    *(void **)&py.IsInitialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
     py.resolved = -1;   /* once, like fw_python.c: a fork of a C program pays no dlsym */
-    if (!get_version || !py.IsInitialized)
-        return;
-    py.lay = fw_gil_layout_for(parse_minor(get_version()));
+    py.lay = fw_gil_layout_for(fw_python_minor());
     if (!py.lay)
         return;
     py.runtime = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "_PyRuntime");
@@ -101,14 +79,14 @@ static uint64_t find_gil(void)
     if (test_gil)
         return test_gil;
     resolve();
-    if (py.resolved != 1 || !py.IsInitialized())
+    if (py.resolved != 1 || !fw_python_initialized())
         return 0;
     /* PyInterpreterState_Main() reads _PyRuntime.interpreters.main: no lock. */
     uint64_t interp = py.InterpMain ? (uint64_t)(uintptr_t)py.InterpMain() : 0, gil = 0;
     fork_interp = interp;
     if (py.lay->runtime_ceval_gil)
         return py.runtime + py.lay->runtime_ceval_gil;
-    if (!interp || !safe_read(interp + py.lay->interp_ceval_gil, &gil, sizeof gil))
+    if (!interp || !fw_safe_read(interp + py.lay->interp_ceval_gil, &gil, sizeof gil))
         return 0;
     return gil;
 }
@@ -121,7 +99,7 @@ static uint64_t find_gil(void)
 
 static int read_u64(uint64_t addr, uint64_t *v)
 {
-    return safe_read(addr, v, sizeof *v);
+    return fw_safe_read(addr, v, sizeof *v);
 }
 
 /* Is obj of the built-in type named `name`? */
@@ -131,7 +109,7 @@ static int type_is(uint64_t obj, const char *name)
     char buf[8];
     size_t n = strlen(name) + 1;
     if (n > sizeof buf || !read_u64(obj + FW_PY_OB_TYPE, &tp) ||
-        !read_u64(tp + FW_PY_TP_NAME, &tp_name) || !safe_read(tp_name, buf, n))
+        !read_u64(tp + FW_PY_TP_NAME, &tp_name) || !fw_safe_read(tp_name, buf, n))
         return 0;
     return memcmp(buf, name, n) == 0;
 }
@@ -142,12 +120,12 @@ static int64_t read_ascii(const struct fw_gil_layout *lay, uint64_t obj, char *o
 {
     uint32_t state;
     int64_t len;
-    if (!type_is(obj, "str") || !safe_read(obj + FW_PY_STR_STATE, &state, sizeof state) ||
+    if (!type_is(obj, "str") || !fw_safe_read(obj + FW_PY_STR_STATE, &state, sizeof state) ||
         !(state & (1u << 5)) || !(state & (1u << 6)) ||
-        !safe_read(obj + FW_PY_STR_LENGTH, &len, sizeof len) || len < 0)
+        !fw_safe_read(obj + FW_PY_STR_LENGTH, &len, sizeof len) || len < 0)
         return -1;
     size_t n = (uint64_t)len < cap - 1 ? (size_t)len : cap - 1;
-    if (!safe_read(obj + lay->ascii_size, out, n))
+    if (!fw_safe_read(obj + lay->ascii_size, out, n))
         return -1;
     out[n] = '\0';
     return len;
@@ -172,12 +150,12 @@ static int read_ident(const struct fw_gil_layout *lay, uint64_t obj, uint64_t *v
         ndigits = tag >> 3;
     } else {
         int64_t size;
-        if (!safe_read(obj + FW_PY_OB_SIZE, &size, sizeof size) || size < 0)
+        if (!fw_safe_read(obj + FW_PY_OB_SIZE, &size, sizeof size) || size < 0)
             return 0;
         ndigits = (uint64_t)size;
     }
     uint32_t d[3];
-    if (ndigits > 3 || (ndigits && !safe_read(obj + FW_PY_LONG_DIGITS, d, 4 * ndigits)))
+    if (ndigits > 3 || (ndigits && !fw_safe_read(obj + FW_PY_LONG_DIGITS, d, 4 * ndigits)))
         return 0;
     uint64_t x = 0;
     for (uint64_t i = ndigits; i-- > 0;)
@@ -196,8 +174,8 @@ static int dict_walk_init(const struct fw_gil_layout *lay, uint64_t keys, struct
     int64_t n;
     if (lay->minor <= 10) {
         int64_t size;
-        if (!safe_read(keys + FW_PY_DK_SIZE_OLD, &size, sizeof size) || size <= 0 || size > (1 << 24) ||
-            !safe_read(keys + FW_PY_DK_NENTRIES_OLD, &n, sizeof n))
+        if (!fw_safe_read(keys + FW_PY_DK_SIZE_OLD, &size, sizeof size) || size <= 0 || size > (1 << 24) ||
+            !fw_safe_read(keys + FW_PY_DK_NENTRIES_OLD, &n, sizeof n))
             return 0;
         uint64_t isz = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
         w->entries = keys + FW_PY_DK_INDICES_OLD + (uint64_t)size * isz;
@@ -205,9 +183,9 @@ static int dict_walk_init(const struct fw_gil_layout *lay, uint64_t keys, struct
         w->key_at = 8;
     } else {
         uint8_t log2ib, kind;
-        if (!safe_read(keys + FW_PY_DK_LOG2_INDEX_BYTES, &log2ib, 1) || log2ib > 40 ||
-            !safe_read(keys + FW_PY_DK_KIND, &kind, 1) ||
-            !safe_read(keys + FW_PY_DK_NENTRIES, &n, sizeof n))
+        if (!fw_safe_read(keys + FW_PY_DK_LOG2_INDEX_BYTES, &log2ib, 1) || log2ib > 40 ||
+            !fw_safe_read(keys + FW_PY_DK_KIND, &kind, 1) ||
+            !fw_safe_read(keys + FW_PY_DK_NENTRIES, &n, sizeof n))
             return 0;
         w->entries = keys + FW_PY_DK_INDICES + (1ull << log2ib);
         w->esize = kind ? 16 : 24;   /* unicode/split keys: {key, value} */
@@ -277,13 +255,13 @@ static uint64_t attr(const struct fw_gil_layout *lay, uint64_t obj, const char *
             return dict_get_str(lay, p, name);
         int64_t basic;
         uint8_t valid;
-        if (!(flags & TPFLAGS_INLINE_VALUES) || !safe_read(tp + FW_PY_TP_BASICSIZE, &basic, sizeof basic) ||
-            basic <= 0 || basic > 65536 || !safe_read(obj + (uint64_t)basic + 3, &valid, 1) || !valid)
+        if (!(flags & TPFLAGS_INLINE_VALUES) || !fw_safe_read(tp + FW_PY_TP_BASICSIZE, &basic, sizeof basic) ||
+            basic <= 0 || basic > 65536 || !fw_safe_read(obj + (uint64_t)basic + 3, &valid, 1) || !valid)
             return 0;
         return keys_get_str(lay, cached, obj + (uint64_t)basic + lay->dictvalues_values, name);
     }
     int64_t off;
-    if (!safe_read(tp + FW_PY_TP_DICTOFFSET, &off, sizeof off) || off <= 0 || off > 65536 ||
+    if (!fw_safe_read(tp + FW_PY_TP_DICTOFFSET, &off, sizeof off) || off <= 0 || off > 65536 ||
         !read_u64(obj + (uint64_t)off, &p) || !p)
         return 0;
     return dict_get_str(lay, p, name);
@@ -317,11 +295,11 @@ int fw_gil_held_by_other(const struct fw_gil_layout *lay, const void *gil, uint6
 {
     uint64_t base = (uint64_t)(uintptr_t)gil, last = 0, id = 0;
     int32_t locked = 0;
-    if (!lay || !safe_read(base + lay->gil_locked, &locked, sizeof locked) || locked != 1)
+    if (!lay || !fw_safe_read(base + lay->gil_locked, &locked, sizeof locked) || locked != 1)
         return 0;   /* free, or not initialised (-1) */
-    if (!safe_read(base + lay->gil_last_holder, &last, sizeof last) || !last)
+    if (!fw_safe_read(base + lay->gil_last_holder, &last, sizeof last) || !last)
         return 0;
-    if (!safe_read(last + lay->tstate_thread_id, &id, sizeof id) || id == 0 || id == self_ident)
+    if (!fw_safe_read(last + lay->tstate_thread_id, &id, sizeof id) || id == 0 || id == self_ident)
         return 0;
     *tstate = last;
     *ident = id;

@@ -320,6 +320,18 @@ int fw_python_capture_at_fork(void)
     return 1;
 }
 
+int fw_python_minor(void)
+{
+    fw_python_resolve();
+    return py.GetVersion ? py.minor : -1;
+}
+
+int fw_python_initialized(void)
+{
+    fw_python_resolve();
+    return py.IsInitialized && py.GetVersion && py.IsInitialized();
+}
+
 int32_t fw_python_thread_index(uint64_t pthread_id)
 {
     const struct fw_registry *r = &forkwatch_registry;

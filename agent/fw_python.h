@@ -19,6 +19,13 @@ void fw_python_note_fork(void);
  * py_threads/py_frames. Returns 1 if captured. */
 int fw_python_capture_at_fork(void);
 
+/* The loaded CPython's minor version (3.minor), or -1 when there is none;
+ * resolves once. Parent side only. */
+int fw_python_minor(void);
+
+/* Is the loaded CPython initialised (Py_IsInitialized)? 0 when there is none. */
+int fw_python_initialized(void);
+
 /* Index in py_threads[] of the thread with this pthread_self(), or -1. */
 int32_t fw_python_thread_index(uint64_t pthread_id);
 
