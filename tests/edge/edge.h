@@ -13,11 +13,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,6 +122,21 @@ static inline void edge_nap(void)
 {
     struct timespec ts = { 0, 200000 };
     nanosleep(&ts, 0);
+}
+
+/* Reaps child pid, waiting at most ~20 s (then kills it by its PID); returns its
+ * exit status, or 128 + the signal that ended it. */
+static inline int edge_reap(pid_t pid)
+{
+    int st = 0;
+    long i;
+    for (i = 0; i < 100000 && waitpid(pid, &st, WNOHANG) == 0; i++)
+        edge_nap();
+    if (i == 100000) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* Waits (bounded: 20 s) for an atomic flag. */

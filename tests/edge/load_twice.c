@@ -91,15 +91,7 @@ int main(void)
         pthread_mutex_lock(&m);   /* reported: exit 86 */
         _exit(2);
     }
-    int st = 0;
-    long i;
-    for (i = 0; i < 100000 && waitpid(pid, &st, WNOHANG) == 0; i++)
-        edge_nap();
-    if (i == 100000) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-    }
-    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    int code = edge_reap(pid);
     int want = edge_agent() ? FW_EXIT_DEADLOCK : 0;
     CHECK(code == want, "child exit %d, want %d", code, want);
     R("child as expected %d", code == want);

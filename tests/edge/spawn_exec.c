@@ -44,19 +44,6 @@ static void *holder(void *arg)
     return 0;
 }
 
-static int reap(pid_t pid)
-{
-    int st = 0;
-    long i;
-    for (i = 0; i < 100000 && waitpid(pid, &st, WNOHANG) == 0; i++)
-        edge_nap();
-    if (i == 100000) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static void parent_unchanged(const char *how, uint64_t forks_before, int fork_expected)
 {
     EXPECT_ENTRIES(atomic_load(&htid), &m, FW_HOLD_HELD, 1);
@@ -88,12 +75,12 @@ int main(int argc, char **argv)
         execve(self, pargv, environ);
         _exit(127);
     }
-    R("vfork+exec probe exit %d", reap(pid));
+    R("vfork+exec probe exit %d", edge_reap(pid));
     parent_unchanged("vfork", f0, 0);
 
     pid_t sp = 0;
     int rc = posix_spawn(&sp, self, 0, 0, pargv, environ);
-    R("posix_spawn %d, probe exit %d", rc, rc == 0 ? reap(sp) : -1);
+    R("posix_spawn %d, probe exit %d", rc, rc == 0 ? edge_reap(sp) : -1);
     parent_unchanged("posix_spawn", f0, 0);
 
     pid = fork();
@@ -102,7 +89,7 @@ int main(int argc, char **argv)
         execve(self, pargv, environ);
         _exit(127);
     }
-    R("fork+exec probe exit %d", reap(pid));
+    R("fork+exec probe exit %d", edge_reap(pid));
     parent_unchanged("fork+exec", f0, 1);
 
     R("system %d", system("exit 0"));
