@@ -1,5 +1,5 @@
 # forkwatch — build, test and demo. `make demo` and `make test` do all the set-up
-# on a fresh Debian 12 machine (missing packages are installed when run as root).
+# on a fresh Debian 12, 13 or sid machine (missing packages are installed when run as root).
 
 PREFIX ?= /usr/local
 BUILD  ?= build
@@ -106,8 +106,9 @@ check-cpython: all
 # Fuzz the agent-registry decoder (libFuzzer + embedded CPython 3.11) for FUZZ_SECONDS;
 # FUZZ_KEEP=1 merges new inputs into tests/fuzz/corpus. tests/fuzz/README.md.
 FUZZ_SECONDS ?= 60
-FUZZ_CC ?= clang-14
-FUZZ_PYCONFIG ?= /usr/bin/python3.11-config
+# The release's clang (clang-14 on Debian 12, clang on 13 and sid) and its default CPython.
+FUZZ_CC ?= $(firstword $(shell command -v clang-14 clang 2>/dev/null) clang)
+FUZZ_PYCONFIG ?= $(firstword $(wildcard /usr/bin/python3.11-config) /usr/bin/python3-config)
 $(BUILD)/fuzz/fuzz_registry: tests/fuzz/fuzz_registry.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(WARN) -g -O1 -fsanitize=fuzzer $$($(FUZZ_PYCONFIG) --includes) \
