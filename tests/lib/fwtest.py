@@ -37,8 +37,17 @@ class Interpreter:
 
     @property
     def label(self):
-        origin = "debian" if self.path.startswith("/usr/bin/") else "pyenv"
+        # "3.11.2-debian" on the host (Debian 12), "3.14.10-sid" / "3.13.5-debian13" inside the
+        # matrix's Debian roots (tests/run_in_root.sh sets FORKWATCH_DISTRO), "3.12.1-pyenv".
+        if self.path.startswith("/usr/bin/"):
+            origin = os.environ.get("FORKWATCH_DISTRO") or "debian"
+        else:
+            origin = "pyenv"
         return "%s-%s" % (self.version_string, origin)
+
+    @property
+    def is_debian(self):
+        return self.path.startswith("/usr/bin/")
 
     def __repr__(self):
         return "%s (%s)" % (self.label, self.path)
@@ -72,7 +81,8 @@ _INTERPRETERS = None
 
 
 def interpreters():
-    """Every CPython 3.8-3.13 under the pyenv root, plus Debian's /usr/bin/python3.11.
+    """Every CPython 3.8-3.13 under the pyenv root, plus Debian's /usr/bin/python3.11
+    (the Debian roots of the matrix pass theirs, 3.13-3.15, in FORKWATCH_TEST_PYTHONS).
     FORKWATCH_TEST_PYTHONS (colon-separated paths) overrides the discovery."""
     global _INTERPRETERS
     if _INTERPRETERS is not None:
@@ -97,7 +107,7 @@ def interpreters():
         if real in seen:
             continue
         version = _probe(path)
-        if version and (3, 8) <= version[:2] <= (3, 13):
+        if version and (3, 8) <= version[:2] <= (3, 15):
             seen.add(real)
             found.append(Interpreter(path, version))
     _INTERPRETERS = found
