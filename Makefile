@@ -89,9 +89,11 @@ $(BUILD)/bench/%: bench/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g -pthread -o $@ $< -lm
 
-# The README's test command: unit tests, agent integration, GDB end-to-end.
+# The README's test command: unit tests, agent integration, GDB end-to-end, on this host and
+# inside Debian 13 and sid roots. `make test TESTS="unit shapes"` runs only those suites.
+TESTS ?=
 test: all unit-tests
-	@sh tests/run_tests.sh
+	@FORKWATCH_SUITES="$(TESTS)" sh tests/run_tests.sh
 
 # The README's demo: the Wub Machine deadlock caught three ways.
 demo: all

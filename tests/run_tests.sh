@@ -1,10 +1,21 @@
 #!/bin/sh
 # forkwatch's test runner (what `make test` runs). Runs every suite present, in order:
 #   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes,
-#   cpython_suites (CPython's own tests bare vs under the agent, the part that fits)
+#   cpython_suites (CPython's own tests bare vs under the agent, the part that fits),
+# then the same suites inside the Debian 13 and sid roots (the matrix, below),
 # prints each suite's result and the CPython interpreters that ran, and ends with
 # one line `N passed, N failed` summing all suites. Exit status non-zero on any failure.
 # Each suite runs under a time bound (timeout(1) kills it by PID).
+#
+#   FORKWATCH_SUITES="unit shapes ..."  run only these suites (default: all); `make test TESTS=...`
+#   FORKWATCH_MATRIX=0                  skip the Debian roots; FORKWATCH_MATRIX="sid" only that one
+#
+# The matrix: tests/run_in_root.sh builds the tree inside each root (tools/debian-root.sh,
+# debootstrap from the machine's mirror, cached under /var/cache/forkwatch/roots) with the
+# root's gcc, glibc and gdb, and runs this script there on the root's Debian pythons
+# (python3.13 in Debian 13; python3.13, python3.14 and python3.15 in sid), each with its -dbg
+# symbols and, in the suites that hide them, without. Inside a root FORKWATCH_DISTRO is set and
+# the matrix is not entered again.
 set -u
 cd "$(dirname "$0")/.." || exit 3
 ROOT=$(pwd)
@@ -65,13 +76,23 @@ run_suite() {
 
 absent() { note "$1: not present ($2), skipped"; }
 
-if [ -x "$BUILD/tests/unit_tests" ]; then
+# wanted NAME: is suite NAME in FORKWATCH_SUITES (all when unset)?
+wanted() {
+    [ -z "${FORKWATCH_SUITES:-}" ] && return 0
+    case " $FORKWATCH_SUITES " in *" $1 "*) return 0 ;; esac
+    return 1
+}
+DISTRO=${FORKWATCH_DISTRO:-debian12}
+
+if ! wanted unit; then :
+elif [ -x "$BUILD/tests/unit_tests" ]; then
     run_suite unit 600 "$BUILD/tests/unit_tests" --jobs 2
 else
     absent unit "$BUILD/tests/unit_tests"
 fi
 for s in cli/run_cli_tests.sh gdb/run_gdb_tests.sh gdb_cpython/run_cpython_tests.sh edge/run_edge.sh stress/run_stress.sh; do
     name=$(dirname "$s")
+    wanted "$name" || continue
     if [ -f "tests/$s" ]; then
         # Run by its own #! line's shell (bash scripts are common), sh otherwise.
         shell=sh
@@ -81,11 +102,12 @@ for s in cli/run_cli_tests.sh gdb/run_gdb_tests.sh gdb_cpython/run_cpython_tests
         absent "$name" "tests/$s"
     fi
 done
-run_suite badinput 600 "$PY" tests/badinput/run_badinput.py
-run_suite integration 600 "$PY" tests/integration/run_integration.py
-run_suite e2e 1500 "$PY" tests/e2e/run_e2e.py
+wanted badinput && run_suite badinput 600 "$PY" tests/badinput/run_badinput.py
+wanted integration && run_suite integration 600 "$PY" tests/integration/run_integration.py
+wanted e2e && run_suite e2e 1500 "$PY" tests/e2e/run_e2e.py
 # Issue 4's hang shapes (same harness library), when present.
-if [ -f tests/shapes/run_shapes.py ]; then
+if ! wanted shapes; then :
+elif [ -f tests/shapes/run_shapes.py ]; then
     run_suite shapes 1500 "$PY" tests/shapes/run_shapes.py
 else
     absent shapes tests/shapes/run_shapes.py
@@ -93,15 +115,35 @@ fi
 
 # Issue 6: CPython's own threading/fork/logging/queue/subprocess suites must give the
 # same results with the agent as without (the default mode is the part that fits CI).
-if [ -f tests/cpython_suites.py ]; then
+if ! wanted cpython_suites; then :
+elif [ -f tests/cpython_suites.py ]; then
     run_suite cpython_suites 1500 "$PY" tests/cpython_suites.py
 else
     absent cpython_suites tests/cpython_suites.py
 fi
 
-echo "==== summary"
+# ---- the matrix: the same suites inside the Debian 13 and sid roots (issue 10).
+# Each root's run is one suite here; its per-suite lines are kept, prefixed with the distribution.
+MATRIX=${FORKWATCH_MATRIX:-trixie sid}
+[ "$MATRIX" = 0 ] && MATRIX=""
+if [ -z "${FORKWATCH_DISTRO:-}" ] && [ -n "$MATRIX" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        note "matrix (Debian 13, sid): not run — building the roots needs root (FORKWATCH_MATRIX=0 silences this)"
+    else
+        for root in $MATRIX; do
+            case $root in trixie) d=debian13 ;; *) d=$root ;; esac
+            # The inner run has its own bounds per suite; this one covers building the root.
+            run_suite "$d" 2400 sh tests/run_in_root.sh "$root" sh tests/run_tests.sh
+            inner=$(sed -n '/^==== summary/,/^total time/p' "$LOGDIR/$d.log" | grep -a -E '^[a-z_0-9]+: ' | grep -v 'CPython interpreters')
+            [ -n "$inner" ] && RESULTS="$RESULTS$(printf '%s\n' "$inner" | sed "s/^/    $d /")
+"
+        done
+    fi
+fi
+
+echo "==== summary ($DISTRO host$( [ -n "${FORKWATCH_DISTRO:-}" ] || [ -z "$MATRIX" ] || printf ', then the roots: %s' "$MATRIX"))"
 printf '%s' "$RESULTS"
-interps=$(grep -a -h -E 'CPython interpreters that ran:' "$LOGDIR"/*.log 2>/dev/null | sort -u)
+interps=$(grep -a -h -E 'CPython interpreters that ran:' "$LOGDIR"/*.log 2>/dev/null | sed 's/^    //' | sort -u)
 if [ -n "$interps" ]; then
     echo "$interps"
 fi
