@@ -31,7 +31,11 @@ import fwtest as T  # noqa: E402
 BUILD = T.BUILD
 FW = T.FORKWATCH
 AGENT = T.AGENT
-PY311 = "/usr/bin/python3.11"
+# Debian's own interpreter: python3.11 on this host (Debian 12), the root's python3.13 (its
+# first) inside the matrix's Debian roots.
+_DEBIAN = [i for i in T.interpreters() if i.is_debian]
+PY311 = _DEBIAN[0].path if _DEBIAN else "/usr/bin/python3"
+PY311_LABEL = ("%d.%d (Debian)" % _DEBIAN[0].version[:2]) if _DEBIAN else "python3 (Debian)"
 SEED = int(os.environ.get("FW_BADINPUT_SEED", "6"))
 CORE_TIMEOUT = 60      # forkwatch --timeout for each run
 OUTER = CORE_TIMEOUT + 30
@@ -371,7 +375,7 @@ def _partial_check(baseline):
     return partial
 
 
-def case_cpython(py=PY311, label="3.11 (Debian)", only=None):
+def case_cpython(py=PY311, label=PY311_LABEL, only=None):
     fx = os.path.join(ROOT, "fixtures", "python", "lock_held_at_fork.py")
     st = start([py, fx], {"PYTHONPATH": os.path.join(ROOT, "fixtures", "python")})
     try:
