@@ -86,8 +86,25 @@ def log(msg):
     print(msg, flush=True)
 
 
+def listed_interpreters():
+    """FORKWATCH_TEST_PYTHONS (the matrix's Debian roots set it: /usr/bin/python3.13:...):
+    {"3.X": path}; their `test` package is Debian's libpython3.X-testsuite."""
+    found = {}
+    for path in filter(None, os.environ.get("FORKWATCH_TEST_PYTHONS", "").split(":")):
+        m = re.search(r"python(3\.\d+)$", path)
+        if m and os.access(path, os.X_OK):
+            found[m.group(1)] = path
+    return found
+
+
 def find_interpreter(version):
-    """/root/.pyenv/versions/3.X.*/bin/python3.X, newest patch level."""
+    """The listed interpreter of that version (see listed_interpreters), else
+    /root/.pyenv/versions/3.X.*/bin/python3.X, newest patch level -> (full version, path)."""
+    listed = listed_interpreters().get(version)
+    if listed:
+        out = subprocess.run([listed, "-c", "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, timeout=30)
+        return (out.stdout.strip() or version), listed
     if not os.path.isdir(PYENV_VERSIONS):
         return None
     cands = []
@@ -496,7 +513,8 @@ def main():
     ap.add_argument("--timeout-scale", type=float, default=float(os.environ.get("FW_TIMEOUT_SCALE", "1")))
     args = ap.parse_args()
 
-    versions = args.python or (FULL_VERSIONS if args.full else DEFAULT_VERSIONS)
+    versions = args.python or sorted(listed_interpreters(), key=lambda v: int(v.split(".")[1])) \
+        or (FULL_VERSIONS if args.full else DEFAULT_VERSIONS)
     agent = os.path.abspath(args.agent)
     args.out = os.path.abspath(args.out)   # the shim directory is passed to regrtest, which runs elsewhere
     passed = failed = 0

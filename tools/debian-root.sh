@@ -28,7 +28,8 @@ suite_pythons() {
 
 suite_pkgs() {
     pk=$BASE_PKGS
-    for v in $(suite_pythons "$1"); do pk="$pk python$v python$v-dbg python$v-dev"; done
+    # libpython3.X-testsuite: CPython's own test package, for tests/cpython_suites.py.
+    for v in $(suite_pythons "$1"); do pk="$pk python$v python$v-dbg python$v-dev libpython$v-testsuite"; done
     echo "$pk"
 }
 
