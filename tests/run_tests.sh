@@ -1,6 +1,6 @@
 #!/bin/sh
 # forkwatch's test runner (what `make test` runs). Runs every suite present, in order:
-#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes,
+#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes, stability,
 #   cpython_suites (CPython's own tests bare vs under the agent, the part that fits),
 # then the same suites inside the Debian 13 and sid roots (the matrix, below),
 # prints each suite's result and the CPython interpreters that ran, and ends with
@@ -112,6 +112,9 @@ elif [ -f tests/shapes/run_shapes.py ]; then
 else
     absent shapes tests/shapes/run_shapes.py
 fi
+
+# Issue 11: the same verdict at any instant, attached 50 times under CPU load.
+wanted stability && run_suite stability 900 "$PY" tests/stability/run_stability.py
 
 # Issue 6: CPython's own threading/fork/logging/queue/subprocess suites must give the
 # same results with the agent as without (the default mode is the part that fits CI).

@@ -163,7 +163,17 @@ def _classify(nt, f0, registry):
                 return i
         return None
 
+    i_gil, i_py = first(GIL_FUNCS), first(PY_LOCK_FUNCS)
+    in_take_gil = i_gil is not None and (i_py is None or i_gil < i_py)
     if nt.syscall is None:
+        # A GIL waiter leaves its futex wait every 5 ms (take_gil's timed wait on gil->cond,
+        # Python/ceval_gil.c, to ask for a drop); caught between two waits it is outside any
+        # syscall, yet it is waiting for the GIL all the same: its stack says so, whatever the
+        # instant (issue 11: a verdict must not depend on when we attached).
+        if in_take_gil:
+            nt.state = "waiting-for-gil"
+            nt.wait = Wait("gil", via="take_gil", detail="between two of its timed waits")
+            return
         nt.state = "running"
         return
     if nt.syscall != SYS_FUTEX:
@@ -175,14 +185,13 @@ def _classify(nt, f0, registry):
             nt.wait = Wait("syscall", detail=BLOCK_SYSCALLS.get(nt.syscall, "syscall %d" % nt.syscall))
         return
     futex = rdi
-    i_gil, i_py = first(GIL_FUNCS), first(PY_LOCK_FUNCS)
     i_mutex, i_rd, i_wr = first(MUTEX_FUNCS), first(RWLOCK_RD_FUNCS), first(RWLOCK_WR_FUNCS)
     i_sem, i_cond = first(SEM_FUNCS), first(COND_FUNCS)
     cands = [(i, k) for i, k in ((i_mutex, "mutex"), (i_rd, "rdlock"), (i_wr, "wrlock"),
                                  (i_sem, "sem"), (i_cond, "cond")) if i is not None]
     cands.sort()
     inner = cands[0][1] if cands else None
-    if i_gil is not None and (i_py is None or i_gil < i_py) and inner in (None, "cond", "mutex"):
+    if in_take_gil and inner in (None, "cond", "mutex"):
         nt.state = "waiting-for-gil"
         nt.wait = Wait("gil", futex=futex, via="take_gil")
         return

@@ -92,6 +92,13 @@ else
     nok "registry reader on synthetic registries" "$(cat "$TMP/reg")"
 fi
 
+if FW_ROOT="$ROOT" timeout 60 gdb -nx -q -batch -x "$HERE/test_classify.py" >"$TMP/classify" 2>&1 &&
+    grep -q '^CLASSIFY-OK' "$TMP/classify"; then
+    ok "thread classification from the stack, whatever the instant (a GIL waiter between its timed waits)"
+else
+    nok "thread classification on fake frames" "$(cat "$TMP/classify")"
+fi
+
 # ---- 2. escaping, in GDB's Python ----
 fwgdb -ex 'python
 from forkwatch import escape

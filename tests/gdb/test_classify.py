@@ -1,0 +1,60 @@
+"""Run inside GDB: native_threads' classification of a thread from its stack and registers,
+on fake frames (no inferior). Prints CLASSIFY-OK or CLASSIFY-FAIL lines.
+
+The case that matters (issue 11, point 5): a GIL waiter caught between two of take_gil's
+5 ms timed waits is outside any syscall; it must still be 'waiting-for-gil', not 'running'."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.environ["FW_ROOT"], "gdb"))
+from forkwatch import native_threads as nt_mod  # noqa: E402
+
+SYS_FUTEX = nt_mod.SYS_FUTEX
+fails = []
+
+
+class FakeFrame:
+    def __init__(self, regs):
+        self.regs = regs
+
+    def read_register(self, name):
+        if name not in self.regs:
+            raise ValueError(name)
+        return self.regs[name]
+
+
+def classify(functions, syscall):
+    nt = nt_mod.NativeThread()
+    nt.tid = 1
+    nt.frames = [nt_mod.Frame(i, 0x1000 + i, f, "/usr/bin/python3") for i, f in enumerate(functions)]
+    for f in nt.frames:
+        f.gdb_name = None
+    regs = {"rdi": 0x5000, "rsi": 0x189, "r10": 0x7000}
+    # orig_rax is -1 when the thread is not inside a system call (as GDB reads it).
+    regs["orig_rax"] = syscall if syscall is not None else (1 << 64) - 1
+    nt_mod._classify(nt, FakeFrame(regs), None)
+    return nt
+
+
+def expect(name, functions, syscall, state, wait_kind):
+    nt = classify(functions, syscall)
+    got = (nt.state, nt.wait.kind if nt.wait is not None else None)
+    if got != (state, wait_kind):
+        fails.append("%s: got %r, want %r" % (name, got, (state, wait_kind)))
+
+
+GIL_STACK = ["take_gil", "PyEval_RestoreThread", "PyEval_SaveThread_caller", "_PyEval_EvalFrameDefault"]
+expect("GIL waiter inside its futex wait", ["__futex_abstimed_wait_common", "pthread_cond_timedwait"] + GIL_STACK,
+       SYS_FUTEX, "waiting-for-gil", "gil")
+expect("GIL waiter between two timed waits (no syscall)", GIL_STACK, None, "waiting-for-gil", "gil")
+expect("GIL waiter in pthread_cond_timedwait's user code", ["pthread_cond_timedwait"] + GIL_STACK, None,
+       "waiting-for-gil", "gil")
+expect("a thread running Python code", ["_PyEval_EvalFrameDefault", "PyEval_EvalCode"], None, "running", None)
+expect("a thread in an uncontended mutex lock", ["pthread_mutex_lock", "PyThread_acquire_lock_timed"], None,
+       "running", None)
+
+if fails:
+    for f in fails:
+        print("CLASSIFY-FAIL " + f)
+else:
+    print("CLASSIFY-OK 5 cases")
