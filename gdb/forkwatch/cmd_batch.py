@@ -158,17 +158,29 @@ def _load_core(core, exe):
         raise BatchError("cannot load executable %s: %s" % (exe, _gdb_msg(e)))
     if "No symbol table is loaded" in out:
         error_line("executable has no symbols (stripped): %s; C-level analysis continues" % exe)
-    try:
-        # GDB 13's core-file takes the rest of the line as the name, unescaped (`file` splits
-        # it like argv): a core whose path has a space, quote or backslash was "not found"
-        out = _silently("core-file %s" % os.path.abspath(core))
-    except gdb.error as e:
-        raise BatchError("cannot load core %s: %s" % (core, _gdb_msg(e)))
+    out = _core_file(core)
     if "may not match" in out:
         error_line("core %s may not match executable %s" % (core, exe))
     if not gdb.selected_inferior().threads():
         raise BatchError("core %s has no threads" % core)
     process_info.CORE_FILE = os.path.abspath(core)
+
+
+def _core_file(core):
+    """Load the core. GDB 13's core-file takes the rest of the line as the name, unescaped;
+    later GDBs (16 in Debian 13, 18 in sid) split it like `file` does, argv-style ("Junk after
+    filename"). A plain path reads the same either way; for one with a space, quote or
+    backslash, the escaped form is tried first, then the raw one."""
+    raw = os.path.abspath(core)
+    escaped = _path_arg(core)
+    tries = [raw] if escaped == raw else [escaped, raw]
+    for i, arg in enumerate(tries):
+        try:
+            return _silently("core-file %s" % arg)
+        except gdb.error as e:
+            if i == len(tries) - 1:
+                raise BatchError("cannot load core %s: %s" % (core, _gdb_msg(e)))
+    return ""
 
 
 def _path_arg(path):
