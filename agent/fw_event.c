@@ -6,6 +6,7 @@
 #include "fw_json.h"
 #include "fw_modules.h"
 #include "fw_orphan.h"
+#include "fw_pymutex.h"
 #include "fw_python.h"
 #include "fw_registry.h"
 #include "fw_thread.h"
@@ -36,6 +37,7 @@ const char *fw_kind_json_name(uint32_t kind)
     case FW_KIND_SEMAPHORE: return "semaphore";
     case FW_KIND_C11_MTX: return "c11_mtx";
     case FW_KIND_GIL: return "gil";
+    case FW_KIND_PYMUTEX: return "pymutex";
     default: return "unknown";
     }
 }
@@ -49,8 +51,17 @@ static const char *kind_text(uint32_t kind)
     case FW_KIND_SEMAPHORE: return "semaphore";
     case FW_KIND_C11_MTX: return "C11 mutex";
     case FW_KIND_GIL: return "the GIL";
+    case FW_KIND_PYMUTEX: return "CPython PyMutex";
     default: return "lock";
     }
+}
+
+/* A PyMutex is named by the Python object around it, read again from memory. */
+static const char *lock_kind_name(const struct fw_fork_held *fh)
+{
+    uint64_t owner;
+    return fh->kind == FW_KIND_PYMUTEX ? fw_pymutex_kind(fh->lock_addr, &owner)
+                                       : fw_kind_json_name(fh->kind);
 }
 
 static const char *policy_name(void)
@@ -264,7 +275,7 @@ void fw_event_format_json(struct fw_buf *b, int event, uint32_t idx, uint32_t ac
     json_hex_field(b, "address", fh->lock_addr);
     fw_buf_char(b, ',');
     fw_json_key(b, "kind");
-    fw_json_string(b, fw_kind_json_name(fh->kind), 32);
+    fw_json_string(b, lock_kind_name(fh), 32);
     fw_buf_char(b, '}');
 
     fw_buf_str(b, ",\"holder\":{");
@@ -400,7 +411,7 @@ static uint64_t now_ns(void)
 }
 
 /* Only a single-threaded child may run CPython's frame accessors. */
-static int child_is_single_threaded(void)
+int fw_child_is_single_threaded(void)
 {
     if (__atomic_load_n(&fw_threads_claimed_in_child, __ATOMIC_RELAXED) > 0)
         return 0;
@@ -438,7 +449,7 @@ void fw_event_report(int event, uint32_t idx, uint32_t acquired_kind, int mode, 
         ;
     fw_tls_guard++;
     uint32_t wpy_count = 0;
-    if (fw_cfg.python && child_is_single_threaded())
+    if (fw_cfg.python && fw_child_is_single_threaded())
         wpy_count = fw_python_current_stack(waiter_py, WAITER_PY_MAX);
 
     struct fw_buf b;
