@@ -234,6 +234,43 @@ static void holder_py_frames(const struct fw_fork_held *fh, const struct fw_py_f
         *n = FW_MAX_PY_FRAMES - pt->frame_first;
 }
 
+/* An ownerless lock: every thread lost in the fork, with its Python stack at
+ * the fork, is a candidate holder. */
+static void json_lost_threads(struct fw_buf *b)
+{
+    const struct fw_registry *r = &forkwatch_registry;
+    const struct fw_fork *fk = &r->forks[r->header.latest_fork_slot % FW_MAX_FORKS];
+    fw_buf_char(b, '[');
+    int first = 1;
+    for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
+        const struct fw_thread *t = &r->threads[i];
+        if (t->state != FW_THREAD_VANISHED || fw_buf_room(b) < 4 * FRAME_ROOM)
+            continue;
+        int32_t pi = fk->python_captured ? fw_python_thread_index(t->pthread_id) : -1;
+        const struct fw_py_thread *pt = pi >= 0 ? &r->py_threads[pi] : 0;
+        if (!first)
+            fw_buf_char(b, ',');
+        first = 0;
+        fw_buf_char(b, '{');
+        json_i64_field(b, "tid", t->tid);
+        fw_buf_char(b, ',');
+        fw_json_key(b, "name");
+        fw_json_string(b, pt && pt->name[0] ? pt->name : t->name, FW_PY_NAME_LEN);
+        fw_buf_char(b, ',');
+        json_hex_field(b, "pthread", t->pthread_id);
+        fw_buf_str(b, ",\"python_stack\":");
+        uint32_t n = 0;
+        if (pt && pt->frame_first < FW_MAX_PY_FRAMES) {
+            n = pt->frame_count;
+            if (n > FW_MAX_PY_FRAMES - pt->frame_first)
+                n = FW_MAX_PY_FRAMES - pt->frame_first;
+        }
+        json_py_frames(b, pt ? &r->py_frames[pt->frame_first] : 0, pt ? n : 0);
+        fw_buf_char(b, '}');
+    }
+    fw_buf_char(b, ']');
+}
+
 void fw_event_format_json(struct fw_buf *b, int event, uint32_t idx, uint32_t acquired_kind,
                           int mode, uint64_t call_site, const struct fw_py_frame *wpy,
                           uint32_t wpy_count, uint64_t time_ns)
@@ -293,6 +330,11 @@ void fw_event_format_json(struct fw_buf *b, int event, uint32_t idx, uint32_t ac
     holder_py_frames(fh, &hf, &hn);
     json_py_frames(b, hf, hn);
     fw_buf_char(b, '}');
+
+    if (fh->holder_slot >= FW_MAX_THREADS) {
+        fw_buf_str(b, ",\"lost_threads\":");
+        json_lost_threads(b);
+    }
 
     fw_buf_str(b, ",\"waiter\":{");
     json_i64_field(b, "tid", self ? self->tid : 0);
@@ -361,6 +403,22 @@ static void format_text(struct fw_buf *b, int event, uint32_t idx, int mode, uin
     fw_buf_str(b, kind_text(fh->kind));
     fw_buf_char(b, ' ');
     fw_buf_hex(b, fh->lock_addr);
+    if (fh->holder_slot >= FW_MAX_THREADS) {
+        fw_buf_str(b, ", locked at the fork and naming no owner; this child has no other thread to release it."
+                      " Threads lost in the fork:");
+        for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
+            const struct fw_thread *t = &r->threads[i];
+            if (t->state != FW_THREAD_VANISHED)
+                continue;
+            fw_buf_str(b, " \"");
+            fw_text_escaped(b, t->name, FW_NAME_LEN);
+            fw_buf_str(b, "\" (tid ");
+            fw_buf_i64(b, t->tid);
+            fw_buf_char(b, ')');
+        }
+        fw_buf_char(b, '\n');
+        return;
+    }
     fw_buf_str(b, " held by thread \"");
     fw_text_escaped(b, holder_name(fh), FW_PY_NAME_LEN);
     fw_buf_str(b, "\" (tid ");

@@ -204,7 +204,12 @@ void fw_print_event_summary(FILE *out, const struct json_value *ev)
                 pid, wtid, wname, wplace, addr, hname, htid, where);
         return;
     }
-    if (deadlock)
+    if (deadlock && htid == 0 && !hname[0])   /* an ownerless lock (a PyMutex Lock) */
+        fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits on %s %s, locked at the fork "
+                     "and naming no owner; this child has no other thread to release it (see \"lost_threads\" in "
+                     "the report)\n",
+                pid, wtid, wname, wplace, kind, addr);
+    else if (deadlock)
         fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits on %s %s held by \"%s\" "
                      "(tid %lld, gone since the fork), %s\n",
                 pid, wtid, wname, wplace, kind, addr, hname, htid, hplace);
