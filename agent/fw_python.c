@@ -62,7 +62,8 @@ static struct {
 } py;
 
 /* offsetof(PyThreadState, thread_id), from `ptype/o struct _ts` of each
- * version's libpython (pyenv 3.8.18 … 3.13.0, Debian 3.11.2). */
+ * version's libpython (pyenv 3.8.18 … 3.13.0, Debian 3.11.2; Debian 13's
+ * 3.13.5 and sid's 3.13.18, 3.14.10, 3.15.2 from their -dbg DWARF). */
 static size_t thread_id_offset(int minor)
 {
     switch (minor) {
@@ -70,6 +71,8 @@ static size_t thread_id_offset(int minor)
     case 11: return 152;
     case 12: return 136;
     case 13: return 152;
+    case 14: return 152;
+    case 15: return 176;
     default: return 0;
     }
 }
