@@ -30,6 +30,7 @@ typedef void *obj_t;
 static struct {
     int resolved;        /* 1 resolved, -1 not a (supported) Python process */
     int minor;           /* 3.minor */
+    int pymutex_locks;   /* 3.13.1+: threading.Lock (3.14: RLock) is a PyMutex, invisible at fork */
     size_t thread_id_off;   /* offsetof(PyThreadState, thread_id) */
     int has_native_id;   /* native_thread_id follows thread_id (3.11+) */
     int (*IsInitialized)(void);
@@ -94,6 +95,19 @@ static int parse_minor(const char *v)
     return digits ? minor : -1;
 }
 
+/* "3.13.18 (main, ...)" -> 18; -1 if absent. */
+static int parse_micro(const char *v)
+{
+    const char *p = v ? strchr(v, '.') : 0;
+    p = p ? strchr(p + 1, '.') : 0;
+    if (!p || p[1] < '0' || p[1] > '9')
+        return -1;
+    int micro = 0;
+    for (p++; *p >= '0' && *p <= '9' && micro < 1000; p++)
+        micro = micro * 10 + (*p - '0');
+    return micro;
+}
+
 void fw_python_resolve(void)
 {
     if (py.resolved)
@@ -102,6 +116,7 @@ void fw_python_resolve(void)
     if (!LOOKUP(IsInitialized, "Py_IsInitialized") || !LOOKUP(GetVersion, "Py_GetVersion"))
         return;
     py.minor = parse_minor(py.GetVersion());
+    py.pymutex_locks = py.minor > 13 || (py.minor == 13 && parse_micro(py.GetVersion()) >= 1);
     py.thread_id_off = thread_id_offset(py.minor);
     if (!py.thread_id_off)
         return;   /* a version whose layout we do not know: no Python capture */
@@ -267,16 +282,25 @@ static int holds_locks(uint64_t ident)
     return 0;
 }
 
+/* With PyMutex locks (3.13.1+) a Python lock's holder took it with an inline
+ * atomic and has no entry: the child can only say "one of the threads lost in
+ * the fork". Up to this many threads without entries are captured as well
+ * (the first in the interpreter's list, ~60 µs each: about 0.5 ms at most). */
+#define PYMUTEX_EXTRA_THREADS 8u
+
 static void capture_all(void)
 {
     struct fw_registry *r = &forkwatch_registry;
-    uint32_t nt = 0, nf = 0;
+    uint32_t nt = 0, nf = 0, extra = 0;
     uint64_t me = (uint64_t)pthread_self();
     for (obj_t in = py.InterpHead(); in; in = py.InterpNext(in)) {
         for (obj_t ts = py.ThreadHead(in); ts; ts = py.ThreadNext(ts)) {
             uint64_t ident = tstate_ident(ts);
-            if (ident != me && !holds_locks(ident))   /* the forker's own: where the fork came from */
-                continue;
+            if (ident != me && !holds_locks(ident)) {   /* the forker's own: where the fork came from */
+                if (!py.pymutex_locks || extra >= PYMUTEX_EXTRA_THREADS)
+                    continue;
+                extra++;
+            }
             if (nt >= FW_MAX_PY_THREADS || nf >= FW_MAX_PY_FRAMES) {
                 fw_warn_flag_once(FW_FLAG_PY_FULL, "Python capture truncated at a fork");
                 goto done;
@@ -321,6 +345,12 @@ int fw_python_capture_at_fork(void)
         py.GCEnable();
     py.ErrRestore(et, ev, tb);
     return 1;
+}
+
+int fw_python_pymutex_locks(void)
+{
+    fw_python_resolve();
+    return py.resolved == 1 && py.pymutex_locks;
 }
 
 int fw_python_minor(void)
