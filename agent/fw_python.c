@@ -262,6 +262,18 @@ static int32_t tid_of(obj_t ts, uint64_t ident)
     return 0;
 }
 
+/* Has t an entry other than a blocking acquire in progress? On 3.13.1+ every
+ * idle Python thread sits in sem_wait on its own parking semaphore (an
+ * ACQUIRING entry): that is no lock the child can find held. */
+static int holds_entry(const struct fw_thread *t)
+{
+    uint32_t used = __atomic_load_n(&t->held_used, __ATOMIC_RELAXED);
+    for (uint32_t k = 0; k < used && k < FW_MAX_HELD; k++)
+        if (__atomic_load_n(&t->held[k].state, __ATOMIC_RELAXED) != FW_HOLD_ACQUIRING)
+            return 1;
+    return 0;
+}
+
 /* Is the thread with this ident worth a capture: it holds a lock (a fork_held
  * holder, or a thread with entries, whose lock the child may adopt)? Walking
  * every Python thread's frames cost ~60 µs per thread at a fork. */
@@ -275,7 +287,7 @@ static int holds_locks(uint64_t ident)
     for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
         const struct fw_thread *t = &r->threads[i];
         if (t->pthread_id == ident && __atomic_load_n(&t->state, __ATOMIC_RELAXED) == FW_THREAD_LIVE &&
-            (__atomic_load_n(&t->held_used, __ATOMIC_RELAXED) != 0 || __atomic_load_n(&t->fw_inflight, __ATOMIC_RELAXED) != 0 ||
+            (holds_entry(t) || __atomic_load_n(&t->fw_inflight, __ATOMIC_RELAXED) != 0 ||
              fw_held_inflight(t) != 0))
             return 1;
     }
@@ -287,6 +299,7 @@ static int holds_locks(uint64_t ident)
  * the fork". Up to this many threads without entries are captured as well
  * (the first in the interpreter's list, ~60 µs each: about 0.5 ms at most). */
 #define PYMUTEX_EXTRA_THREADS 8u
+#define PYMUTEX_EXTRA_FRAMES 24u   /* innermost frames only for those */
 
 static void capture_all(void)
 {
@@ -296,10 +309,12 @@ static void capture_all(void)
     for (obj_t in = py.InterpHead(); in; in = py.InterpNext(in)) {
         for (obj_t ts = py.ThreadHead(in); ts; ts = py.ThreadNext(ts)) {
             uint64_t ident = tstate_ident(ts);
+            uint32_t frames_max = FRAMES_PER_THREAD_MAX;
             if (ident != me && !holds_locks(ident)) {   /* the forker's own: where the fork came from */
                 if (!py.pymutex_locks || extra >= PYMUTEX_EXTRA_THREADS)
                     continue;
                 extra++;
+                frames_max = PYMUTEX_EXTRA_FRAMES;
             }
             if (nt >= FW_MAX_PY_THREADS || nf >= FW_MAX_PY_FRAMES) {
                 fw_warn_flag_once(FW_FLAG_PY_FULL, "Python capture truncated at a fork");
@@ -311,7 +326,7 @@ static void capture_all(void)
             pt->tid = tid_of(ts, pt->thread_ident);
             pt->frame_first = nf;
             uint32_t room = FW_MAX_PY_FRAMES - nf;
-            pt->frame_count = read_frames(ts, &r->py_frames[nf], room < FRAMES_PER_THREAD_MAX ? room : FRAMES_PER_THREAD_MAX);
+            pt->frame_count = read_frames(ts, &r->py_frames[nf], room < frames_max ? room : frames_max);
             nf += pt->frame_count;
             thread_name(pt->thread_ident, pt->name, sizeof pt->name);
             nt++;
