@@ -63,6 +63,11 @@ enum fw_lock_kind {
                                    struct _gil_runtime_state, call_site 0, holder = the
                                    thread its last_holder names). Added in agent 0.1.0's
                                    layout 1 without a bump: a new value, no field moved */
+    FW_KIND_PYMUTEX = 7,        /* CPython 3.13.1+ PyMutex (lock_addr = its byte), in fork_held
+                                   only, adopted in a child when a waiter parks on it; event
+                                   JSON names the Python lock ("threading.Lock", ...) or
+                                   "pymutex". holder_slot UINT32_MAX / holder_tid 0: the lock
+                                   names no owner. Added without a bump: a new value */
 };
 
 /* State of one held entry. */

@@ -6,6 +6,7 @@
 #include "fw_json.h"
 #include "fw_modules.h"
 #include "fw_orphan.h"
+#include "fw_pymutex.h"
 #include "fw_python.h"
 #include "fw_registry.h"
 #include "fw_thread.h"
@@ -36,6 +37,7 @@ const char *fw_kind_json_name(uint32_t kind)
     case FW_KIND_SEMAPHORE: return "semaphore";
     case FW_KIND_C11_MTX: return "c11_mtx";
     case FW_KIND_GIL: return "gil";
+    case FW_KIND_PYMUTEX: return "pymutex";
     default: return "unknown";
     }
 }
@@ -49,8 +51,17 @@ static const char *kind_text(uint32_t kind)
     case FW_KIND_SEMAPHORE: return "semaphore";
     case FW_KIND_C11_MTX: return "C11 mutex";
     case FW_KIND_GIL: return "the GIL";
+    case FW_KIND_PYMUTEX: return "CPython PyMutex";
     default: return "lock";
     }
+}
+
+/* A PyMutex is named by the Python object around it, read again from memory. */
+static const char *lock_kind_name(const struct fw_fork_held *fh)
+{
+    uint64_t owner;
+    return fh->kind == FW_KIND_PYMUTEX ? fw_pymutex_kind(fh->lock_addr, &owner)
+                                       : fw_kind_json_name(fh->kind);
 }
 
 static const char *policy_name(void)
@@ -223,6 +234,43 @@ static void holder_py_frames(const struct fw_fork_held *fh, const struct fw_py_f
         *n = FW_MAX_PY_FRAMES - pt->frame_first;
 }
 
+/* An ownerless lock: every thread lost in the fork, with its Python stack at
+ * the fork, is a candidate holder. */
+static void json_lost_threads(struct fw_buf *b)
+{
+    const struct fw_registry *r = &forkwatch_registry;
+    const struct fw_fork *fk = &r->forks[r->header.latest_fork_slot % FW_MAX_FORKS];
+    fw_buf_char(b, '[');
+    int first = 1;
+    for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
+        const struct fw_thread *t = &r->threads[i];
+        if (t->state != FW_THREAD_VANISHED || fw_buf_room(b) < 4 * FRAME_ROOM)
+            continue;
+        int32_t pi = fk->python_captured ? fw_python_thread_index(t->pthread_id) : -1;
+        const struct fw_py_thread *pt = pi >= 0 ? &r->py_threads[pi] : 0;
+        if (!first)
+            fw_buf_char(b, ',');
+        first = 0;
+        fw_buf_char(b, '{');
+        json_i64_field(b, "tid", t->tid);
+        fw_buf_char(b, ',');
+        fw_json_key(b, "name");
+        fw_json_string(b, pt && pt->name[0] ? pt->name : t->name, FW_PY_NAME_LEN);
+        fw_buf_char(b, ',');
+        json_hex_field(b, "pthread", t->pthread_id);
+        fw_buf_str(b, ",\"python_stack\":");
+        uint32_t n = 0;
+        if (pt && pt->frame_first < FW_MAX_PY_FRAMES) {
+            n = pt->frame_count;
+            if (n > FW_MAX_PY_FRAMES - pt->frame_first)
+                n = FW_MAX_PY_FRAMES - pt->frame_first;
+        }
+        json_py_frames(b, pt ? &r->py_frames[pt->frame_first] : 0, pt ? n : 0);
+        fw_buf_char(b, '}');
+    }
+    fw_buf_char(b, ']');
+}
+
 void fw_event_format_json(struct fw_buf *b, int event, uint32_t idx, uint32_t acquired_kind,
                           int mode, uint64_t call_site, const struct fw_py_frame *wpy,
                           uint32_t wpy_count, uint64_t time_ns)
@@ -264,7 +312,7 @@ void fw_event_format_json(struct fw_buf *b, int event, uint32_t idx, uint32_t ac
     json_hex_field(b, "address", fh->lock_addr);
     fw_buf_char(b, ',');
     fw_json_key(b, "kind");
-    fw_json_string(b, fw_kind_json_name(fh->kind), 32);
+    fw_json_string(b, lock_kind_name(fh), 32);
     fw_buf_char(b, '}');
 
     fw_buf_str(b, ",\"holder\":{");
@@ -282,6 +330,11 @@ void fw_event_format_json(struct fw_buf *b, int event, uint32_t idx, uint32_t ac
     holder_py_frames(fh, &hf, &hn);
     json_py_frames(b, hf, hn);
     fw_buf_char(b, '}');
+
+    if (fh->holder_slot >= FW_MAX_THREADS) {
+        fw_buf_str(b, ",\"lost_threads\":");
+        json_lost_threads(b);
+    }
 
     fw_buf_str(b, ",\"waiter\":{");
     json_i64_field(b, "tid", self ? self->tid : 0);
@@ -350,6 +403,22 @@ static void format_text(struct fw_buf *b, int event, uint32_t idx, int mode, uin
     fw_buf_str(b, kind_text(fh->kind));
     fw_buf_char(b, ' ');
     fw_buf_hex(b, fh->lock_addr);
+    if (fh->holder_slot >= FW_MAX_THREADS) {
+        fw_buf_str(b, ", locked at the fork and naming no owner; this child has no other thread to release it."
+                      " Threads lost in the fork:");
+        for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
+            const struct fw_thread *t = &r->threads[i];
+            if (t->state != FW_THREAD_VANISHED)
+                continue;
+            fw_buf_str(b, " \"");
+            fw_text_escaped(b, t->name, FW_NAME_LEN);
+            fw_buf_str(b, "\" (tid ");
+            fw_buf_i64(b, t->tid);
+            fw_buf_char(b, ')');
+        }
+        fw_buf_char(b, '\n');
+        return;
+    }
     fw_buf_str(b, " held by thread \"");
     fw_text_escaped(b, holder_name(fh), FW_PY_NAME_LEN);
     fw_buf_str(b, "\" (tid ");
@@ -400,7 +469,7 @@ static uint64_t now_ns(void)
 }
 
 /* Only a single-threaded child may run CPython's frame accessors. */
-static int child_is_single_threaded(void)
+int fw_child_is_single_threaded(void)
 {
     if (__atomic_load_n(&fw_threads_claimed_in_child, __ATOMIC_RELAXED) > 0)
         return 0;
@@ -438,7 +507,7 @@ void fw_event_report(int event, uint32_t idx, uint32_t acquired_kind, int mode, 
         ;
     fw_tls_guard++;
     uint32_t wpy_count = 0;
-    if (fw_cfg.python && child_is_single_threaded())
+    if (fw_cfg.python && fw_child_is_single_threaded())
         wpy_count = fw_python_current_stack(waiter_py, WAITER_PY_MAX);
 
     struct fw_buf b;

@@ -35,4 +35,8 @@ void fw_text_escaped(struct fw_buf *b, const char *s, size_t maxlen);
 
 const char *fw_kind_json_name(uint32_t kind);
 
+/* In a fork child: does /proc say this process has one thread, and has none
+ * been started since the fork? */
+int fw_child_is_single_threaded(void);
+
 #endif

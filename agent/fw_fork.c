@@ -196,7 +196,9 @@ void fw_fork_prepare(uint32_t via)
     fw_modules_capture();
     if (fw_cfg.python)
         fw_python_note_fork();
-    if (count > 0)
+    /* With PyMutex locks (3.13.1+) another thread may hold a Python lock with
+     * no entry to show for it: its Python stack and name are still wanted. */
+    if (count > 0 || (fw_cfg.python && fk->threads_live > 1 && fw_python_pymutex_locks()))
         describe_held(count, fk);
     r->header.latest_fork_slot = slot;
     r->header.forks_total = id;

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 /* From `ptype/o` of each version's libpython (pyenv 3.8.18 … 3.13.0, Debian
- * 3.11.2): struct _gil_runtime_state is the same in all of them (last_holder 8,
+ * 3.11.2; the -dbg DWARF of Debian 13's 3.13.5 and sid's 3.13.18/3.14.10/3.15.2): struct _gil_runtime_state is the same in all of them (last_holder 8,
  * locked 16, cond 32). tests/unit/test_gil.c checks every number against DWARF. */
 static const struct fw_gil_layout layouts[] = {
     /* minor, runtime.ceval.gil, interp.ceval.gil, last_holder, locked, cond, thread_id,
@@ -31,7 +31,9 @@ static const struct fw_gil_layout layouts[] = {
     { 10, 352, 0, 8, 16, 32, 176, 0, 856, 872, 48, 0 },
     { 11, 360, 0, 8, 16, 32, 152, 160, 888, 872, 48, 0 },
     { 12, 0, 384, 8, 16, 32, 136, 144, 944, 880, 40, 0 },
-    { 13, 0, 16, 8, 16, 32, 152, 160, 7656, 880, 40, 8 },
+    { 13, 0, 16, 8, 16, 32, 152, 160, 7656, 880, 40, 8 },   /* also 3.13.5 (Debian 13), 3.13.18 (sid) */
+    { 14, 0, 16, 8, 16, 32, 152, 160, 7688, 880, 40, 8 },   /* 3.14.10 (sid) */
+    { 15, 0, 16, 8, 16, 32, 176, 184, 7592, 888, 40, 8 },   /* 3.15.2 (sid) */
 };
 
 const struct fw_gil_layout *fw_gil_layout_for(int minor)

@@ -30,6 +30,8 @@ int fw_lockword_held(uint32_t kind, const void *lock)
         int writer = __atomic_load_n(&rw->__data.__cur_writer, __ATOMIC_RELAXED);
         return writer != 0 || (readers & RWLOCK_WRLOCKED) || (readers >> RWLOCK_READER_SHIFT) != 0;
     }
+    case FW_KIND_PYMUTEX:   /* CPython's PyMutex: bit 0 of its byte is _Py_LOCKED */
+        return (__atomic_load_n((const uint8_t *)lock, __ATOMIC_RELAXED) & 1u) != 0;
     case FW_KIND_SEMAPHORE: {
         /* 64-bit new_sem: value in the low 32 bits of the first word. */
         const uint64_t *data = lock;

@@ -6,6 +6,7 @@
 #include "fw_config.h"
 #include "fw_buf.h"
 #include "fw_event.h"
+#include "fw_pymutex.h"
 #include "fw_python.h"
 #include "fw_real.h"
 #include "fw_log.h"
@@ -133,7 +134,8 @@ static void make_live(uint32_t idx)
     live_count++;
 }
 
-/* Appends an orphan held by vanished slot i (entry e may be NULL). */
+/* Appends an orphan held by vanished slot i (UINT32_MAX: holder unknown; entry
+ * e may be NULL). */
 static int append_orphan(uint32_t i, uint64_t addr, uint32_t kind, const struct fw_held *e)
 {
     struct fw_registry *r = &forkwatch_registry;
@@ -142,17 +144,24 @@ static int append_orphan(uint32_t i, uint64_t addr, uint32_t kind, const struct 
         fw_warn_flag_once(FW_FLAG_FORK_HELD_FULL, "more locks held at a fork than the table records");
         return -1;
     }
-    const struct fw_thread *t = &r->threads[i];
     struct fw_fork_held *fh = &r->fork_held[n];
     fh->lock_addr = addr;
     fh->call_site = e ? e->call_site : 0;
     fh->kind = kind;
     fh->stack_id = e ? e->stack_id : 0;
-    fh->holder_tid = t->tid;
+    if (i < FW_MAX_THREADS) {
+        const struct fw_thread *t = &r->threads[i];
+        fh->holder_tid = t->tid;
+        fh->holder_pthread = t->pthread_id;
+        fh->py_thread = fw_python_thread_index(t->pthread_id);
+        fw_copy_str(fh->holder_name, sizeof fh->holder_name, t->name);
+    } else {   /* an ownerless lock (a PyMutex Lock): memory does not say who */
+        fh->holder_tid = 0;
+        fh->holder_pthread = 0;
+        fh->py_thread = -1;
+        fh->holder_name[0] = '\0';
+    }
     fh->holder_slot = i;
-    fh->holder_pthread = t->pthread_id;
-    fh->py_thread = fw_python_thread_index(t->pthread_id);
-    fw_copy_str(fh->holder_name, sizeof fh->holder_name, t->name);
     fh->call_site_function[0] = '\0';
     fh->orphan_state = FW_ORPHAN_NOT_CHILD;
     r->header.fork_held_count = n + 1;
@@ -444,20 +453,60 @@ static struct fw_fork_held *live_at(int i, int *index)
     return fh;
 }
 
+/* A PyMutex (CPython 3.13.1+) whose waiter parks in this child, at addr: the
+ * fork_held index of its orphan, or -1 without evidence that nobody left can
+ * release it. The holder took it with an inline atomic, so no entry names it;
+ * the evidence is the lock's own memory — a 3.14+ RLock's owner ident naming a
+ * thread lost in the fork — or, for an ownerless lock, a child whose only
+ * thread is this one (none started since the fork, /proc agrees): the one
+ * thread that could release it is the one about to sleep on it. */
+static int pymutex_orphan(uint64_t addr)
+{
+    int idx = fw_orphan_lookup(addr);
+    if (idx >= 0)
+        return idx;
+    uint64_t owner;
+    fw_pymutex_kind(addr, &owner);
+    struct fw_registry *r = &forkwatch_registry;
+    if (owner != 0) {
+        for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
+            const struct fw_thread *t = &r->threads[i];
+            if (t->state == FW_THREAD_VANISHED && t->pthread_id == owner) {
+                idx = append_orphan(i, addr, FW_KIND_PYMUTEX, 0);
+                break;
+            }
+        }
+    } else if (__atomic_load_n(&fw_threads_claimed_in_child, __ATOMIC_RELAXED) == 0 &&
+               fw_child_is_single_threaded()) {
+        idx = append_orphan(UINT32_MAX, addr, FW_KIND_PYMUTEX, 0);
+    }
+    if (idx >= 0)
+        make_live((uint32_t)idx);
+    return idx;
+}
+
 void fw_orphan_on_acquire(const void *lock, uint32_t kind, int mode, uint64_t call_site)
 {
     int idx;
+    const void *awaited = lock;
     struct fw_fork_held *fh = live_orphan(lock, &idx);
     if (!fh && fw_orphan_lookup((uint64_t)(uintptr_t)lock) < 0) {
         int adopted = adopt_by_owner(lock, kind);
         fh = adopted >= 0 ? live_at(adopted, &idx) : 0;
+    }
+    if (!fh && kind == FW_KIND_SEMAPHORE && mode != FW_ACQ_TRY) {
+        /* Not a lock of its own: maybe a PyMutex waiter's park semaphore. */
+        uint64_t m = fw_pymutex_awaited(lock);
+        int p = m ? pymutex_orphan(m) : -1;
+        fh = p >= 0 ? live_at(p, &idx) : 0;
+        awaited = (const void *)(uintptr_t)m;
     }
     if (!fh)
         return;
     /* Readers do not wait for readers. */
     if (kind == FW_KIND_RWLOCK_READ && fh->kind == FW_KIND_RWLOCK_READ)
         return;
-    if (!fw_lockword_held(fh->kind, lock))
+    if (!fw_lockword_held(fh->kind, awaited))
         return;   /* someone in the child released it: nothing to wait for */
     if (fw_cfg.policy == FW_POLICY_OFF)
         return;

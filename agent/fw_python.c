@@ -30,6 +30,7 @@ typedef void *obj_t;
 static struct {
     int resolved;        /* 1 resolved, -1 not a (supported) Python process */
     int minor;           /* 3.minor */
+    int pymutex_locks;   /* 3.13.1+: threading.Lock (3.14: RLock) is a PyMutex, invisible at fork */
     size_t thread_id_off;   /* offsetof(PyThreadState, thread_id) */
     int has_native_id;   /* native_thread_id follows thread_id (3.11+) */
     int (*IsInitialized)(void);
@@ -62,7 +63,8 @@ static struct {
 } py;
 
 /* offsetof(PyThreadState, thread_id), from `ptype/o struct _ts` of each
- * version's libpython (pyenv 3.8.18 … 3.13.0, Debian 3.11.2). */
+ * version's libpython (pyenv 3.8.18 … 3.13.0, Debian 3.11.2; Debian 13's
+ * 3.13.5 and sid's 3.13.18, 3.14.10, 3.15.2 from their -dbg DWARF). */
 static size_t thread_id_offset(int minor)
 {
     switch (minor) {
@@ -70,6 +72,8 @@ static size_t thread_id_offset(int minor)
     case 11: return 152;
     case 12: return 136;
     case 13: return 152;
+    case 14: return 152;
+    case 15: return 176;
     default: return 0;
     }
 }
@@ -91,6 +95,19 @@ static int parse_minor(const char *v)
     return digits ? minor : -1;
 }
 
+/* "3.13.18 (main, ...)" -> 18; -1 if absent. */
+static int parse_micro(const char *v)
+{
+    const char *p = v ? strchr(v, '.') : 0;
+    p = p ? strchr(p + 1, '.') : 0;
+    if (!p || p[1] < '0' || p[1] > '9')
+        return -1;
+    int micro = 0;
+    for (p++; *p >= '0' && *p <= '9' && micro < 1000; p++)
+        micro = micro * 10 + (*p - '0');
+    return micro;
+}
+
 void fw_python_resolve(void)
 {
     if (py.resolved)
@@ -99,6 +116,7 @@ void fw_python_resolve(void)
     if (!LOOKUP(IsInitialized, "Py_IsInitialized") || !LOOKUP(GetVersion, "Py_GetVersion"))
         return;
     py.minor = parse_minor(py.GetVersion());
+    py.pymutex_locks = py.minor > 13 || (py.minor == 13 && parse_micro(py.GetVersion()) >= 1);
     py.thread_id_off = thread_id_offset(py.minor);
     if (!py.thread_id_off)
         return;   /* a version whose layout we do not know: no Python capture */
@@ -244,6 +262,18 @@ static int32_t tid_of(obj_t ts, uint64_t ident)
     return 0;
 }
 
+/* Has t an entry other than a blocking acquire in progress? On 3.13.1+ every
+ * idle Python thread sits in sem_wait on its own parking semaphore (an
+ * ACQUIRING entry): that is no lock the child can find held. */
+static int holds_entry(const struct fw_thread *t)
+{
+    uint32_t used = __atomic_load_n(&t->held_used, __ATOMIC_RELAXED);
+    for (uint32_t k = 0; k < used && k < FW_MAX_HELD; k++)
+        if (__atomic_load_n(&t->held[k].state, __ATOMIC_RELAXED) != FW_HOLD_ACQUIRING)
+            return 1;
+    return 0;
+}
+
 /* Is the thread with this ident worth a capture: it holds a lock (a fork_held
  * holder, or a thread with entries, whose lock the child may adopt)? Walking
  * every Python thread's frames cost ~60 µs per thread at a fork. */
@@ -257,23 +287,35 @@ static int holds_locks(uint64_t ident)
     for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++) {
         const struct fw_thread *t = &r->threads[i];
         if (t->pthread_id == ident && __atomic_load_n(&t->state, __ATOMIC_RELAXED) == FW_THREAD_LIVE &&
-            (__atomic_load_n(&t->held_used, __ATOMIC_RELAXED) != 0 || __atomic_load_n(&t->fw_inflight, __ATOMIC_RELAXED) != 0 ||
+            (holds_entry(t) || __atomic_load_n(&t->fw_inflight, __ATOMIC_RELAXED) != 0 ||
              fw_held_inflight(t) != 0))
             return 1;
     }
     return 0;
 }
 
+/* With PyMutex locks (3.13.1+) a Python lock's holder took it with an inline
+ * atomic and has no entry: the child can only say "one of the threads lost in
+ * the fork". Up to this many threads without entries are captured as well
+ * (the first in the interpreter's list, ~60 µs each: about 0.5 ms at most). */
+#define PYMUTEX_EXTRA_THREADS 8u
+#define PYMUTEX_EXTRA_FRAMES 24u   /* innermost frames only for those */
+
 static void capture_all(void)
 {
     struct fw_registry *r = &forkwatch_registry;
-    uint32_t nt = 0, nf = 0;
+    uint32_t nt = 0, nf = 0, extra = 0;
     uint64_t me = (uint64_t)pthread_self();
     for (obj_t in = py.InterpHead(); in; in = py.InterpNext(in)) {
         for (obj_t ts = py.ThreadHead(in); ts; ts = py.ThreadNext(ts)) {
             uint64_t ident = tstate_ident(ts);
-            if (ident != me && !holds_locks(ident))   /* the forker's own: where the fork came from */
-                continue;
+            uint32_t frames_max = FRAMES_PER_THREAD_MAX;
+            if (ident != me && !holds_locks(ident)) {   /* the forker's own: where the fork came from */
+                if (!py.pymutex_locks || extra >= PYMUTEX_EXTRA_THREADS)
+                    continue;
+                extra++;
+                frames_max = PYMUTEX_EXTRA_FRAMES;
+            }
             if (nt >= FW_MAX_PY_THREADS || nf >= FW_MAX_PY_FRAMES) {
                 fw_warn_flag_once(FW_FLAG_PY_FULL, "Python capture truncated at a fork");
                 goto done;
@@ -284,7 +326,7 @@ static void capture_all(void)
             pt->tid = tid_of(ts, pt->thread_ident);
             pt->frame_first = nf;
             uint32_t room = FW_MAX_PY_FRAMES - nf;
-            pt->frame_count = read_frames(ts, &r->py_frames[nf], room < FRAMES_PER_THREAD_MAX ? room : FRAMES_PER_THREAD_MAX);
+            pt->frame_count = read_frames(ts, &r->py_frames[nf], room < frames_max ? room : frames_max);
             nf += pt->frame_count;
             thread_name(pt->thread_ident, pt->name, sizeof pt->name);
             nt++;
@@ -318,6 +360,12 @@ int fw_python_capture_at_fork(void)
         py.GCEnable();
     py.ErrRestore(et, ev, tb);
     return 1;
+}
+
+int fw_python_pymutex_locks(void)
+{
+    fw_python_resolve();
+    return py.resolved == 1 && py.pymutex_locks;
 }
 
 int fw_python_minor(void)

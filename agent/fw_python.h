@@ -33,4 +33,7 @@ int32_t fw_python_thread_index(uint64_t pthread_id);
  * Only call when the child has a single thread. Returns the count (0 if none). */
 uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max);
 
+/* 3.13.1+: Python locks are PyMutexes, taken without a call the agent sees. */
+int fw_python_pymutex_locks(void);
+
 #endif

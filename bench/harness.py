@@ -308,7 +308,8 @@ PY_CASES = [("lock", "threading.Lock acquire+release"), ("rlock", "threading.RLo
 
 def group_python():
     pythons = os.environ.get("BENCH_PYTHONS")
-    pythons = pythons.split(":") if pythons else [SYS_PY, newest_cpython()]
+    # /usr/bin/python3.14: the PyMutex-era rows (inside the sid root, tests/run_in_root.sh)
+    pythons = pythons.split(":") if pythons else [SYS_PY, newest_cpython(), "/usr/bin/python3.14"]
     pythons = [p for p in dict.fromkeys(pythons) if p and os.access(p, os.X_OK)]
     script = os.path.join(BENCH_SRC, "pybench.py")
     cases = []

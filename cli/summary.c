@@ -204,7 +204,23 @@ void fw_print_event_summary(FILE *out, const struct json_value *ev)
                 pid, wtid, wname, wplace, addr, hname, htid, where);
         return;
     }
-    if (deadlock)
+    const struct json_value *lost = json_get(ev, "lost_threads");
+    if (deadlock && htid == 0 && !hname[0] && lost && lost->type == JSON_ARRAY) {
+        /* An ownerless lock (a PyMutex Lock): the lost threads are the candidates. */
+        fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits on %s %s, locked at the fork "
+                     "and naming no owner; no other thread is left in this child to release it. Threads lost in "
+                     "the fork:",
+                pid, wtid, wname, wplace, kind, addr);
+        for (size_t i = 0; i < lost->count; i++) {
+            long long ltid = 0;
+            char lname[64], lplace[800];
+            json_get_int(lost->items[i], "tid", &ltid);
+            fw_escape_cstr(json_get_string(lost->items[i], "name"), lname, sizeof lname);
+            describe_place(lost->items[i], true, lplace, sizeof lplace);
+            fprintf(out, "%s \"%s\" (tid %lld, %s)", i ? ";" : "", lname, ltid, lplace);
+        }
+        fputc('\n', out);
+    } else if (deadlock)
         fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits on %s %s held by \"%s\" "
                      "(tid %lld, gone since the fork), %s\n",
                 pid, wtid, wname, wplace, kind, addr, hname, htid, hplace);

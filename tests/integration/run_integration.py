@@ -31,7 +31,31 @@ def forkwatch_run(fx, interp, wd, extra_args=(), fixture_timeout=FIXTURE_TIMEOUT
     return res, time.monotonic() - t0, fwtest.read_report(report), fwtest.read_events(events)
 
 
-def check_deadlock_event(fx, ev, events, policy):
+def pymutex_kind(fx, interp):
+    """The agent's lock.kind when the fixture's lock is a PyMutex in this interpreter
+    (threading.Lock from 3.13.1, threading.RLock from 3.14), else None."""
+    if interp is None or fx.event_lock_kind != "semaphore":
+        return None
+    if "threading.Lock" in fx.lock_kinds and interp.version >= (3, 13, 1):
+        return "threading.Lock"
+    if "threading.RLock" in fx.lock_kinds and interp.version >= (3, 14, 0):
+        return "threading.RLock"
+    return None
+
+
+def check_holder(fx, holder, events, what):
+    check(holder.get("name") == fx.holder_name,
+          "%s.name %r != %r" % (what, holder.get("name"), fx.holder_name))
+    check(holder.get("tid") == int(events["holder_tid"][0]),
+          "%s.tid %r != holder_tid %s" % (what, holder.get("tid"), events["holder_tid"][0]))
+    if fx.holder_py_marker:
+        line = marker_line(fx.source, fx.holder_py_marker)
+        check(fwtest.frames_match(holder.get("python_stack"), os.path.basename(fx.source), line),
+              "%s python_stack lacks %s:%d: %s" % (what, os.path.basename(fx.source), line,
+                                                   fmt_frames(holder.get("python_stack"))))
+
+
+def check_deadlock_event(fx, ev, events, policy, interp=None):
     where = "event %s" % ev
     check(ev.get("schema") == "forkwatch-event/1", "schema: %r" % ev.get("schema"))
     check(ev.get("policy") == policy, "policy %r != %r" % (ev.get("policy"), policy))
@@ -40,24 +64,24 @@ def check_deadlock_event(fx, ev, events, policy):
     check(ev.get("ppid") == parent, "ppid %r != parent %d" % (ev.get("ppid"), parent))
     check((ev.get("fork") or {}).get("parent_pid") == parent, "fork.parent_pid: %r" % ev.get("fork"))
     lock = ev.get("lock") or {}
-    check(lock.get("kind") == fx.event_lock_kind,
-          "lock.kind %r != %r" % (lock.get("kind"), fx.event_lock_kind))
+    pym = pymutex_kind(fx, interp)
+    want_kind = pym or fx.event_lock_kind
+    check(lock.get("kind") == want_kind, "lock.kind %r != %r" % (lock.get("kind"), want_kind))
     check(str(lock.get("address", "")).startswith("0x"), "lock.address %r" % lock.get("address"))
     holder = ev.get("holder") or {}
-    check(holder.get("name") == fx.holder_name,
-          "holder.name %r != %r" % (holder.get("name"), fx.holder_name))
     check(holder.get("alive") is False, "holder.alive %r" % holder.get("alive"))
-    check(holder.get("tid") == int(events["holder_tid"][0]),
-          "holder.tid %r != holder_tid %s" % (holder.get("tid"), events["holder_tid"][0]))
+    if pym == "threading.Lock":
+        # A PyMutex Lock names no owner: the holder is among the threads lost in the fork.
+        check(holder.get("tid") == 0 and holder.get("name") == "", "ownerless holder: %r" % holder)
+        lost = [t for t in ev.get("lost_threads") or [] if t.get("name") == fx.holder_name]
+        check(len(lost) == 1, "lost_threads lacks %s: %r" % (fx.holder_name, ev.get("lost_threads")))
+        check_holder(fx, lost[0], events, "lost thread")
+    else:
+        check_holder(fx, holder, events, "holder")
     if fx.holder_function:
         top = [f.get("function") for f in (holder.get("native_stack") or [])[:3]]
         check(fx.holder_function in top, "holder's acquiring function %s not in the top of %s"
               % (fx.holder_function, fmt_frames(holder.get("native_stack"))))
-    if fx.holder_py_marker:
-        line = marker_line(fx.source, fx.holder_py_marker)
-        check(fwtest.frames_match(holder.get("python_stack"), os.path.basename(fx.source), line),
-              "holder python_stack lacks %s:%d: %s" % (os.path.basename(fx.source), line,
-                                                        fmt_frames(holder.get("python_stack"))))
     waiter = ev.get("waiter") or {}
     child = int(events["child_pid"][0])
     check(waiter.get("tid") == child, "waiter.tid %r != child %d" % (waiter.get("tid"), child))
@@ -96,7 +120,7 @@ def test_hang_abort(fx, interp):
         found = deadlock_events(report, int(events["child_pid"][0]))
         check(len(found) == 1, "want one fork-deadlock event from the child, got %d of %d events"
               % (len(found), len(report)))
-        check_deadlock_event(fx, found[0], events, "abort")
+        check_deadlock_event(fx, found[0], events, "abort", interp)
     finally:
         fwtest.remove_tree(wd)
 
@@ -149,7 +173,7 @@ def test_warn_hangs(fx, interp):
         # forkwatch run symbolises the report when the command ends: check that version.
         found = deadlock_events(fwtest.read_report(report), child)
         check(len(found) == 1, "want one fork-deadlock event, got %d" % len(found))
-        check_deadlock_event(fx, found[0], events, "warn")
+        check_deadlock_event(fx, found[0], events, "warn", interp)
     finally:
         started.cleanup()
         fwtest.remove_tree(wd)

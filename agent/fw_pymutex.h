@@ -1,0 +1,19 @@
+/* fw_pymutex.h — CPython 3.13.1+ PyMutex parks in a fork child. A PyMutex is
+ * taken with an inline compare-and-swap (no libc call); only its waiter is seen,
+ * when it parks on its own stack semaphore. Async-signal-safe, fault-safe reads. */
+#ifndef FW_PYMUTEX_H
+#define FW_PYMUTEX_H
+
+#include <stdint.h>
+
+/* If the semaphore sem (about to be waited on by the calling thread) is the
+ * _PySemaphore of a parking-lot wait_entry on this thread's stack, waiting for a
+ * locked PyMutex: its address, else 0. */
+uint64_t fw_pymutex_awaited(const void *sem);
+
+/* What the memory around a PyMutex says: the lock's JSON kind ("threading.Lock",
+ * "threading.RLock", or "pymutex" when the containing object is not recognised)
+ * and, for a _PyRecursiveMutex (3.14+ RLock), its owner's pthread_self() (0 = none). */
+const char *fw_pymutex_kind(uint64_t mutex_addr, uint64_t *owner_ident);
+
+#endif
