@@ -126,6 +126,10 @@ def _load_cpython(report, pinfo):
     try:
         report.python = {"version": proc.version_string, "layout": proc.layout_source}
         report.python_debug_info = bool(proc.has_debug_info)
+        if getattr(proc, "best_effort", False):
+            report.python["layout"] = "_Py_DebugOffsets (best effort)"
+            report.notes.append("CPython %s is newer than forkwatch knows: best-effort analysis "
+                                "through its _Py_DebugOffsets" % proc.version_string)
     except Exception:
         report.python = {"version": None}
     return proc
@@ -547,6 +551,10 @@ def _lock_and_holder(c, t, w):
         elif w.kind == "semaphore":
             s = glibc_locks.read_sem(addr)
             lock["_state"] = "value %d, %d waiters" % (s.value, s.waiters)
+        elif w.kind in ("pymutex", "parking_lot") and pyobj is None:
+            # CPython 3.13+ PyMutex byte: 1 locked, 2 has parked waiters (Include/cpython/lock.h)
+            bits = memory.read_u8(addr)
+            lock["_state"] = "locked" if bits & 1 else "unlocked"
     except memory.MemoryReadError as e:
         c.r.notes.append("lock at 0x%x unreadable: %s" % (addr, e))
 
@@ -874,7 +882,7 @@ def _finding(c, kind, t, lock, h):
             advice = ADVICE["py-lock"]
         elif lock["kind"] == "io.buffered":
             advice = ADVICE["io"]
-        elif lock["kind"] == "semaphore" and c.proc is not None:
+        elif lock["kind"] in ("semaphore", "pymutex") and c.proc is not None:
             advice = ADVICE["py-lock"]
         else:
             advice = ADVICE["c"]
@@ -890,8 +898,10 @@ def _finding(c, kind, t, lock, h):
         advice = ("an os.register_at_fork(after_in_child=...) hook runs before the locks are re-created by the "
                   "hooks registered after it (logging's among them): do not take locks in it (no logging), "
                   "register it after importing logging, or use the 'spawn' or 'forkserver' start method")
-    elif names & {"Py_FinalizeEx", "_Py_Finalize", "flush_std_files", "Py_Exit", "Py_RunMain"} and \
+    elif names & {"Py_FinalizeEx", "_Py_Finalize", "flush_std_files", "_Py_Finalize_part_1"} and \
             not t["python_stack"]:
+        # only when the stack is inside finalisation: Py_RunMain/Py_Exit are at the base of
+        # every main thread, and an unread Python stack is not an empty one (issue 10, point 5)
         summary += "; this is the interpreter's shutdown (flushing the standard streams at exit)"
     elif "child_exec" in names or any("_posixsubprocess" in (f.module or "") for f in t["_native"].frames) \
             or (kind == "fork-deadlock" and _in_subprocess_child(t)):
