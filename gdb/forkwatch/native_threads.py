@@ -48,6 +48,10 @@ PYMUTEX_FUNCS = {"_PyMutex_LockTimed", "PyMutex_Lock", "_PyMutex_LockSlow", "PyM
                  "_thread_RLock_acquire_impl", "acquire_timed"}
 EVENT_FUNCS = {"PyEvent_WaitTimed", "PyEvent_Wait", "_PyEvent_WaitTimed", "_PyThread_Join",
                "ThreadHandle_join", "_PyOnceFlag_CallOnceSlow"}
+# names are matched after symbols.base_name (leading '_' stripped)
+PARK_FUNCS = set(symbols.base_name(n) for n in PARK_FUNCS)
+PYMUTEX_FUNCS = set(symbols.base_name(n) for n in PYMUTEX_FUNCS)
+EVENT_FUNCS = set(symbols.base_name(n) for n in EVENT_FUNCS)
 GIL_FUNCS = {"take_gil", "PyEval_RestoreThread", "PyEval_AcquireThread", "_PyEval_AcquireLock"}
 SLEEP_FUNCS = {"sleep", "usleep", "nanosleep", "clock_nanosleep", "pause", "select", "poll", "epoll_wait",
                "pselect", "ppoll", "sigwait", "sigsuspend", "pysleep", "time_sleep", "waitpid", "wait"}
@@ -265,7 +269,7 @@ def _classify_parked(nt, names, futex, timed, first):
         return
     if i_event is not None and (i_mutex is None or i_event < i_mutex):
         # 3.13+ Thread.join() waits on the thread handle's PyEvent (Modules/_threadmodule.c)
-        joined = any(n in ("_PyThread_Join", "ThreadHandle_join") for n in names)
+        joined = any(n in ("PyThread_Join", "ThreadHandle_join") for n in names)
         w = Wait("pyevent", lock_address=addr, futex=futex, via="PyEvent_WaitTimed",
                  detail="joining a thread" if joined else None)
         nt.state = "blocked-on-lock"
