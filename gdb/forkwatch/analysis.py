@@ -516,7 +516,22 @@ def _holder_from_agent_orphan(c, e, lock):
             stack[0]["function"] = e.call_site_function
     where = e.call_site_function or (stack[0]["function"] if stack else None)
     name = (pyt.name if pyt is not None and pyt.name else None) or e.holder_name or None
-    return {"tid": e.holder_tid, "name": name, "alive": False,
+    tid = e.holder_tid
+    inferred = None
+    if not tid and pyt is None and e.kind_name == "pymutex":
+        # A CPython 3.13.1+ PyMutex records no owner (Include/cpython/lock.h): the agent only
+        # knows it was locked at the fork. When exactly one thread was lost in that fork, it
+        # is the holder (nothing else could have locked it); otherwise the holder is one of
+        # them and we say so rather than pick one.
+        lost = [rt for rt in reg.threads if rt.state == agent_registry.THREAD_VANISHED and rt.tid]
+        if len(lost) == 1:
+            tid, name = lost[0].tid, lost[0].name or None
+            for cand in reg.py_threads:
+                if cand.tid == tid or (lost[0].pthread_id and cand.thread_ident == lost[0].pthread_id):
+                    pyt = cand
+                    name = cand.name or name
+            inferred = "the only thread lost in the fork"
+    return {"tid": tid or None, "name": name, "alive": False, "_inferred": inferred,
             "pid": (fork.parent_pid if fork else None) or reg.header.get("parent_pid") or None,
             "python_stack": pyt.frames if pyt is not None else [], "native_stack": stack,
             "source": "agent", "_kind": "fork-deadlock", "_live": False, "_where": where}
@@ -852,6 +867,8 @@ def _finding(c, kind, t, lock, h):
         if h.get("tid") is None and h.get("_ident") is None:
             summary = "%s blocks on %s that no thread here holds or can release: it was held across " \
                       "fork() by a thread of the parent" % (who, lw)
+        if h.get("_inferred"):
+            summary += " (the holder is inferred: %s; a PyMutex records no owner)" % h["_inferred"]
         shape = _python_wait_shape(t)
         lost = _lost_python_threads(c)
         if shape == "condition" and h.get("source") == "inferred":
