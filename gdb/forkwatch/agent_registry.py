@@ -64,6 +64,7 @@ TABLE_MAX_CAPACITY = {"threads": 1 << 16, "stacks": 1 << 18, "forks": 1 << 12, "
 
 KIND_NAMES = {1: "pthread_mutex", 2: "pthread_rwlock", 3: "pthread_rwlock", 4: "semaphore", 5: "c11_mtx"}
 KIND_NAMES[6] = "gil"  # FW_KIND_GIL: CPython's GIL, held by another thread at the fork (fork_held only)
+KIND_NAMES[7] = "pymutex"  # FW_KIND_PYMUTEX: CPython 3.13.1+ PyMutex byte (fork_held only)
 HOLD_EMPTY, HOLD_ACQUIRING, HOLD_HELD, HOLD_COND_RELEASED = 0, 1, 2, 3
 THREAD_FREE, THREAD_LIVE, THREAD_EXITED, THREAD_VANISHED = 0, 1, 2, 3
 THREAD_STATE_NAMES = {0: "free", 1: "live", 2: "exited", 3: "vanished"}

@@ -126,6 +126,10 @@ def _load_cpython(report, pinfo):
     try:
         report.python = {"version": proc.version_string, "layout": proc.layout_source}
         report.python_debug_info = bool(proc.has_debug_info)
+        if getattr(proc, "best_effort", False):
+            report.python["layout"] = "_Py_DebugOffsets (best effort)"
+            report.notes.append("CPython %s is newer than forkwatch knows: best-effort analysis "
+                                "through its _Py_DebugOffsets" % proc.version_string)
     except Exception:
         report.python = {"version": None}
     return proc
@@ -512,7 +516,22 @@ def _holder_from_agent_orphan(c, e, lock):
             stack[0]["function"] = e.call_site_function
     where = e.call_site_function or (stack[0]["function"] if stack else None)
     name = (pyt.name if pyt is not None and pyt.name else None) or e.holder_name or None
-    return {"tid": e.holder_tid, "name": name, "alive": False,
+    tid = e.holder_tid
+    inferred = None
+    if not tid and pyt is None and e.kind_name == "pymutex":
+        # A CPython 3.13.1+ PyMutex records no owner (Include/cpython/lock.h): the agent only
+        # knows it was locked at the fork. When exactly one thread was lost in that fork, it
+        # is the holder (nothing else could have locked it); otherwise the holder is one of
+        # them and we say so rather than pick one.
+        lost = [rt for rt in reg.threads if rt.state == agent_registry.THREAD_VANISHED and rt.tid]
+        if len(lost) == 1:
+            tid, name = lost[0].tid, lost[0].name or None
+            for cand in reg.py_threads:
+                if cand.tid == tid or (lost[0].pthread_id and cand.thread_ident == lost[0].pthread_id):
+                    pyt = cand
+                    name = cand.name or name
+            inferred = "the only thread lost in the fork"
+    return {"tid": tid or None, "name": name, "alive": False, "_inferred": inferred,
             "pid": (fork.parent_pid if fork else None) or reg.header.get("parent_pid") or None,
             "python_stack": pyt.frames if pyt is not None else [], "native_stack": stack,
             "source": "agent", "_kind": "fork-deadlock", "_live": False, "_where": where}
@@ -547,6 +566,10 @@ def _lock_and_holder(c, t, w):
         elif w.kind == "semaphore":
             s = glibc_locks.read_sem(addr)
             lock["_state"] = "value %d, %d waiters" % (s.value, s.waiters)
+        elif w.kind in ("pymutex", "parking_lot") and pyobj is None:
+            # CPython 3.13+ PyMutex byte: 1 locked, 2 has parked waiters (Include/cpython/lock.h)
+            bits = memory.read_u8(addr)
+            lock["_state"] = "locked" if bits & 1 else "unlocked"
     except memory.MemoryReadError as e:
         c.r.notes.append("lock at 0x%x unreadable: %s" % (addr, e))
 
@@ -844,6 +867,8 @@ def _finding(c, kind, t, lock, h):
         if h.get("tid") is None and h.get("_ident") is None:
             summary = "%s blocks on %s that no thread here holds or can release: it was held across " \
                       "fork() by a thread of the parent" % (who, lw)
+        if h.get("_inferred"):
+            summary += " (the holder is inferred: %s; a PyMutex records no owner)" % h["_inferred"]
         shape = _python_wait_shape(t)
         lost = _lost_python_threads(c)
         if shape == "condition" and h.get("source") == "inferred":
@@ -874,7 +899,7 @@ def _finding(c, kind, t, lock, h):
             advice = ADVICE["py-lock"]
         elif lock["kind"] == "io.buffered":
             advice = ADVICE["io"]
-        elif lock["kind"] == "semaphore" and c.proc is not None:
+        elif lock["kind"] in ("semaphore", "pymutex") and c.proc is not None:
             advice = ADVICE["py-lock"]
         else:
             advice = ADVICE["c"]
@@ -890,8 +915,10 @@ def _finding(c, kind, t, lock, h):
         advice = ("an os.register_at_fork(after_in_child=...) hook runs before the locks are re-created by the "
                   "hooks registered after it (logging's among them): do not take locks in it (no logging), "
                   "register it after importing logging, or use the 'spawn' or 'forkserver' start method")
-    elif names & {"Py_FinalizeEx", "_Py_Finalize", "flush_std_files", "Py_Exit", "Py_RunMain"} and \
+    elif names & {"Py_FinalizeEx", "_Py_Finalize", "flush_std_files", "_Py_Finalize_part_1"} and \
             not t["python_stack"]:
+        # only when the stack is inside finalisation: Py_RunMain/Py_Exit are at the base of
+        # every main thread, and an unread Python stack is not an empty one (issue 10, point 5)
         summary += "; this is the interpreter's shutdown (flushing the standard streams at exit)"
     elif "child_exec" in names or any("_posixsubprocess" in (f.module or "") for f in t["_native"].frames) \
             or (kind == "fork-deadlock" and _in_subprocess_child(t)):

@@ -34,6 +34,24 @@ PY_LOCK_FUNCS = {"PyThread_acquire_lock_timed", "PyThread_acquire_lock", "acquir
                  "PyMutex_LockTimed", "_PyMutex_LockTimed", "PyMutex_LockSlow", "_PyMutex_LockSlow",
                  "lock_PyThread_acquire_lock", "rlock_acquire", "lock_acquire_parse_args",
                  "_PyParkingLot_Park", "PyParkingLot_Park", "PyEvent_WaitTimed"}
+# CPython 3.13+: a blocked PyMutex (or PyEvent, once-flag...) waiter parks on its own
+# semaphore: _PyParkingLot_Park -> _PySemaphore_Wait -> sem_(clock)wait (Python/parking_lot.c).
+# The semaphore lives in the waiter's `struct wait_entry {void *park_arg; uintptr_t addr;
+# _PySemaphore sema; ...}` on its stack (same layout in 3.13.1-3.15), so the address it waits
+# for is the word 8 bytes before the semaphore.
+PARK_FUNCS = {"_PyParkingLot_Park", "_PySemaphore_Wait", "_PySemaphore_PlatformWait"}
+PARK_ADDR_BEFORE_SEMA = 8
+PYMUTEX_FUNCS = {"_PyMutex_LockTimed", "PyMutex_Lock", "_PyMutex_LockSlow", "PyMutex_LockSlow",
+                 "_PyRecursiveMutex_Lock", "_PyRecursiveMutex_LockTimed", "lock_PyThread_acquire_lock",
+                 "PyThread_acquire_lock_timed", "PyThread_acquire_lock", "_PyMutex_TryUnlock",
+                 "lock_acquire_parse_args", "rlock_acquire", "_thread_lock_acquire_impl",
+                 "_thread_RLock_acquire_impl", "acquire_timed"}
+EVENT_FUNCS = {"PyEvent_WaitTimed", "PyEvent_Wait", "_PyEvent_WaitTimed", "_PyThread_Join",
+               "ThreadHandle_join", "_PyOnceFlag_CallOnceSlow"}
+# names are matched after symbols.base_name (leading '_' stripped)
+PARK_FUNCS = set(symbols.base_name(n) for n in PARK_FUNCS)
+PYMUTEX_FUNCS = set(symbols.base_name(n) for n in PYMUTEX_FUNCS)
+EVENT_FUNCS = set(symbols.base_name(n) for n in EVENT_FUNCS)
 GIL_FUNCS = {"take_gil", "PyEval_RestoreThread", "PyEval_AcquireThread", "_PyEval_AcquireLock"}
 SLEEP_FUNCS = {"sleep", "usleep", "nanosleep", "clock_nanosleep", "pause", "select", "poll", "epoll_wait",
                "pselect", "ppoll", "sigwait", "sigsuspend", "pysleep", "time_sleep", "waitpid", "wait"}
@@ -185,6 +203,9 @@ def _classify(nt, f0, registry):
             nt.wait = Wait("syscall", detail=BLOCK_SYSCALLS.get(nt.syscall, "syscall %d" % nt.syscall))
         return
     futex = rdi
+    if first(PARK_FUNCS) is not None and not in_take_gil:
+        _classify_parked(nt, names, futex, bool(r10), first)
+        return
     i_mutex, i_rd, i_wr = first(MUTEX_FUNCS), first(RWLOCK_RD_FUNCS), first(RWLOCK_WR_FUNCS)
     i_sem, i_cond = first(SEM_FUNCS), first(COND_FUNCS)
     cands = [(i, k) for i, k in ((i_mutex, "mutex"), (i_rd, "rdlock"), (i_wr, "wrlock"),
@@ -229,6 +250,38 @@ def _classify(nt, f0, registry):
         w.source = "agent+stack"
     nt.state = "blocked-on-lock"
     w.timed = bool(r10)
+    nt.wait = w
+
+
+def _classify_parked(nt, names, futex, timed, first):
+    """A CPython 3.13+ thread parked in the parking lot: what address it waits for."""
+    addr = None
+    if futex:
+        try:
+            addr = memory.read_u64(futex - PARK_ADDR_BEFORE_SEMA) or None
+        except memory.MemoryReadError:
+            addr = None
+    i_event, i_mutex = first(EVENT_FUNCS), first(PYMUTEX_FUNCS)
+    if addr is None:
+        nt.state = "blocked"
+        nt.wait = Wait("futex", futex=futex, via="_PyParkingLot_Park",
+                       detail="parked in CPython's parking lot (awaited address unreadable)")
+        return
+    if i_event is not None and (i_mutex is None or i_event < i_mutex):
+        # 3.13+ Thread.join() waits on the thread handle's PyEvent (Modules/_threadmodule.c)
+        joined = any(n in ("PyThread_Join", "ThreadHandle_join") for n in names)
+        w = Wait("pyevent", lock_address=addr, futex=futex, via="PyEvent_WaitTimed",
+                 detail="joining a thread" if joined else None)
+        nt.state = "blocked-on-lock"
+        w.timed = timed
+        nt.wait = w
+        return
+    w = Wait("pymutex", lock_address=addr, futex=futex, via="_PyMutex_LockTimed")
+    if i_mutex is None:
+        w.kind = "parking_lot"
+        w.via = "_PyParkingLot_Park"
+    nt.state = "blocked-on-lock"
+    w.timed = timed
     nt.wait = w
 
 

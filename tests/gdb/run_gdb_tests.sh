@@ -93,10 +93,17 @@ else
 fi
 
 if FW_ROOT="$ROOT" timeout 60 gdb -nx -q -batch -x "$HERE/test_classify.py" >"$TMP/classify" 2>&1 &&
-    grep -q '^CLASSIFY-OK' "$TMP/classify"; then
-    ok "thread classification from the stack, whatever the instant (a GIL waiter between its timed waits)"
+    grep -q '^CLASSIFY-OK' "$TMP/classify" && ! grep -q 'CLASSIFY-FAIL' "$TMP/classify"; then
+    ok "thread classification from the stack, whatever the instant (a GIL waiter between its timed waits; parked PyMutex and PyEvent waiters)"
 else
     nok "thread classification on fake frames" "$(cat "$TMP/classify")"
+fi
+
+if FW_ROOT="$ROOT" timeout 60 gdb -nx -q -batch -x "$HERE/test_debug_offsets.py" >"$TMP/dbgoff" 2>&1 &&
+    grep -q '^DEBUGOFFSETS-DONE 0 failed' "$TMP/dbgoff" && ! grep -q 'DEBUGOFFSETS-FAIL' "$TMP/dbgoff"; then
+    ok "_Py_DebugOffsets on synthetic images: free-threaded refused in one line, 3.16 best effort, a moved section refused"
+else
+    nok "_Py_DebugOffsets on synthetic images" "$(cat "$TMP/dbgoff")"
 fi
 
 # ---- 2. escaping, in GDB's Python ----

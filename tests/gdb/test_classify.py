@@ -53,8 +53,25 @@ expect("a thread running Python code", ["_PyEval_EvalFrameDefault", "PyEval_Eval
 expect("a thread in an uncontended mutex lock", ["pthread_mutex_lock", "PyThread_acquire_lock_timed"], None,
        "running", None)
 
+# CPython 3.13+: a parked PyMutex waiter waits for the address kept 8 bytes before the
+# semaphore it sleeps on (its struct wait_entry); rdi is that semaphore (0x5000 above).
+PARKED = {0x5000 - 8: 0x7F00DEAD0010}
+real_read_u64 = nt_mod.memory.read_u64
+nt_mod.memory.read_u64 = lambda addr: PARKED[addr] if addr in PARKED else real_read_u64(addr)
+PARK = ["__futex_abstimed_wait_common", "do_futex_wait", "__new_sem_wait_slow64", "_PySemaphore_PlatformWait",
+        "_PySemaphore_Wait", "_PyParkingLot_Park"]
+nt = classify(PARK + ["_PyMutex_LockTimed", "lock_PyThread_acquire_lock", "_PyEval_EvalFrameDefault"], SYS_FUTEX)
+if (nt.state, nt.wait.kind, nt.wait.lock_address) != ("blocked-on-lock", "pymutex", 0x7F00DEAD0010):
+    fails.append("parked PyMutex waiter: got %r %r 0x%x" % (nt.state, nt.wait.kind, nt.wait.lock_address or 0))
+nt = classify(PARK + ["PyEvent_WaitTimed", "ThreadHandle_join", "_PyEval_EvalFrameDefault"], SYS_FUTEX)
+if (nt.state, nt.wait.kind, nt.wait.detail) != ("blocked-on-lock", "pyevent", "joining a thread"):
+    fails.append("thread join on a PyEvent: got %r %r %r" % (nt.state, nt.wait.kind, nt.wait.detail))
+nt = classify(PARK + ["_PyMutex_LockTimed", "take_gil", "PyEval_RestoreThread"], SYS_FUTEX)
+if nt.state != "blocked-on-lock" or nt.wait.kind != "pymutex":
+    fails.append("PyMutex waiter called from take_gil (3.15 GIL mutex): got %r %r" % (nt.state, nt.wait.kind))
+
 if fails:
     for f in fails:
         print("CLASSIFY-FAIL " + f)
 else:
-    print("CLASSIFY-OK 5 cases")
+    print("CLASSIFY-OK 8 cases")

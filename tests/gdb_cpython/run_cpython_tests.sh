@@ -142,12 +142,22 @@ run_case() {  # run_case PYTHON EXE VERSION DWARF LABEL MODE [ENV...]
 nodwarf_modes="plain rawfork"
 [ $full = 1 ] && nodwarf_modes="plain fork rawfork stdout import"
 interpreters=()
-for d in /root/.pyenv/versions/3.*; do
-    v=${d##*/}; m=${v%.*}
-    case $m in 3.8|3.9|3.10|3.11|3.12|3.13) ;; *) continue ;; esac
-    [ -x "$d/bin/python$m" ] && interpreters+=("$v:$d/bin/python$m:$d/lib/libpython$m.so.1.0")
-done
-[ -x /usr/bin/python3.11 ] && [ -d /usr/lib/debug/.build-id ] && interpreters+=("debian-3.11:/usr/bin/python3.11:")
+if [ -n "${FORKWATCH_TEST_PYTHONS:-}" ]; then
+    # the matrix's Debian roots name their pythons (statically linked: DWARF from -dbg)
+    IFS=: read -r -a given <<<"$FORKWATCH_TEST_PYTHONS"
+    for py in "${given[@]}"; do
+        [ -x "$py" ] || continue
+        m=${py##*/python}
+        interpreters+=("${FORKWATCH_DISTRO:-debian}-$m:$py:")
+    done
+else
+    for d in /root/.pyenv/versions/3.*; do
+        v=${d##*/}; m=${v%.*}
+        case $m in 3.8|3.9|3.10|3.11|3.12|3.13|3.14|3.15) ;; *) continue ;; esac
+        [ -x "$d/bin/python$m" ] && interpreters+=("$v:$d/bin/python$m:$d/lib/libpython$m.so.1.0")
+    done
+    [ -x /usr/bin/python3.11 ] && [ -d /usr/lib/debug/.build-id ] && interpreters+=("debian-3.11:/usr/bin/python3.11:")
+fi
 
 for spec in "${interpreters[@]}"; do
     IFS=: read -r name py lib <<<"$spec"

@@ -213,6 +213,17 @@ run_prog() {
 }
 run_repro() { run_prog repro "$@"; }
 
+# The CPythons the Python cases run on: the matrix's Debian pythons when given
+# (FORKWATCH_TEST_PYTHONS, colon-separated paths), else pyenv's 3.11-3.13; the self-test
+# (--inject) runs on the first of them.
+if [ -n "${FORKWATCH_TEST_PYTHONS:-}" ]; then
+    PY_CASES=$(echo "$FORKWATCH_TEST_PYTHONS" | tr ':' ' ')
+else
+    PY_CASES="3.11 3.12 3.13"
+fi
+PY_INJECT=${PY_CASES%% *}
+[ -z "${FORKWATCH_TEST_PYTHONS:-}" ] && PY_INJECT=3.12
+
 # run_py VERSION WANT ARGS...: tests/stress/py_fork_stress.py under the agent with pyenv's
 # CPython VERSION; WANT 0 (must pass) or 1 (self-test: must fail)
 PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
@@ -220,8 +231,11 @@ run_py() {
     v=$1 want=$2
     shift 2
     tag="python $v${*:+ $*}"
-    py=$(ls -d "$PYENV_VERSIONS/$v".*/bin/python"$v" 2>/dev/null | sort -V | tail -1)
-    if [ -z "$py" ]; then fail "$tag: no CPython $v under $PYENV_VERSIONS"; return; fi
+    case $v in
+        /*) py=$v ;;   # a path (the matrix's Debian pythons)
+        *) py=$(ls -d "$PYENV_VERSIONS/$v".*/bin/python"$v" 2>/dev/null | sort -V | tail -1) ;;
+    esac
+    if [ -z "$py" ] || [ ! -x "$py" ]; then fail "$tag: no CPython $v under $PYENV_VERSIONS"; return; fi
     [ "$HAVE_AGENT" = 1 ] || { fail "$tag: no agent"; return; }
     if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
         fail "$tag: not run: the ${BUDGET}s budget of this mode is spent"
@@ -284,10 +298,10 @@ if [ "$MODE" = quick ]; then
         run_repro stale_holder_atfork 20 -- $k
     done
     run_repro fds_at_start 20 --
-    for v in 3.11 3.12 3.13; do
+    for v in $PY_CASES; do
         run_py "$v" 0 --forks 30 --seed 31
     done
-    run_py 3.12 1 --forks 4 --inject
+    run_py "$PY_INJECT" 1 --forks 4 --inject
     run_case racy asan 0 "" -- $MIXED --forks 100 --racy --seed 15
     run_case mixed asan 0 "" -- $MIXED --forks 60 --seed 11
     run_case locks-100k asan 0 "" -- --threads 8 --locks 100000 --hold 8 --forks 20 --seed 12
@@ -329,12 +343,12 @@ else
         run_repro stale_holder_atfork 20 -- $k
     done
     run_repro fds_at_start 20 --
-    for v in 3.11 3.12 3.13; do
+    for v in $PY_CASES; do
         for sd in 41 42 43; do
             run_py "$v" 0 --threads 16 --forkers 3 --locks 256 --hold 6 --forks 300 --seed "$sd"
         done
     done
-    run_py 3.12 1 --forks 4 --inject
+    run_py "$PY_INJECT" 1 --forks 4 --inject
     run_case selftest-hide inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 1
     run_case selftest-invent inject 0 "" FORKWATCH_QUIET=1 -- $MIXED --forks 5 --no-probes --inject 2
 fi

@@ -4,12 +4,29 @@
 3.11/3.12: tstate->cframe->current_frame, a _PyInterpreterFrame chain (previous);
            3.12 skips C-stack shim frames (owner == FRAME_OWNED_BY_CSTACK).
 3.13: tstate->current_frame, f_executable, instr_ptr; shims skipped as in 3.12.
+3.14/3.15: as 3.13, but f_executable and the local/stack slots are tagged _PyStackRefs
+           (Include/internal/pycore_stackref.h: the low bits carry tags, objects are 8-byte
+           aligned) and the shim owners are FRAME_OWNED_BY_INTERPRETER (3) and, in 3.14,
+           FRAME_OWNED_BY_CSTACK (4) (Include/internal/pycore_interpframe_structs.h).
 """
 from . import _mem, linetable
 from ._mem import MemError
 
 MAX_FRAMES = 1024
-FRAME_OWNED_BY_CSTACK = 3
+FRAME_OWNED_BY_CSTACK = 3          # 3.12/3.13: the only shim owner
+SHIM_OWNERS_314 = (3, 4)           # 3.14: INTERPRETER, CSTACK; 3.15: INTERPRETER (3) only
+STACKREF_TAG_MASK = 7              # 3.14+: _PyStackRef tag bits (Py_TAG_BITS <= 3)
+
+
+def untag(minor, value):
+    """The object pointer in a frame slot or f_executable (3.14+ _PyStackRef)."""
+    return value & ~STACKREF_TAG_MASK if minor >= 14 else value
+
+
+def is_shim(minor, owner):
+    if minor >= 14:
+        return owner in SHIM_OWNERS_314
+    return minor >= 12 and owner == FRAME_OWNED_BY_CSTACK
 MAX_FILE = 1024
 MAX_FUNC = 256
 
@@ -104,10 +121,10 @@ class FrameWalker:
                     f = _mem.ptr(f + lay["frameobj.f_back"])
                     continue
                 nxt = _mem.ptr(f + lay["iframe.previous"])
-                if self.minor >= 12 and _mem.u8(f + lay["iframe.owner"]) == FRAME_OWNED_BY_CSTACK:
+                if self.minor >= 12 and is_shim(self.minor, _mem.u8(f + lay["iframe.owner"])):
                     f = nxt
                     continue
-                code = _mem.ptr(f + lay["iframe.code"])
+                code = untag(self.minor, _mem.ptr(f + lay["iframe.code"]))
                 instr = _mem.ptr(f + lay["iframe.instr"])
                 start = code + lay["code.co_code_adaptive"]
                 offset = (instr - start) // 2 if instr else -1
@@ -143,4 +160,4 @@ class FrameWalker:
             nfixed = max(0, min(info.nslots_fixed or 0, 4096))
         n = nfixed + stack
         raw = _mem.read(base, 8 * n) if n else b""
-        return [int.from_bytes(raw[8 * i:8 * i + 8], "little") for i in range(n)]
+        return [untag(self.minor, int.from_bytes(raw[8 * i:8 * i + 8], "little")) for i in range(n)]

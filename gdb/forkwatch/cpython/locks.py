@@ -1,7 +1,11 @@
 """Lock-bearing Python objects: _thread.lock, _thread.RLock, io Buffered*.
 
 Until 3.13.0 each holds a PyThread_type_lock (a heap sem_t*); 3.13.1+ `_thread.lock`
-holds a one-byte PyMutex instead (its address is reported as the lock address).
+holds a one-byte PyMutex instead (its address is reported as the lock address). 3.14+
+`_thread.RLock` holds a _PyRecursiveMutex {PyMutex mutex; unsigned long long thread; size_t
+level} (Include/internal/pycore_lock.h): the mutex byte is the lock address, `thread` the
+owner's ident. 3.15's PyThread_type_lock (io Buffered*) points to a heap PyMutex
+(Python/thread.c, PyThread_allocate_lock). PyMutex bits: 1 locked, 2 has parked waiters.
 """
 from . import _mem
 from ._mem import MemError
@@ -55,6 +59,10 @@ def _sem_value(addr):
         return None
 
 
+def _mutex_locked(addr):
+    return bool(_mem.u8(addr) & 1)
+
+
 def describe(reader, obj, patch=None, label=None):
     """PyLock for obj if it is a lock-bearing object, else None. Never raises."""
     try:
@@ -75,6 +83,17 @@ def describe(reader, obj, patch=None, label=None):
             locked = bool(_mem.u8(obj + lay["lock.locked"]))
             return PyLock(obj, lock, "threading.Lock", tname, locked,
                           description="<%s %s>" % (tname, "locked" if locked else "unlocked"))
+        if tname == "_thread.RLock" and "rlock.lock" in lay:
+            mutex = obj + lay["rlock.lock"]
+            owner = _mem.u64(mutex + lay.get("recmutex.thread", 8))
+            count = _mem.u64(mutex + lay.get("recmutex.level", 16))
+            locked = _mutex_locked(mutex)
+            # `level` counts re-entries beyond the first (Python/lock.c, _PyRecursiveMutex_Lock)
+            shown = count + 1 if locked else 0
+            desc = "<%s %s owner=0x%x count=%d>" % (
+                tname, "locked" if locked else "unlocked", owner, shown)
+            return PyLock(obj, mutex, "threading.RLock", tname, locked,
+                          owner_ident=owner or None, count=shown, description=desc)
         if tname == "_thread.RLock":
             lock = _mem.ptr(obj + lay["rlock.rlock_lock"])
             owner = _mem.u64(obj + lay["rlock.rlock_owner"])
@@ -90,6 +109,8 @@ def describe(reader, obj, patch=None, label=None):
             locked = None
             if owner:
                 locked = True
+            elif lock and reader.minor >= 15:
+                locked = _mutex_locked(lock)
             elif lock:
                 val = _sem_value(lock)
                 locked = None if val is None else val == 0

@@ -43,6 +43,22 @@ class PyThread:
             self.thread_ident, self.native_tid, self.name, self.holds_gil, len(self.frames))
 
 
+def _debug_offsets_differ(runtime, lay):
+    """Best-effort reading of a newer CPython: the name of the first _Py_DebugOffsets section
+    we read whose place or size (its leading `size` field) differs from the newest layout we
+    know, or None when all agree. A moved section would put every offset in it off."""
+    used = set(k.split(".")[1] for k in layouts.DEBUG_OFFSETS_MAP)
+    for name, start, size in layouts.debug_offsets_sections(lay):
+        if name not in used:
+            continue
+        try:
+            if _mem.u64(runtime + start) != size:
+                return name
+        except MemError:
+            return name
+    return None
+
+
 def _apply_debug_offsets(runtime, lay):
     """3.13+: take the offsets the process itself publishes in _Py_DebugOffsets."""
     try:
@@ -76,13 +92,21 @@ class PythonProcess:
         # (no DWARF; 3.13+ the process's own offsets, tables for the rest), "tables"
         self.layout_source = "dwarf" if has_debug_info else "tables"
         self.errors = []  # unexpected failures swallowed by the public methods
+        self.best_effort = False  # a minor newer than our tables, read through _Py_DebugOffsets
 
     # -- construction --------------------------------------------------
     @classmethod
     def open(cls, runtime, major, minor, patch, how):
-        static = layouts.static_layout(minor, patch or 0)
+        from . import version as ver_mod
+        if minor >= 13 and ver_mod.is_free_threaded(runtime):
+            # the default layout would misread every object (32-byte header, tagged stack refs)
+            raise UnsupportedPython("CPython %d.%d%s: %s" % (
+                major, minor, "" if patch is None else ".%d" % patch, ver_mod.FREE_THREADED_TEXT))
+        best_effort = minor > ver_mod.NEWEST_MINOR
+        static = layouts.static_layout(ver_mod.NEWEST_MINOR if best_effort else minor, patch or 0)
         if static is None:
-            raise UnsupportedPython("CPython %d.%d is not supported (known: 3.8\u20133.13)" % (major, minor))
+            raise UnsupportedPython("CPython %d.%d is not supported (known: %s)" % (
+                major, minor, ver_mod.KNOWN_TEXT))
         lay = dict(static)
         dwarf = None
         # DWARF of libpython itself (extension modules carry partial DWARF of public
@@ -105,8 +129,21 @@ class PythonProcess:
             has_dwarf = True
         else:
             has_dwarf = False
+        if best_effort:
+            has_dwarf = False  # a newer CPython's DWARF may name fields we would misplace
+            lay = dict(static)
+            moved = _debug_offsets_differ(runtime, lay)
+            if moved:
+                raise UnsupportedPython(
+                    "CPython %d.%d is newer than forkwatch knows (%s) and its _Py_DebugOffsets "
+                    "section %s differs from %d.%d's: not read" % (
+                        major, minor, ver_mod.KNOWN_TEXT, moved, major, ver_mod.NEWEST_MINOR))
         used_debug_offsets = minor >= 13 and _apply_debug_offsets(runtime, lay)
+        if best_effort and not used_debug_offsets:
+            raise UnsupportedPython("CPython %d.%d is not supported (known: %s) and its "
+                                    "_Py_DebugOffsets could not be read" % (major, minor, ver_mod.KNOWN_TEXT))
         proc = cls(runtime, (major, minor, patch), lay, has_dwarf, how)
+        proc.best_effort = best_effort
         proc.used_debug_offsets = bool(used_debug_offsets)
         if has_dwarf:
             proc.layout_source = "dwarf"

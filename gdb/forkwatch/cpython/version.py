@@ -11,8 +11,14 @@ import gdb
 
 from . import _mem
 
-KNOWN_MINORS = range(8, 14)
-KNOWN_TEXT = "3.8\u20133.13"
+KNOWN_MINORS = range(8, 16)
+KNOWN_TEXT = "3.8\u20133.15"
+# A newer 3.x that publishes _Py_DebugOffsets (3.13+ all do) is read best-effort through it:
+# the debug offsets name the runtime, thread-state, frame and code fields; the rest comes from
+# the newest table we have (process.py says so in one note).
+NEWEST_MINOR = KNOWN_MINORS[-1]
+FREE_THREADED_TEXT = "free-threaded CPython builds are not yet read (their object header and " \
+                     "stack references differ)"
 
 
 class UnsupportedPython(Exception):
@@ -32,6 +38,21 @@ def _from_debug_offsets(runtime):
         if _mem.read(runtime, 8) != b"xdebugpy":
             return None
         return decode_hex(_mem.u64(runtime + 8))
+    except _mem.MemError:
+        return None
+
+
+# _Py_DebugOffsets begins {char cookie[8]; uint64_t version; uint64_t free_threaded; ...} in
+# every release that has it (Include/internal/pycore_debug_offsets.h, 3.13-3.15).
+FREE_THREADED_AT = 16
+
+
+def is_free_threaded(runtime):
+    """True/False from _Py_DebugOffsets.free_threaded, None when the process has none."""
+    try:
+        if _mem.read(runtime, 8) != b"xdebugpy":
+            return None
+        return _mem.u64(runtime + FREE_THREADED_AT) != 0
     except _mem.MemError:
         return None
 
@@ -99,6 +120,8 @@ def detect(runtime):
             raise UnsupportedPython("cannot tell which CPython version this process runs")
         ver = (3, minor, None)
         how = "soname"
+    if ver[1] > NEWEST_MINOR and how == "_Py_DebugOffsets":
+        return ver[0], ver[1], ver[2], "_Py_DebugOffsets (best effort: newer than %s)" % KNOWN_TEXT
     if ver[1] not in KNOWN_MINORS:
         shown = "%d.%d" % ver[:2] if ver[2] is None else "%d.%d.%d" % ver
         raise UnsupportedPython("CPython %s is not supported (known: %s)" % (shown, KNOWN_TEXT))
