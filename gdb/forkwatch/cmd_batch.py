@@ -263,6 +263,7 @@ def batch_attach(args):
         finally:
             _detach()
     _link_tree(reports)
+    analysis.name_shared_holders(reports)
     if as_json:
         gdb.write(render_json.render_many(reports) + "\n")
     else:

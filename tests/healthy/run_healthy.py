@@ -1,0 +1,270 @@
+#!/usr/bin/python3
+"""Issue 11, part 1: healthy multiprocessing is not a fork deadlock, and a pool that lost a
+task says so.
+
+Controls (fixtures/python/healthy_*.py, fork start method, 2-8 workers): an idle Pool, a
+busy Pool, an idle ProcessPoolExecutor, processes sharing one multiprocessing.Queue, a
+Manager. Each is left in place (every process asleep), then diagnosed on every process:
+`forkwatch attach --tree --json` on the parent, `forkwatch attach --json` on each process, and
+`forkwatch core --json` on a gcore of each; every verdict must be no-deadlock, exit 0. The
+waits on the queue's process-shared lock must be seen as such (a `shared_locks` entry: live,
+with the other processes that map it; from a core, marked not checkable), and --tree must
+name the worker that holds it. Then the control is released and must finish (exit 0).
+
+Lost tasks (fixtures/python/pool_lost_*.py): a Pool worker ends in a task (os._exit, SIGKILL);
+`attach --tree` on the parent must report the lost results, the dead worker and the advice.
+
+Interpreters: Debian's /usr/bin/python3 and pyenv 3.12 and 3.13.0 (FORKWATCH_TEST_PYTHONS
+overrides). Ends with `N passed, N failed`.
+"""
+import json
+import os
+import re
+import signal
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import fwtest  # noqa: E402
+from fwtest import check  # noqa: E402
+
+TOOL_BOUND = 120
+READY_BOUND = 60
+FIXTURE_TIMEOUT = 300
+PY = os.path.join(fwtest.FIXTURE_SRC, "python")
+
+
+class Control:
+    def __init__(self, name, workers, mode=None, shared_wait=True, holder_site=None):
+        self.name = name
+        self.workers = workers
+        self.mode = mode
+        self.shared_wait = shared_wait      # some process waits on the queue's shared lock
+        self.holder_site = holder_site      # --tree must name the holder inside this function
+
+    def command(self, interp):
+        return [interp.path, os.path.join(PY, self.name + ".py"), str(self.workers)] + \
+            ([self.mode] if self.mode else [])
+
+    @property
+    def tag(self):
+        return "%s-%d%s" % (self.name.replace("healthy_mp_", ""), self.workers,
+                            "-" + self.mode if self.mode else "")
+
+
+# (control, interpreter selector): the worker counts spread over 2-8 across interpreters.
+CONTROLS = {
+    "debian": [Control("healthy_mp_pool", 8, holder_site="get"),
+               Control("healthy_mp_executor", 3, holder_site="get"),
+               Control("healthy_mp_queue", 2, holder_site="get"),
+               Control("healthy_mp_manager", 2, shared_wait=False)],
+    "3.12": [Control("healthy_mp_pool", 3, "busy", holder_site="get"),
+             Control("healthy_mp_executor", 2, holder_site="get"),
+             Control("healthy_mp_queue", 3, holder_site="get"),
+             Control("healthy_mp_manager", 3, shared_wait=False)],
+    "3.13.0": [Control("healthy_mp_pool", 2, holder_site="get"),
+               Control("healthy_mp_executor", 2, "busy", holder_site="get"),
+               Control("healthy_mp_queue", 2, holder_site="get"),
+               Control("healthy_mp_manager", 2, shared_wait=False)],
+}
+
+
+def select_interpreters():
+    out = {}
+    for i in fwtest.interpreters():
+        if i.is_debian and "debian" not in out:
+            out["debian"] = i
+        elif i.version[:2] == (3, 12) and "3.12" not in out:
+            out["3.12"] = i
+        elif i.version == (3, 13, 0):
+            out["3.13.0"] = i
+    if os.environ.get("FORKWATCH_TEST_PYTHONS"):  # an explicit list: every control on each
+        return [(i, key) for i in fwtest.interpreters() for key in ["debian"]]
+    return [(out[k], k) for k in ("debian", "3.12", "3.13.0") if k in out]
+
+
+def analyse(args, wd):
+    res = fwtest.run([fwtest.FORKWATCH] + args, TOOL_BOUND, cwd=wd)
+    try:
+        doc = json.loads(res.stdout)
+    except ValueError:
+        raise AssertionError("forkwatch %s: exit %d, not JSON: %r; stderr %s"
+                             % (" ".join(args), res.returncode, res.stdout[:200], res.stderr[-400:]))
+    return res.returncode, doc
+
+
+def findings(doc):
+    return ["%s: %s" % (f.get("kind"), f.get("summary")) for f in doc.get("findings") or []]
+
+
+def check_healthy(doc, pid, source, ctx):
+    check(doc.get("schema") == "forkwatch/1", ctx + "schema %r" % doc.get("schema"))
+    check(doc.get("pid") == pid, ctx + "pid %r, want %d" % (doc.get("pid"), pid))
+    check(doc.get("source") == source, ctx + "source %r" % doc.get("source"))
+    check(doc.get("verdict") == "no-deadlock" and not doc.get("findings"),
+          ctx + "verdict %r, want no-deadlock: %s" % (doc.get("verdict"), findings(doc)))
+    check(doc.get("python"), ctx + "no Python read: %s" % doc.get("notes"))
+    check(not [n for n in doc.get("notes") or [] if "could not be analysed" in n],
+          ctx + "analysis errors: %s" % doc.get("notes"))
+
+
+def all_asleep(pids):
+    """Every thread of every process sleeps (state S): the control is in place."""
+    for pid in pids:
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            return False
+        for tid in tids:
+            if fwtest.proc_stat_state(pid, int(tid)) != "S":
+                return False
+    return True
+
+
+def process_tree(root):
+    """root and its descendants (from /proc/PID/task/*/children)."""
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop(0)
+        if p in out:
+            continue
+        out.append(p)
+        try:
+            for task in os.listdir("/proc/%d/task" % p):
+                try:
+                    with open("/proc/%d/task/%s/children" % (p, task)) as f:
+                        todo.extend(int(x) for x in f.read().split())
+                except (OSError, ValueError):
+                    pass
+        except OSError:
+            pass
+    return out
+
+
+def wait_in_place(started, ctl):
+    ev = fwtest.wait_events(started.events_path, ["parent_pid", "ready"], READY_BOUND)
+    parent = int(ev["parent_pid"][0])
+
+    def ready():
+        e = started.events()
+        workers = [int(x) for x in e.get("worker_pid", [])]
+        if len(workers) < ctl.workers or (ctl.mode == "busy" and "busy_pid" not in e):
+            return None
+        tree = process_tree(parent)
+        if not set(workers) <= set(tree) or not all_asleep(tree):
+            return None
+        return tree, workers
+    tree, workers = fwtest.wait_for("%s in place (every process asleep)" % ctl.tag, ready, READY_BOUND)
+    return parent, tree, workers
+
+
+def waiter_in(doc, entry, function):
+    """True when the thread waiting in `entry` waits in function() of multiprocessing/queues.py."""
+    for t in doc.get("threads") or []:
+        if t.get("tid") == entry.get("waiter"):
+            return any(f.get("function") == function and (f.get("file") or "").endswith("multiprocessing/queues.py")
+                       for f in (t.get("python_stack") or [])[:3])
+    return False
+
+
+def shared_entries(doc):
+    return doc.get("shared_locks") or []
+
+
+def test_control(ctl, interp):
+    wd = fwtest.workdir("healthy-%s-%s" % (ctl.tag, interp.label))
+    started = fwtest.start(ctl.command(interp), wd, fixture_timeout=FIXTURE_TIMEOUT)
+    try:
+        parent, tree, workers = wait_in_place(started, ctl)
+        # 1. --tree on the parent: every process no-deadlock
+        rc, docs = analyse(["attach", "--tree", "--json", str(parent)], wd)
+        check(isinstance(docs, list), "--tree: not a list")
+        by_pid = dict((d.get("pid"), d) for d in docs)
+        check(set(tree) <= set(by_pid), "--tree: pids %s, want %s" % (sorted(by_pid), sorted(tree)))
+        for pid in tree:
+            check_healthy(by_pid[pid], pid, "live", "tree %d: " % pid)
+        check(rc == 0, "--tree: exit %d, want 0" % rc)
+        if ctl.shared_wait:
+            waits = [e for d in docs for e in shared_entries(d)]
+            check(waits, "--tree: no wait on a process-shared lock seen (want the queue's SemLock): %s"
+                  % [d.get("summary") for d in docs])
+            for e in waits:
+                check(e.get("checked") is True and e.get("peers") and e.get("pshared") is True and
+                      "/dev/shm/" in (e.get("object") or ""),
+                      "--tree: shared lock entry %s: want checked, pshared, in /dev/shm, with peers" % e)
+                check(set(p["pid"] for p in e["peers"]) <= set(tree),
+                      "--tree: peers %s outside the tree %s" % ([p["pid"] for p in e["peers"]], tree))
+            if ctl.holder_site:
+                # a wait on the queue's read lock (taken in queues.py's get) names its holder
+                on_queue = [e for d in docs for e in shared_entries(d) if waiter_in(d, e, ctl.holder_site)]
+                named = [e for e in on_queue if e.get("holder")]
+                check(named or not on_queue and ctl.mode == "busy",
+                      "--tree: the holder of the queue's shared lock is not named: %s" % on_queue)
+                for e in named:
+                    h = e["holder"]
+                    hd = by_pid.get(h["pid"])
+                    check(hd is not None and h["pid"] in workers and h["pid"] != e["waiter"],
+                          "--tree: holder %s is not another worker" % h)
+                    th = [t for t in hd["threads"] if t["tid"] == h["tid"]]
+                    check(th and th[0]["state"] != "blocked-on-lock" and
+                          any(f.get("function") == ctl.holder_site for f in th[0]["python_stack"]),
+                          "--tree: holder thread %s is not inside %s(): %s" % (h, ctl.holder_site, th))
+        # 2. attach on each process
+        for pid in tree:
+            rc, doc = analyse(["attach", "--json", str(pid)], wd)
+            check_healthy(doc, pid, "live", "attach %d: " % pid)
+            check(rc == 0, "attach %d: exit %d" % (pid, rc))
+            check(fwtest.tracer_pid(pid) == 0, "after attach: %d still traced" % pid)
+        # 3. a core of each process
+        prefix = os.path.join(wd, "core")
+        res = fwtest.run(["gcore", "-o", prefix] + [str(p) for p in tree], TOOL_BOUND * 2, cwd=wd)
+        core_waits = 0
+        for pid in tree:
+            core = "%s.%d" % (prefix, pid)
+            check(os.path.exists(core), "gcore %d failed (%d): %s" % (pid, res.returncode, res.stderr[-300:]))
+            rc, doc = analyse(["core", "--json", core], wd)
+            os.unlink(core)
+            check_healthy(doc, pid, "core", "core %d: " % pid)
+            check(rc == 0, "core %d: exit %d" % (pid, rc))
+            for e in shared_entries(doc):
+                check(e.get("checked") is False and not e.get("peers"),
+                      "core %d: a core cannot check who maps the lock: %s" % (pid, e))
+                check(any("cannot be checked from a core alone" in n for n in doc.get("notes") or []),
+                      "core %d: no note saying the releasers cannot be checked: %s" % (pid, doc.get("notes")))
+                core_waits += 1
+        if ctl.shared_wait:
+            check(core_waits, "cores: no wait on a process-shared lock seen")
+        # 4. released, the control finishes: it was healthy
+        os.kill(parent, signal.SIGUSR1)
+        status = started.wait(READY_BOUND)
+        check(status == 0, "released, the control exited %d, want 0 (events %s)" % (status, started.events()))
+    finally:
+        started.cleanup()
+        fwtest.remove_tree(wd)
+
+
+def main():
+    runner = fwtest.Runner("healthy")
+    missing = fwtest.have_build(fwtest.FORKWATCH)
+    if missing:
+        print("healthy: missing %s (run make)" % ", ".join(missing))
+        runner.failed += 1
+        return runner.finish()
+    cases = []
+    for interp, key in select_interpreters():
+        for ctl in CONTROLS[key]:
+            cases.append(("healthy/%s/%s" % (ctl.tag, interp.label), test_control, (ctl, interp)))
+        for case in LOST:
+            cases.append(("healthy/%s/%s" % (case.tag, interp.label), test_lost, (case, interp)))
+    runner.run(cases, jobs=int(os.environ.get("FORKWATCH_TEST_JOBS", "2")))
+    return runner.finish()
+
+
+LOST = []
+
+
+def test_lost(case, interp):
+    raise AssertionError("not yet")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
