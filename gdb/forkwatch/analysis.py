@@ -10,13 +10,14 @@ from . import glibc_locks
 from . import import_locks
 from . import memory
 from . import native_threads
+from . import pool_facts
 from . import process_info
 from . import process_maps
 from . import shared_mappings
 from . import symbols
 from .escape import to_text
 
-SEVERITY = ["fork-deadlock", "gil-held-across-fork", "deadlock", "orphaned-lock", "no-deadlock"]
+SEVERITY = ["fork-deadlock", "gil-held-across-fork", "deadlock", "orphaned-lock", "lost-task", "no-deadlock"]
 
 ADVICE = {
     "py-lock": "re-initialise the lock in the child: os.register_at_fork(after_in_child=lock._at_fork_reinit), "
@@ -54,6 +55,7 @@ class Report(object):
         self.forks = []
         self.notes = []
         self.shared_locks = []   # process-shared locks waited on (shared_mappings.SharedLock.as_json())
+        self.pool_waits = []     # threads waiting on multiprocessing.Pool results (pool_facts; lost_tasks.py)
         self.summary = ""
         self.registry = None
         self.process = None
@@ -199,6 +201,12 @@ def analyze():
             proc.threads = lambda _t=tuple(pythreads): list(_t)
         except (AttributeError, TypeError):
             pass
+    if pythreads:
+        # read now, while the process is attached: --tree concludes on the whole tree later
+        try:
+            r.pool_waits = pool_facts.pending_results(proc, pythreads)
+        except Exception as e:
+            r.notes.append("multiprocessing.Pool results could not be read: %s" % e)
     gil = None
     if proc is not None:
         try:
@@ -1009,8 +1017,8 @@ def _finding(c, kind, t, lock, h):
         sl = h["_shared"]
         owner = ("its owner thread %s exists in no process that maps it" % h["tid"]) if h.get("tid") else \
             "a semaphore records no owner: a process that has ended took it, or this thread itself did"
-        summary = "%s blocks on %s that no live process can release: %s; %s" % (
-            who, shared_mappings.words(sl, process_maps.SYSCALL_NAMES), owner,
+        summary = "%s blocks on %s that no live process can release: %s; %s; %s" % (
+            who, shared_mappings.head_words(sl), shared_mappings.lost_words(sl), owner,
             "threads waiting on it: this one%s" % ("".join(
                 ", %d in process %d" % (len(p.waiters), p.pid) for p in sl.peers if p.waiters)))
         advice = ADVICE["shared-lost"]

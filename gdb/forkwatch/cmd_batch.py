@@ -9,6 +9,7 @@ import struct
 import gdb
 
 from . import analysis
+from . import lost_tasks
 from . import process_info
 from . import render_json
 from . import render_text
@@ -264,6 +265,7 @@ def batch_attach(args):
             _detach()
     _link_tree(reports)
     analysis.name_shared_holders(reports)
+    lost_tasks.apply(reports, analysis.SEVERITY)
     if as_json:
         gdb.write(render_json.render_many(reports) + "\n")
     else:

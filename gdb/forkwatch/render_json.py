@@ -57,6 +57,8 @@ def report_object(r):
               "lock": f.get("lock"), "holder": _person(f.get("holder"), holder=True), "advice": f.get("advice")}
         if "cycle" in f:
             fo["cycle"] = f["cycle"]
+        if "_lost" in f:
+            fo["lost"] = f["_lost"]
         obj["findings"].append(fo)
     return _clean(obj)
 

@@ -189,14 +189,24 @@ def describe_thread(t, syscall_names):
     return "%s (%s: %s)" % (t.tid, t.name or "?", what or ("syscall %s" % t.syscall))
 
 
+def head_words(sl):
+    return "process-shared %s at 0x%x (in %s%s)" % (
+        sl.kind, sl.address, object_name(sl.mapping), "; the lock says pshared" if sl.pshared_flag else "")
+
+
+def lost_words(sl):
+    """Why nobody can release it (for a lost lock)."""
+    if sl.peers:
+        return "every other process that maps it (%s) waits on it too" % ", ".join(str(p.pid) for p in sl.peers[:8])
+    return "no other live process maps it"
+
+
 def words(sl, syscall_names, limit=4):
     """One line for a note: where the lock lives and who can release it."""
-    obj = object_name(sl.mapping)
-    head = "process-shared %s at 0x%x (in %s%s)" % (
-        sl.kind, sl.address, obj, "; the lock says pshared" if sl.pshared_flag else "")
+    head = head_words(sl)
     if not sl.checked:
-        return head + ": another process that maps it can release it; which processes still do " \
-                      "cannot be checked from a core alone, so no verdict is drawn on it"
+        return head + ": a thread of another process that maps it may release it; which processes map it, " \
+                      "and whether any is alive, cannot be checked from a core alone, so no verdict is drawn on it"
     if sl.holder is not None:
         pid, tid, name, why = sl.holder
         head += ": held by process %s thread %s (%s), %s" % (pid, tid, name or "?", why)
@@ -218,7 +228,4 @@ def words(sl, syscall_names, limit=4):
             "" if len(rel) <= limit else "; ...",
             "; %d thread%s of other processes wait%s on it too" % (
                 waiting, "" if waiting == 1 else "s", "s" if waiting == 1 else "") if waiting else "")
-    if sl.peers:
-        return head + ": every other process that maps it (%s) waits on it too: none can release it" % (
-            ", ".join(str(p.pid) for p in sl.peers[:8]))
-    return head + ": no other live process maps it"
+    return head + ": " + lost_words(sl)
