@@ -248,6 +248,67 @@ def test_control(ctl, interp):
         fwtest.remove_tree(wd)
 
 
+def test_pshared_mutex(mode):
+    """fixtures/c/healthy_pshared_mutex.c: a PTHREAD_PROCESS_SHARED mutex in a memfd mapping,
+    held by the child ("held": no deadlock, the holder named from the mutex's owner field) or
+    by a child that exited ("lost": orphaned-lock, no live process can release it)."""
+    wd = fwtest.workdir("healthy-pshared-mutex-%s" % mode)
+    started = fwtest.start([os.path.join(fwtest.FIXTURE_BIN, "healthy_pshared_mutex"), mode], wd,
+                           fixture_timeout=FIXTURE_TIMEOUT)
+    try:
+        ev = fwtest.wait_events(started.events_path, ["parent_pid", "child_pid", "holder_tid", "parent_blocking"],
+                                READY_BOUND)
+        parent, child, holder = int(ev["parent_pid"][0]), int(ev["child_pid"][0]), int(ev["holder_tid"][0])
+        fwtest.wait_for("parent %d asleep in futex" % parent, lambda: fwtest.blocked_in_futex(parent), READY_BOUND)
+        if mode == "held":
+            rc, docs = analyse(["attach", "--tree", "--json", str(parent)], wd)
+            by_pid = dict((d.get("pid"), d) for d in docs)
+            check(set(by_pid) >= {parent, child}, "--tree: pids %s" % sorted(by_pid))
+            check(rc == 0, "--tree: exit %d" % rc)
+            for pid in (parent, child):
+                check_healthy_c(by_pid[pid], pid, "live", "tree %d: " % pid)
+            rc, doc = analyse(["attach", "--json", str(parent)], wd)
+            check_healthy_c(doc, parent, "live", "attach: ")
+            check(rc == 0, "attach: exit %d" % rc)
+            e = shared_entries(doc)
+            check(e and e[0]["kind"] == "pthread_mutex" and e[0]["pshared"] is True and
+                  (e[0]["object"] or "").startswith("/memfd:forkwatch-pshared") and
+                  e[0]["holder"] and e[0]["holder"]["pid"] == child and e[0]["holder"]["tid"] == holder,
+                  "attach: the mutex's holder (process %d thread %d) is not named: %s" % (child, holder, e))
+        else:
+            rc, doc = analyse(["attach", "--json", str(parent)], wd)
+            check(rc == 1 and doc.get("verdict") == "orphaned-lock",
+                  "attach: exit %d verdict %r, want orphaned-lock: %s" % (rc, doc.get("verdict"), findings(doc)))
+            f = doc["findings"][0]
+            check(re.search(r"process-shared pthread_mutex .* that no live process can release: no other live "
+                            r"process maps it; its owner thread %d exists in no process that maps it" % holder,
+                            f["summary"]), "attach: summary %r" % f["summary"])
+            check(f["holder"]["tid"] == holder and f["holder"]["alive"] is False, "attach: holder %r" % f["holder"])
+        prefix = os.path.join(wd, "core")
+        res = fwtest.run(["gcore", "-o", prefix, str(parent)], TOOL_BOUND, cwd=wd)
+        core = "%s.%d" % (prefix, parent)
+        check(os.path.exists(core), "gcore failed: %s" % res.stderr[-300:])
+        rc, doc = analyse(["core", "--json", core], wd)
+        os.unlink(core)
+        check_healthy_c(doc, parent, "core", "core: ")
+        check(rc == 0, "core: exit %d" % rc)
+        e = shared_entries(doc)
+        check(e and e[0]["checked"] is False, "core: %s" % e)
+        if mode == "held":
+            os.kill(child, signal.SIGUSR1)
+            status = started.wait(READY_BOUND)
+            check(status == 0, "released, the fixture exited %d, want 0" % status)
+    finally:
+        started.cleanup()
+        fwtest.remove_tree(wd)
+
+
+def check_healthy_c(doc, pid, source, ctx):
+    check(doc.get("pid") == pid and doc.get("source") == source, ctx + "pid/source %r/%r" % (doc.get("pid"), doc.get("source")))
+    check(doc.get("verdict") == "no-deadlock" and not doc.get("findings"),
+          ctx + "verdict %r, want no-deadlock: %s" % (doc.get("verdict"), findings(doc)))
+
+
 def main():
     runner = fwtest.Runner("healthy")
     missing = fwtest.have_build(fwtest.FORKWATCH)
@@ -261,6 +322,12 @@ def main():
             cases.append(("healthy/%s/%s" % (ctl.tag, interp.label), test_control, (ctl, interp)))
         for case in LOST:
             cases.append(("healthy/%s/%s" % (case.tag, interp.label), test_lost, (case, interp)))
+    if os.path.exists(os.path.join(fwtest.FIXTURE_BIN, "healthy_pshared_mutex")):
+        for mode in ("held", "lost"):
+            cases.append(("healthy/pshared_mutex-%s" % mode, test_pshared_mutex, (mode,)))
+    else:
+        print("healthy: %s missing (make fixtures)" % os.path.join(fwtest.FIXTURE_BIN, "healthy_pshared_mutex"))
+        runner.failed += 1
     runner.run(cases, jobs=int(os.environ.get("FORKWATCH_TEST_JOBS", "2")))
     return runner.finish()
 
