@@ -309,6 +309,63 @@ def check_healthy_c(doc, pid, source, ctx):
           ctx + "verdict %r, want no-deadlock: %s" % (doc.get("verdict"), findings(doc)))
 
 
+def test_shared_mappings_logic():
+    """gdb/forkwatch/shared_mappings.py alone (pure: no GDB), on /proc/PID/maps and `info proc
+    mappings` text as the kernel and GDB print them."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "shared_mappings", os.path.join(fwtest.ROOT, "gdb", "forkwatch", "shared_mappings.py"))
+    sm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sm)
+    me = sm.parse_proc_maps(
+        "7f53282cf000-7f53282d0000 rw-s 00000000 00:1b 8048   /dev/shm/sem.Xjhocz (deleted)\n"
+        "7f53282d0000-7f53282d2000 rw-s 00001000 00:1b 8047   /dev/shm/sem.eAv1wE (deleted)\n"
+        "55d0c0a00000-55d0c0b00000 rw-p 00000000 00:00 0      [heap]\n"
+        "bad line\n")
+    check(len(me) == 3 and me[1].inode == 8047 and me[1].dev == "00:1b" and me[1].offset == 0x1000,
+          "parse_proc_maps: %s" % (me,))
+    lock = 0x7f53282d1010
+    m = sm.find(me, lock)
+    check(m is me[1] and sm.is_shared(m) and sm.object_key(m) == ("00:1b", 8047), "find/is_shared: %s" % (m,))
+    check(not sm.is_shared(sm.find(me, 0x55d0c0a00100)), "a private heap mapping is not shared")
+    off = sm.object_offset(m, lock)
+    check(off == 0x2010, "object offset %#x" % off)
+    peers_maps = {
+        1: sm.parse_proc_maps("7f0000000000-7f0000003000 rw-s 00000000 00:1b 8047 /dev/shm/sem.eAv1wE (deleted)"),
+        2: sm.parse_proc_maps("7f1000000000-7f1000001000 rw-s 00000000 00:1b 8047 /dev/shm/sem.eAv1wE (deleted)"),
+        3: sm.parse_proc_maps("7f2000000000-7f2000003000 rw-p 00000000 00:1b 8047 /dev/shm/sem.eAv1wE (deleted)"),
+        4: sm.parse_proc_maps("7f3000000000-7f3000003000 rw-s 00000000 00:1b 9999 /dev/shm/other"),
+        10: me}
+    ps = sm.peers(("00:1b", 8047), off, peers_maps, 10)
+    # pid 2 maps only the object's first page (not the lock), 3 privately, 4 another object
+    check([p.pid for p in ps] == [1] and ps[0].address == 0x7f0000002010, "peers: %s" % [(p.pid, hex(p.address)) for p in ps])
+    sm.classify(ps[0], [sm.PeerThread(11, "w", "S", 202, 0x7f0000002010), sm.PeerThread(12, "r", "S", 0, 3),
+                        sm.PeerThread(13, "z", "Z", None, None), sm.PeerThread(14, "f", "S", 202, 0x7f0000009000)],
+                202)
+    check([t.tid for t in ps[0].waiters] == [11] and [t.tid for t in ps[0].releasers] == [12, 14],
+          "classify: waiters %s releasers %s" % (ps[0].waiters, ps[0].releasers))
+    sl = sm.SharedLock(lock, "semaphore", m, True)
+    check(not sl.lost, "unchecked (a core) is never lost")
+    sl.checked, sl.peers = True, ps
+    check(not sl.lost, "a peer thread may release it: not lost")
+    sm.classify(ps[0], [sm.PeerThread(11, "w", "S", 202, 0x7f0000002010)], 202)
+    check(sl.lost and "every other process that maps it (1) waits on it too" in sm.words(sl, {}),
+          "all peers wait: lost: %s" % sm.words(sl, {}))
+    sl.peers = []
+    check(sl.lost and sm.words(sl, {}).endswith("no other live process maps it"), sm.words(sl, {}))
+    core = sm.parse_gdb_mappings(
+        "          Start Addr           End Addr       Size     Offset objfile\n"
+        "      0x7f53282d0000     0x7f53282d1000     0x1000        0x0 /dev/shm/sem.eAv1wE (deleted)\n"
+        "      0x7f6b854b1000     0x7f6b854b2000     0x1000        0x0 /memfd:forkwatch-pshared (deleted)\n"
+        "      0x55d0c0a00000     0x55d0c0a01000     0x1000     0x2000 /usr/bin/python3.11\n")
+    check(len(core) == 3 and core[0].perms is None and sm.is_shared(core[0]) and sm.is_shared(core[1])
+          and not sm.is_shared(core[2]) and sm.object_key(core[0]) is None, "core mappings: %s" % (core,))
+    live = sm.parse_gdb_mappings(
+        "      0x7f53282cb000     0x7f53282cc000     0x1000        0x0  rw-s   /dev/shm/sem.RGbaSM (deleted)\n"
+        "      0x7f53282cc000     0x7f53282cd000     0x1000        0x0  rw-p   /usr/lib/x.so\n")
+    check(live[0].perms == "rw-s" and sm.is_shared(live[0]) and not sm.is_shared(live[1]), "gdb live: %s" % (live,))
+
+
 def main():
     runner = fwtest.Runner("healthy")
     missing = fwtest.have_build(fwtest.FORKWATCH)
@@ -316,7 +373,7 @@ def main():
         print("healthy: missing %s (run make)" % ", ".join(missing))
         runner.failed += 1
         return runner.finish()
-    cases = []
+    cases = [("healthy/shared_mappings-logic", test_shared_mappings_logic, ())]
     for interp, key in select_interpreters():
         for ctl in CONTROLS[key]:
             cases.append(("healthy/%s/%s" % (ctl.tag, interp.label), test_control, (ctl, interp)))
