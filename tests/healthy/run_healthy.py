@@ -184,6 +184,12 @@ def test_control(ctl, interp):
         for pid in tree:
             check_healthy(by_pid[pid], pid, "live", "tree %d: " % pid)
         check(rc == 0, "--tree: exit %d, want 0" % rc)
+        if ctl.mode == "busy" and ctl.name == "healthy_mp_pool":
+            # the near miss of a lost task: pool.map waits for a result a live worker works on
+            main = [t for t in by_pid[parent]["threads"] if t["tid"] == parent]
+            check(main and any(f.get("function") == "map" and (f.get("file") or "").endswith("multiprocessing/pool.py")
+                               for f in main[0]["python_stack"]),
+                  "busy pool: the parent's main thread is not in pool.map: %s" % main)
         if ctl.shared_wait:
             waits = [e for d in docs for e in shared_entries(d)]
             check(waits, "--tree: no wait on a process-shared lock seen (want the queue's SemLock): %s"
