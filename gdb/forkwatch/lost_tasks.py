@@ -10,6 +10,9 @@ no process does anything that would produce one. Concluded only when all of thes
 - its result handler thread is idle (reads the result pipe: no result is in flight);
 - every worker of the pool (its children running pool.py's worker()) is idle: waiting in the
   task queue's get() (reading the pipe, or waiting for the queue's read lock), none in a task.
+  When every one of them waits for the read lock, nobody reads the pipe: the worker that held
+  the lock while it waited for a task ended inside get()'s with block (killed), and the tasks
+  sent since are never read (why "read-lock"; otherwise "task-died").
 Evidence of the death: workers forked by the worker handler (_maintain_pool on their stack:
 replacements), and exit statuses the Pool still holds (a Process object with returncode set).
 
@@ -40,6 +43,8 @@ def worker_state(threads):
             if fn == "worker" and fl.endswith("multiprocessing/pool.py"):
                 inner = st[i - 1] if i > 0 else None
                 if inner is not None and _fn(inner)[0] == "get" and _fn(inner)[1].endswith("multiprocessing/queues.py"):
+                    if _fn(st[0])[1].endswith("multiprocessing/synchronize.py"):
+                        return "waits-for-queue-lock"   # in get()'s `with self._rlock:`
                     return "idle"
                 return "busy"
     return None
@@ -81,7 +86,7 @@ def lost_task_finding(parent, children):
         pool_pids = set(x["pid"] for x in (w.get("workers") or []) if x.get("pid"))
         workers = [(c, worker_state(c.threads)) for c in children]
         workers = [(c, s) for c, s in workers if s is not None and (not pool_pids or c.pid in pool_pids)]
-        if not workers or any(s != "idle" for _, s in workers):
+        if not workers or any(s not in ("idle", "waits-for-queue-lock") for _, s in workers):
             continue
         if pool_pids and not pool_pids <= set(c.pid for c, _ in workers):
             continue    # a worker of the pool was not examined: it may be the one working
@@ -93,11 +98,21 @@ def lost_task_finding(parent, children):
             ("pool.apply" if w.get("type") == "ApplyResult" else "a Pool result's get()")
         what = ("%d result%s" % (left, "" if left == 1 else "s")) if chunk == 1 else \
             ("%d chunk%s of up to %d results" % (left, "" if left == 1 else "s", chunk))
-        summary = ("thread %s (%s) in %s waits for %s that no worker is working on: the task queue is empty "
-                   "and all %d worker%s (%s) are idle, so %s died with a worker"
-                   % (waiter["tid"], waiter.get("name") or "?", call, what, len(workers),
-                      "" if len(workers) == 1 else "s", ", ".join(str(c.pid) for c, _ in workers),
-                      "that task" if left == 1 else "those tasks"))
+        pids = ", ".join(str(c.pid) for c, _ in workers)
+        if all(s == "waits-for-queue-lock" for _, s in workers):
+            # nobody reads the task pipe: the worker that held the queue's read lock while it
+            # waited for a task ended inside that with block (SIGKILL, the OOM killer)
+            summary = ("thread %s (%s) in %s waits for %s that no worker is working on: every worker (%s) "
+                       "waits for the task queue's read lock (a process-shared SemLock) and none holds it, so "
+                       "nobody reads the tasks: a worker that held it while waiting for a task ended (killed)"
+                       % (waiter["tid"], waiter.get("name") or "?", call, what, pids))
+            why = "read-lock"
+        else:
+            summary = ("thread %s (%s) in %s waits for %s that no worker is working on: the task queue is empty "
+                       "and all %d worker%s (%s) are idle, so %s died with a worker"
+                       % (waiter["tid"], waiter.get("name") or "?", call, what, len(workers),
+                          "" if len(workers) == 1 else "s", pids, "that task" if left == 1 else "those tasks"))
+            why = "task-died"
         if replaced:
             summary += "; the pool's worker handler forked %s as a replacement%s" % (
                 ", ".join(str(p) for p in replaced),
@@ -118,7 +133,7 @@ def lost_task_finding(parent, children):
                          "python_type": "multiprocessing.pool.%s" % (w.get("type") or "ApplyResult")},
                 "holder": None, "advice": ADVICE,
                 "_where": None, "_lock_state": "%s missing" % what, "_lock_description": None,
-                "_lost": {"left": left, "chunksize": chunk, "items": w.get("items"),
+                "_lost": {"why": why, "left": left, "chunksize": chunk, "items": w.get("items"),
                           "workers": [c.pid for c, _ in workers], "replacements": replaced,
                           "exited": exited}}
     return None

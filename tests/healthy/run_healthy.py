@@ -411,7 +411,8 @@ class Lost:
                            "-%d" % self.workers if self.workers else "")
 
 
-LOST = [Lost("pool_lost_task", "exit", 2), Lost("pool_lost_task", "kill", 3), Lost("pool_lost_shared_lock")]
+LOST = [Lost("pool_lost_task", "exit", 2), Lost("pool_lost_task", "kill", 3), Lost("pool_lost_task", "killidle", 3),
+        Lost("pool_lost_shared_lock")]
 
 
 def test_lost(case, interp):
@@ -420,15 +421,20 @@ def test_lost(case, interp):
     wd = fwtest.workdir("healthy-%s-%s" % (case.tag, interp.label))
     started = fwtest.start(case.command(interp), wd, fixture_timeout=FIXTURE_TIMEOUT)
     try:
-        ev = fwtest.wait_events(started.events_path, ["parent_pid", "map_started", "dying_pid"], READY_BOUND)
-        parent, dying = int(ev["parent_pid"][0]), int(ev["dying_pid"][0])
+        if case.mode == "killidle":
+            dying, parent = kill_queue_reader(started, case)
+        else:
+            ev = fwtest.wait_events(started.events_path, ["parent_pid", "map_started", "dying_pid"], READY_BOUND)
+            parent, dying = int(ev["parent_pid"][0]), int(ev["dying_pid"][0])
 
         def in_place():
             e = started.events()
             tree = process_tree(parent)
             kids = [p for p in tree if p != parent]
-            # the other tasks done, the dying worker reaped and replaced, everyone asleep
-            if len(e.get("task_done", [])) < 3 or dying in tree or len(kids) != case.workers:
+            # the other tasks done (killidle: map started), the dying worker reaped and replaced,
+            # everyone asleep
+            if (len(e.get("task_done", [])) < 3 if case.mode != "killidle" else "map_started" not in e) or \
+                    dying in tree or len(kids) != case.workers:
                 return None
             return tree if all_asleep(tree) else None
         tree = fwtest.wait_for("%s: task lost, worker replaced, pool idle" % case.tag, in_place, READY_BOUND)
@@ -441,9 +447,12 @@ def test_lost(case, interp):
         check(pd.get("verdict") == "lost-task", "parent: verdict %r, want lost-task: %s"
               % (pd.get("verdict"), findings(pd)))
         f = [x for x in pd["findings"] if x["kind"] == "lost-task"][0]
-        check(re.search(r"in pool\.map waits for 1 result that no worker is working on: the task queue is empty "
-                        r"and all %d workers \(.*\) are idle, so that task died with a worker" % case.workers,
-                        f["summary"]), "parent: summary %r" % f["summary"])
+        want = (r"in pool\.map waits for 4 results that no worker is working on: every worker \(.*\) waits for "
+                r"the task queue's read lock \(a process-shared SemLock\) and none holds it, so nobody reads the "
+                r"tasks: a worker that held it while waiting for a task ended") if case.mode == "killidle" else \
+            (r"in pool\.map waits for 1 result that no worker is working on: the task queue is empty "
+             r"and all %d workers \(.*\) are idle, so that task died with a worker" % case.workers)
+        check(re.search(want, f["summary"]), "parent: summary %r" % f["summary"])
         check("exit status is not known" in f["summary"] or "exit status of worker" in f["summary"],
               "parent: the summary does not say what is known of the exit status: %r" % f["summary"])
         check(f["waiter"]["tid"] == parent, "parent: waiter %r, want the main thread %d" % (f["waiter"]["tid"], parent))
@@ -452,8 +461,9 @@ def test_lost(case, interp):
               "parent: advice %r" % f["advice"])
         lost = f.get("lost") or {}
         kids = sorted(p for p in tree if p != parent)
-        check(lost.get("left") == 1 and sorted(lost.get("workers") or []) == kids,
-              "parent: lost %r, want 1 missing and workers %s" % (lost, kids))
+        left, why = (4, "read-lock") if case.mode == "killidle" else (1, "task-died")
+        check(lost.get("left") == left and lost.get("why") == why and sorted(lost.get("workers") or []) == kids,
+              "parent: lost %r, want %d missing (%s) and workers %s" % (lost, left, why, kids))
         check(len(lost.get("replacements") or []) == 1 and lost["replacements"][0] in kids and
               lost["replacements"][0] > dying, "parent: replacements %r (the dead worker was %d)"
               % (lost.get("replacements"), dying))
@@ -462,6 +472,26 @@ def test_lost(case, interp):
     finally:
         started.cleanup()
         fwtest.remove_tree(wd)
+
+
+def kill_queue_reader(started, case):
+    """killidle: SIGKILL the idle worker that reads the task pipe (it holds the task queue's read
+    lock), then release the parent into pool.map. -> (killed pid, parent pid)."""
+    ev = fwtest.wait_events(started.events_path, ["parent_pid", "ready"], READY_BOUND)
+    parent = int(ev["parent_pid"][0])
+    read_nr = {"x86_64": 0, "aarch64": 63}.get(os.uname().machine)
+
+    def reader():
+        workers = [int(x) for x in started.events().get("worker_pid", [])]
+        if len(workers) < case.workers or not all_asleep(workers):
+            return None
+        readers = [w for w in workers if fwtest.proc_syscall(w) == read_nr]
+        return readers[0] if len(readers) == 1 else None
+    victim = fwtest.wait_for("the worker reading the task pipe", reader, READY_BOUND)
+    fwtest.kill_pid(victim)   # our fixture's child, alive and unreaped: its PID is its own
+    fwtest.wait_for("worker %d gone" % victim, lambda: victim not in process_tree(parent), READY_BOUND)
+    os.kill(parent, signal.SIGUSR1)
+    return victim, parent
 
 
 def test_lost_shared_lock(case, interp):
