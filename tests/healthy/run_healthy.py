@@ -34,7 +34,8 @@ PY = os.path.join(fwtest.FIXTURE_SRC, "python")
 
 
 class Control:
-    def __init__(self, name, workers, mode=None, shared_wait=True, holder_site=None):
+    def __init__(self, name, workers, mode=None, shared_wait=True, holder_site=None, agent=False):
+        self.agent = agent                  # run under the agent (LD_PRELOAD, warn): same verdicts
         self.name = name
         self.workers = workers
         self.mode = mode
@@ -47,8 +48,8 @@ class Control:
 
     @property
     def tag(self):
-        return "%s-%d%s" % (self.name.replace("healthy_mp_", ""), self.workers,
-                            "-" + self.mode if self.mode else "")
+        return "%s-%d%s%s" % (self.name.replace("healthy_mp_", ""), self.workers,
+                              "-" + self.mode if self.mode else "", "-agent" if self.agent else "")
 
 
 # (control, interpreter selector): the worker counts spread over 2-8 across interpreters.
@@ -60,7 +61,8 @@ CONTROLS = {
     "3.12": [Control("healthy_mp_pool", 3, "busy", holder_site="get"),
              Control("healthy_mp_executor", 2, holder_site="get"),
              Control("healthy_mp_queue", 3, holder_site="get"),
-             Control("healthy_mp_manager", 2, shared_wait=False)],
+             Control("healthy_mp_manager", 2, shared_wait=False),
+             Control("healthy_mp_queue", 2, holder_site="get", agent=True)],
     "3.13.0": [Control("healthy_mp_pool", 2, holder_site="get"),
                Control("healthy_mp_executor", 2, "busy", holder_site="get"),
                Control("healthy_mp_queue", 2, holder_site="get"),
@@ -172,7 +174,10 @@ def shared_entries(doc):
 
 def test_control(ctl, interp):
     wd = fwtest.workdir("healthy-%s-%s" % (ctl.tag, interp.label))
-    started = fwtest.start(ctl.command(interp), wd, fixture_timeout=FIXTURE_TIMEOUT)
+    report = os.path.join(wd, "report.jsonl")
+    env = {"LD_PRELOAD": fwtest.AGENT, "FORKWATCH_ON_DEADLOCK": "warn", "FORKWATCH_REPORT": report,
+           "FORKWATCH_QUIET": "1"} if ctl.agent else None
+    started = fwtest.start(ctl.command(interp), wd, env, fixture_timeout=FIXTURE_TIMEOUT)
     try:
         parent, tree, workers = wait_in_place(started, ctl)
         started.extra_pids += [p for p in tree if p != parent]
@@ -249,6 +254,10 @@ def test_control(ctl, interp):
         os.kill(parent, signal.SIGUSR1)
         status = started.wait(READY_BOUND)
         check(status == 0, "released, the control exited %d, want 0 (events %s)" % (status, started.events()))
+        if ctl.agent:
+            check(all(d.get("agent") is True for d in docs), "--tree: the agent is not seen in every process")
+            bad = [e for e in fwtest.read_report(report) if e.get("event") in ("fork-deadlock", "fork-hazard")]
+            check(not bad, "the agent reported a healthy control: %s" % bad[:1])
     finally:
         started.cleanup()
         fwtest.remove_tree(wd)
