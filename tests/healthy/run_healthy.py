@@ -142,6 +142,19 @@ def process_tree(root):
     return out
 
 
+def stop_tree(started):
+    """Cleanup for a pool: SIGSTOP the fixture (its worker handler forks no replacement while we
+    kill), SIGKILL its descendants by PID (they stay zombies of the stopped parent, so no PID is
+    reused), then started.cleanup() kills the fixture itself by its PID."""
+    parent = started.pid
+    if started.popen.poll() is None:
+        fwtest.kill_pid(parent, signal.SIGSTOP)
+        for pid in process_tree(parent)[1:]:
+            if started.popen.poll() is None:
+                fwtest.kill_pid(pid)
+    started.cleanup()
+
+
 def wait_in_place(started, ctl):
     ev = fwtest.wait_events(started.events_path, ["parent_pid", "ready"], READY_BOUND)
     parent = int(ev["parent_pid"][0])
@@ -180,7 +193,6 @@ def test_control(ctl, interp):
     started = fwtest.start(ctl.command(interp), wd, env, fixture_timeout=FIXTURE_TIMEOUT)
     try:
         parent, tree, workers = wait_in_place(started, ctl)
-        started.extra_pids += [p for p in tree if p != parent]
         # 1. --tree on the parent: every process no-deadlock
         rc, docs = analyse(["attach", "--tree", "--json", str(parent)], wd)
         check(isinstance(docs, list), "--tree: not a list")
@@ -259,7 +271,7 @@ def test_control(ctl, interp):
             bad = [e for e in fwtest.read_report(report) if e.get("event") in ("fork-deadlock", "fork-hazard")]
             check(not bad, "the agent reported a healthy control: %s" % bad[:1])
     finally:
-        started.cleanup()
+        stop_tree(started)
         fwtest.remove_tree(wd)
 
 
@@ -314,7 +326,7 @@ def test_pshared_mutex(mode):
             status = started.wait(READY_BOUND)
             check(status == 0, "released, the fixture exited %d, want 0" % status)
     finally:
-        started.cleanup()
+        stop_tree(started)
         fwtest.remove_tree(wd)
 
 
@@ -447,7 +459,6 @@ def test_lost(case, interp):
                 return None
             return tree if all_asleep(tree) else None
         tree = fwtest.wait_for("%s: task lost, worker replaced, pool idle" % case.tag, in_place, READY_BOUND)
-        started.extra_pids += [p for p in tree if p != parent]
         rc, docs = analyse(["attach", "--tree", "--json", str(parent)], wd)
         by_pid = dict((d.get("pid"), d) for d in docs)
         check(set(tree) <= set(by_pid), "--tree: pids %s, want %s" % (sorted(by_pid), tree))
@@ -479,7 +490,7 @@ def test_lost(case, interp):
         for pid in kids:
             check_healthy(by_pid[pid], pid, "live", "tree worker %d: " % pid)
     finally:
-        started.cleanup()
+        stop_tree(started)
         fwtest.remove_tree(wd)
 
 
@@ -533,7 +544,7 @@ def test_lost_shared_lock(case, interp):
         check(e and e[0]["checked"] is False and any("cannot be checked from a core alone" in n for n in doc["notes"]),
               "core: the shared lock is not reported as uncheckable: %s %s" % (e, doc.get("notes")))
     finally:
-        started.cleanup()
+        stop_tree(started)
         fwtest.remove_tree(wd)
 
 
