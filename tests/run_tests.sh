@@ -1,6 +1,6 @@
 #!/bin/sh
 # forkwatch's test runner (what `make test` runs). Runs every suite present, in order:
-#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes, stability,
+#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes, healthy, stability,
 #   cpython_suites (CPython's own tests bare vs under the agent, the part that fits),
 # then the same suites inside the Debian 13 and sid roots (the matrix, below),
 # prints each suite's result and the CPython interpreters that ran, and ends with
@@ -113,6 +113,10 @@ elif [ -f tests/shapes/run_shapes.py ]; then
 else
     absent shapes tests/shapes/run_shapes.py
 fi
+
+# Issue 11: healthy multiprocessing (Pool, executor, Queue, Manager) is no-deadlock on every
+# process; a Pool that lost a task says so (tests/healthy).
+wanted healthy && run_suite healthy 600 "$PY" tests/healthy/run_healthy.py
 
 # Issue 11: the same verdict at any instant, attached 50 times under CPU load.
 wanted stability && run_suite stability 900 "$PY" tests/stability/run_stability.py

@@ -10,11 +10,14 @@ from . import glibc_locks
 from . import import_locks
 from . import memory
 from . import native_threads
+from . import pool_facts
 from . import process_info
+from . import process_maps
+from . import shared_mappings
 from . import symbols
 from .escape import to_text
 
-SEVERITY = ["fork-deadlock", "gil-held-across-fork", "deadlock", "orphaned-lock", "no-deadlock"]
+SEVERITY = ["fork-deadlock", "gil-held-across-fork", "deadlock", "orphaned-lock", "lost-task", "no-deadlock"]
 
 ADVICE = {
     "py-lock": "re-initialise the lock in the child: os.register_at_fork(after_in_child=lock._at_fork_reinit), "
@@ -31,6 +34,10 @@ ADVICE = {
     "import": "do not fork while another thread imports: import the module before starting threads (or "
               "before fork), or use the 'spawn' or 'forkserver' start method",
     "orphaned": "a thread ended while holding this lock: release locks in finally blocks / with statements",
+    "shared-lost": "a process ended while holding this process-shared lock (killed, or os._exit in the middle "
+                   "of a with block): nothing releases it now; recreate the lock (and whatever it guards), "
+                   "and do not kill workers that may hold a shared lock (use terminate()/join(), or a "
+                   "robust mutex where the lock is yours)",
 }
 
 
@@ -47,6 +54,8 @@ class Report(object):
         self.locks = []          # for `forkwatch locks`
         self.forks = []
         self.notes = []
+        self.shared_locks = []   # process-shared locks waited on (shared_mappings.SharedLock.as_json())
+        self.pool_waits = []     # threads waiting on multiprocessing.Pool results (pool_facts; lost_tasks.py)
         self.summary = ""
         self.registry = None
         self.process = None
@@ -196,6 +205,12 @@ def analyze():
             proc.threads = lambda _t=tuple(pythreads): list(_t)
         except (AttributeError, TypeError):
             pass
+    if pythreads:
+        # read now, while the process is attached: --tree concludes on the whole tree later
+        try:
+            r.pool_waits = pool_facts.pending_results(proc, pythreads)
+        except Exception as e:
+            r.notes.append("multiprocessing.Pool results could not be read: %s" % e)
     gil = None
     if proc is not None:
         try:
@@ -205,6 +220,7 @@ def analyze():
 
     c = _Ctx()
     c.r, c.reg, c.proc, c.pinfo, c.gil = r, registry_ok, proc, pinfo, gil
+    c.facts = process_maps.Facts(pinfo.pid, pinfo.source)
     c.tids = set(n.tid for n in natives)
     c.idents = dict((n.pthread, n) for n in natives if n.pthread)
     c.by_tid = dict((n.tid, n) for n in natives)
@@ -465,6 +481,11 @@ def _doing(t):
     w = n.wait
     if n.state == "sleeping":
         return "is sleeping (%s)" % (w.detail if w else "?")
+    if n.state == "blocked-on-lock" and w is not None and t.get("_shared") is not None:
+        return "waits on a process-shared %s at 0x%x (another process can release it)" % (
+            w.kind, w.lock_address or 0) if t["_shared"].checked else \
+            "waits on a process-shared %s at 0x%x (releasers not checkable from a core)" % (
+                w.kind, w.lock_address or 0)
     if n.state == "blocked-on-lock" and w is not None:
         return "waits on %s at 0x%x (held by a live thread)" % (w.kind, w.lock_address or 0)
     if n.state == "waiting-for-gil":
@@ -545,6 +566,7 @@ def _lock_and_holder(c, t, w):
     pyobj = _py_lock_object(c, t, addr)
     owner_tid = None
     owner_ident = None
+    pshared = None
     if pyobj is not None:
         pt = getattr(pyobj, "python_type", None)
         if pt:
@@ -558,20 +580,33 @@ def _lock_and_holder(c, t, w):
             m = glibc_locks.read_mutex(addr)
             lock["_state"] = "locked" if m.locked else "unlocked"
             owner_tid = m.owner_tid
+            pshared = m.pshared
         elif w.kind == "pthread_rwlock":
             rw = glibc_locks.read_rwlock(addr)
             lock["_state"] = ("write-locked" if rw.write_locked else
                               ("%d readers" % rw.readers if rw.readers else "unlocked"))
             owner_tid = rw.writer_tid
+            pshared = bool(rw.shared)
         elif w.kind == "semaphore":
             s = glibc_locks.read_sem(addr)
             lock["_state"] = "value %d, %d waiters" % (s.value, s.waiters)
+            pshared = s.pshared
         elif w.kind in ("pymutex", "parking_lot") and pyobj is None:
             # CPython 3.13+ PyMutex byte: 1 locked, 2 has parked waiters (Include/cpython/lock.h)
             bits = memory.read_u8(addr)
             lock["_state"] = "locked" if bits & 1 else "unlocked"
     except memory.MemoryReadError as e:
         c.r.notes.append("lock at 0x%x unreadable: %s" % (addr, e))
+
+    # 0. a lock in a shared mapping is one object in every process that maps it: no orphan of
+    # a fork (the parent's thread still runs, in the same memory), lost only when no live process
+    # that maps it can release it (shared_mappings.py).
+    if owner_ident and owner_ident in c.idents:
+        owner_tid = c.idents[owner_ident].tid
+    sl = _shared_lock(c, w, lock, pshared, owner_tid)
+    if sl is not None:
+        t["_shared"] = sl
+        return lock, _shared_holder(c, t, w, lock, sl, owner_tid), None
 
     # 1. agent's orphan records
     if c.reg is not None:
@@ -627,6 +662,103 @@ def _lock_and_holder(c, t, w):
         # the only thread waits on a Python lock nobody else can release: it waits on itself
         return lock, _live_holder_dict(c, t, "inferred"), None
     return lock, None, None
+
+
+def _shared_lock(c, w, lock, pshared, owner_tid):
+    """shared_mappings.SharedLock for a lock in a shared mapping (peers looked for when live),
+    or None for a lock in this process's private memory."""
+    addr = lock["_addr"]
+    m = shared_mappings.find(c.facts.own_mappings(), addr)
+    if not shared_mappings.is_shared(m):
+        return None
+    sl = shared_mappings.SharedLock(addr, lock.get("kind") or w.kind, m, pshared)
+    key = shared_mappings.object_key(m)
+    if c.pinfo.source == "live" and key is not None:
+        sl.checked = True
+        sl.peers = shared_mappings.peers(key, shared_mappings.object_offset(m, addr),
+                                         c.facts.maps_by_pid(key), c.pinfo.pid)
+        for p in sl.peers:
+            threads = c.facts.threads(p.pid)
+            if threads is None:
+                continue        # gone meanwhile, or hidden: counted as one that may release it
+            shared_mappings.classify(p, threads, process_maps.FUTEX_NR)
+            if owner_tid and any(x.tid == owner_tid for x in threads):
+                name = next(x.name for x in threads if x.tid == owner_tid)
+                sl.holder = (p.pid, owner_tid, name, "named by the lock's owner field")
+    return sl
+
+
+def _shared_holder(c, t, w, lock, sl, owner_tid):
+    """The holder dict for a wait on a process-shared lock: a live thread of this process
+    (the lock's owner field), None (someone can release it, or a core cannot tell: a note
+    says which), or a lost holder (no live process that maps it can release it)."""
+    entry = sl.as_json()
+    entry["waiter"] = t["tid"]
+    c.r.shared_locks.append(entry)
+    if owner_tid is not None and owner_tid in c.tids:
+        return _live_holder_dict(c, c.tthreads.get(owner_tid), "inferred")
+    others = [x for x in c.r.threads if x["tid"] != t["tid"]
+              and (x["_native"].state not in ("blocked-on-lock", "waiting-for-gil")
+                   or (x["_native"].wait is not None and x["_native"].wait.timed))]
+    if not sl.lost or w.timed or others:
+        note = "%s waits on %s" % (_who(t), shared_mappings.words(sl, process_maps.SYSCALL_NAMES))
+        c.r.notes.append(note)
+        entry.update(_sl=sl, _note=note, _who=_who(t), _site=_with_site(t["python_stack"]))
+        return None
+    h = _gone_holder(c, owner_tid, None, "orphaned-lock")
+    h["pid"] = None
+    h["_shared"] = sl
+    return h
+
+
+_ACQUIRE_FRAMES = (("synchronize.py", "__enter__"), ("synchronize.py", "acquire"), ("threading.py", "acquire"),
+                   ("threading.py", "__enter__"))
+
+
+def _with_site(pystack):
+    """(file, function) of the innermost Python frame that takes the lock (the caller of the
+    lock's __enter__/acquire: `with self._rlock:` in multiprocessing's queues.py get), or None."""
+    for i, f in enumerate(pystack[:3]):
+        fl = f.get("file") or ""
+        if any(fl.endswith(b) and f.get("function") == fn for b, fn in _ACQUIRE_FRAMES):
+            continue
+        return (fl, f.get("function")) if i > 0 and fl else None
+    return None
+
+
+def name_shared_holders(reports):
+    """--tree: every process's threads are known. The holder of a process-shared lock that a
+    thread waits on is, by inference, the thread of a process that maps it which is inside the
+    same function (the same `with` block) and not waiting on the lock: named when exactly one
+    thread fits (the worker reading the task pipe under the queue's read lock)."""
+    by_pid = dict((r.pid, r) for r in reports if r.pid)
+    for r in reports:
+        for e in getattr(r, "shared_locks", []):
+            sl, site = e.get("_sl"), e.get("_site")
+            if sl is None or site is None or sl.holder is not None:
+                continue
+            fits = []
+            for p in sl.peers:
+                pr = by_pid.get(p.pid)
+                if pr is None or p.threads is None:
+                    continue
+                waiting = set(x.tid for x in p.waiters)
+                for t in pr.threads:
+                    st = t.get("python_stack") or []
+                    if t["tid"] in waiting or t.get("state") == "blocked-on-lock" or _with_site(st) is not None:
+                        continue
+                    at = [f for f in st if (f.get("file"), f.get("function")) == site]
+                    if at:
+                        fits.append((p.pid, t, at[0]))
+            if len(fits) != 1:
+                continue
+            pid, t, f = fits[0]
+            sl.holder = (pid, t["tid"], t.get("name"), "inferred: its thread is inside the same with block "
+                         "(%s at %s:%s) and %s" % (site[1], os.path.basename(site[0]), f.get("line"), _doing(t)))
+            e["holder"] = sl.as_json()["holder"]
+            note = "%s waits on %s" % (e["_who"], shared_mappings.words(sl, process_maps.SYSCALL_NAMES))
+            r.notes = [note if n == e["_note"] else n for n in r.notes]
+            e["_note"] = note
 
 
 def _gone_holder(c, tid, ident, kind):
@@ -906,6 +1038,15 @@ def _finding(c, kind, t, lock, h):
     elif kind == "gil-held-across-fork":
         summary = "%s waits for the GIL, which is held by thread %s that vanished in fork()" % (who, hname)
         advice = ADVICE["gil"]
+    elif h.get("_shared") is not None:
+        sl = h["_shared"]
+        owner = ("its owner thread %s exists in no process that maps it" % h["tid"]) if h.get("tid") else \
+            "a semaphore records no owner: a process that has ended took it, or this thread itself did"
+        summary = "%s blocks on %s that no live process can release: %s; %s; %s" % (
+            who, shared_mappings.head_words(sl), shared_mappings.lost_words(sl), owner,
+            "threads waiting on it: this one%s" % ("".join(
+                ", %d in process %d" % (len(p.waiters), p.pid) for p in sl.peers if p.waiters)))
+        advice = ADVICE["shared-lost"]
     else:
         summary = "%s blocks on %s whose owner thread %s no longer exists (no sign of a fork)" % (who, lw, hname)
         advice = ADVICE["orphaned"]

@@ -9,6 +9,7 @@ import struct
 import gdb
 
 from . import analysis
+from . import lost_tasks
 from . import process_info
 from . import render_json
 from . import render_text
@@ -263,6 +264,8 @@ def batch_attach(args):
         finally:
             _detach()
     _link_tree(reports)
+    analysis.name_shared_holders(reports)
+    lost_tasks.apply(reports, analysis.SEVERITY)
     if as_json:
         gdb.write(render_json.render_many(reports) + "\n")
     else:

@@ -36,10 +36,19 @@ RWLOCK_READER_SHIFT = 3
 
 # sem_t (64-bit): uint64 data (value low 32, waiters high 32), int private
 SEM_SIZE = 32
+SEM_PRIVATE = 8
+# Process-shared flags. glibc's FUTEX_SHARED is LLL_SHARED = FUTEX_PRIVATE_FLAG = 128 and
+# FUTEX_PRIVATE is LLL_PRIVATE = 0 (sysdeps/nptl/futex-internal.h, lowlevellock-futex.h):
+# sem_init(pshared=1) and sem_open (multiprocessing's SemLock) store 128 in `private`.
+# A mutex with PTHREAD_PROCESS_SHARED has PTHREAD_MUTEX_PSHARED_BIT (128) in __kind
+# (nptl/pthreadP.h); a rwlock has __shared != 0.
+SEM_SHARED = 128
+PTHREAD_MUTEX_PSHARED_BIT = 128
 
 
 class MutexState(object):
-    __slots__ = ("address", "locked", "owner_tid", "count", "kind", "type_name", "robust", "pi", "waiters")
+    __slots__ = ("address", "locked", "owner_tid", "count", "kind", "type_name", "robust", "pi", "waiters",
+                 "pshared")
 
     def as_dict(self):
         return {k: getattr(self, k) for k in self.__slots__}
@@ -56,6 +65,7 @@ def read_mutex(addr):
     m.kind = kind
     m.robust = bool(kind >= 0 and kind & PTHREAD_MUTEX_ROBUST)
     m.pi = bool(kind >= 0 and kind & PTHREAD_MUTEX_PRIO_INHERIT)
+    m.pshared = bool(kind >= 0 and kind & PTHREAD_MUTEX_PSHARED_BIT)
     m.type_name = _MUTEX_TYPES.get(kind & PTHREAD_MUTEX_KIND_MASK, "?") if kind >= 0 else "destroyed"
     if m.robust or m.pi:
         m.locked = lock != 0
@@ -108,7 +118,7 @@ def rwlock_base_from_futex(futex, prefer_writer):
 
 
 class SemState(object):
-    __slots__ = ("address", "value", "waiters")
+    __slots__ = ("address", "value", "waiters", "pshared")
 
     def as_dict(self):
         return {k: getattr(self, k) for k in self.__slots__}
@@ -120,4 +130,5 @@ def read_sem(addr):
     data = memory.read_u64(addr)
     s.value = data & 0xFFFFFFFF
     s.waiters = data >> 32
+    s.pshared = memory.read_u32(addr + SEM_PRIVATE) == SEM_SHARED
     return s

@@ -47,6 +47,8 @@ def report_object(r):
         "summary": r.summary,
         "notes": list(r.notes),
     }
+    if getattr(r, "shared_locks", None):
+        obj["shared_locks"] = list(r.shared_locks)
     if getattr(r, "children", None):
         obj["children"] = [{"pid": k["pid"], "verdict": k["verdict"], "summary": k["summary"]}
                            for k in r.children]
@@ -55,6 +57,8 @@ def report_object(r):
               "lock": f.get("lock"), "holder": _person(f.get("holder"), holder=True), "advice": f.get("advice")}
         if "cycle" in f:
             fo["cycle"] = f["cycle"]
+        if "_lost" in f:
+            fo["lost"] = f["_lost"]
         obj["findings"].append(fo)
     return _clean(obj)
 
