@@ -136,12 +136,14 @@ ifneq ($(FW_MULTIARCH),)
 $(BUILD)/obj/cli/paths.o: CFLAGS_TOOL += -DFW_MULTIARCH='"$(FW_MULTIARCH)"'
 endif
 .PHONY: deb wheel
+# Debian's own python3, which has python3-wheel (PATH may lead to a pyenv one).
+WHEEL_PYTHON ?= /usr/bin/python3
 # build/forkwatch_VERSION_ARCH.deb for the release this runs on (dpkg-dev's tools).
 deb: $(BUILD)/libforkwatch.so $(BUILD)/forkwatch
 	@sh packaging/deb/build-deb.sh $(BUILD) $(FW_MULTIARCH)
 # build/forkwatch-VERSION-py3-none-linux_ARCH.whl: the CLI, agent and GDB package inside.
 wheel: $(BUILD)/libforkwatch.so $(BUILD)/forkwatch
-	@$(PYTHON) packaging/wheel/build_wheel.py --build $(BUILD)
+	@$(WHEEL_PYTHON) packaging/wheel/build_wheel.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
