@@ -51,7 +51,7 @@ strip --strip-debug --remove-section=.comment --remove-section=.note \
 (cd gdb && find . -name __pycache__ -prune -o -type f -name '*.py' -print) | while read -r f; do
     install -D -m 0644 "gdb/$f" "$pkg/usr/share/forkwatch/gdb/$f"
 done
-install -m 0644 packaging/deb/gdbinit.py "$pkg/etc/gdb/gdbinit.d/forkwatch.py"
+install -m 0644 packaging/deb/gdbinit.gdb "$pkg/etc/gdb/gdbinit.d/forkwatch.gdb"
 gzip -9n -c docs/forkwatch.1 >"$pkg/usr/share/man/man1/forkwatch.1.gz"
 chmod 0644 "$pkg/usr/share/man/man1/forkwatch.1.gz"
 install -m 0644 packaging/bash-completion/forkwatch "$pkg/usr/share/bash-completion/completions/forkwatch"
@@ -85,7 +85,7 @@ cp packaging/deb/control "$work/debian/control"
 )
 
 install -m 0755 packaging/deb/postinst packaging/deb/prerm "$pkg/DEBIAN/"
-echo /etc/gdb/gdbinit.d/forkwatch.py >"$pkg/DEBIAN/conffiles"
+echo /etc/gdb/gdbinit.d/forkwatch.gdb >"$pkg/DEBIAN/conffiles"
 (cd "$pkg" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -print | sed 's|^\./||' | LC_ALL=C sort \
     | xargs md5sum) >"$pkg/DEBIAN/md5sums"
 chmod 0644 "$pkg/DEBIAN/control" "$pkg/DEBIAN/md5sums" "$pkg/DEBIAN/conffiles"
