@@ -114,6 +114,17 @@ def case_deb_builds_here():
     for dep in (r"libc6", r"libdw1(t64)?", r"libunwind8", r"gdb"):
         check(any(re.fullmatch(dep, d) for d in deps), "Depends %r lacks %s" % (deps, dep))
     check("python3-dbg" in info, "Suggests lacks python3-dbg: %r" % info)
+    # Unpacked anywhere, the packaged command finds the packaged agent (../lib/<triplet>/forkwatch).
+    tmp = fwtest.workdir("deb-x")
+    try:
+        fwtest.run(["dpkg-deb", "-x", deb, tmp], 60)
+        r = fwtest.run([os.path.join(tmp, "usr", "bin", "forkwatch"), "run", "--", "sh", "-c",
+                        'printf "%s" "$LD_PRELOAD"'], 60)
+        want_agent = os.path.join(os.path.realpath(tmp), "usr", "lib", ma, "forkwatch", "libforkwatch.so")
+        check(r.returncode == 0 and r.stdout.split(":")[0] == want_agent,
+              "the unpacked package's forkwatch run preloads %r, want %s (%s)" % (r.stdout, want_agent, r.stderr))
+    finally:
+        fwtest.remove_tree(tmp)
     conffiles = fwtest.run(["sh", "-c", "dpkg-deb --ctrl-tarfile %s | tar -xOf - ./conffiles" % deb], 30).stdout
     check(conffiles.split() == ["/etc/gdb/gdbinit.d/forkwatch.gdb"], "conffiles: %r" % conffiles)
 
