@@ -1,11 +1,13 @@
 """The .deb's life cycle inside a throw-away Debian root (test_deb.sh runs this there, as root,
 on a copy of the tree): `make deb`, `apt-get install ./forkwatch_*.deb`, the installed
-`forkwatch` catches the Wub Machine under `run` (86) and diagnoses a hung child with `attach`,
+`forkwatch` catches the Wub Machine under `run` (86) and diagnoses a hung child with `attach` and
+`core` (of its gcore),
 any gdb has `forkwatch diagnose`, `man -w forkwatch` finds the page, the bash completion
 completes, then `apt-get remove` leaves only the conffile (harmless: gdb starts cleanly) and
 `apt-get purge` leaves the file system as it was before the install.
 
-    python3 tests/packaging/deb_checks.py        (in the root, from the tree's top)
+    python3 tests/packaging/deb_checks.py [NAME]     (in the root, from the tree's top; NAME: the
+                                                      root's, for the case names)
 """
 import json
 import os
@@ -95,6 +97,16 @@ def case_install():
     STATE["installed"] = True
 
 
+def fixture_python():
+    """The release's python3, or python3.13 where python3 is newer (sid: 3.14), since the GDB side
+    reads CPython up to 3.13 for now (issue 10) and this suite tests the package, not that."""
+    r = subprocess.run(["python3", "-c", "import sys; print(sys.version_info >= (3, 14))"],
+                       capture_output=True, text=True)
+    if r.stdout.strip() == "True" and os.path.exists("/usr/bin/python3.13"):
+        return "/usr/bin/python3.13"
+    return "python3"
+
+
 def fixture(name):
     return os.path.join(TOP, "fixtures", "python", name)
 
@@ -104,7 +116,7 @@ def case_run_wub():
     wd = fwtest.workdir("deb-wub")
     try:
         report = os.path.join(wd, "report.jsonl")
-        st = fwtest.start(["forkwatch", "run", "--report", report, "--", "python3", fixture("wub_machine.py")], wd,
+        st = fwtest.start(["forkwatch", "run", "--report", report, "--", fixture_python(), fixture("wub_machine.py")], wd,
                           fixture_timeout=60)
         try:
             rc = st.wait(120)
@@ -122,7 +134,7 @@ def case_attach_and_gdb():
     check(STATE.get("installed"), "not installed")
     wd = fwtest.workdir("deb-attach")
     try:
-        st = fwtest.start(["python3", fixture("lock_held_at_fork.py")], wd, fixture_timeout=200)
+        st = fwtest.start([fixture_python(), fixture("lock_held_at_fork.py")], wd, fixture_timeout=200)
         try:
             ev = fwtest.wait_events(st.events_path, ["child_pid", "child_blocking"], READY)
             child = int(ev["child_pid"][-1])
@@ -141,6 +153,14 @@ def case_attach_and_gdb():
             check((found[0].get("holder") or {}).get("alive") is False, "holder %r" % found[0].get("holder"))
             check(fwtest.frames_match(found[0]["waiter"].get("python_stack"), os.path.basename(src), line),
                   "waiter's python_stack lacks %s:%d" % (os.path.basename(src), line))
+            # forkwatch core on a core of the same child (gcore: from the gdb package).
+            core = os.path.join(wd, "child.core")
+            r = fwtest.run(["gcore", "-o", core, str(child)], 120)
+            cores = [f for f in os.listdir(wd) if f.startswith("child.core")]
+            check(cores, "gcore wrote no core: %s" % (r.stdout + r.stderr)[-300:])
+            r = fwtest.run(["forkwatch", "core", os.path.join(wd, cores[0]), "--json"], 150)
+            check(r.returncode == 1, "forkwatch core exit %d, want 1: %s" % (r.returncode, r.stderr[-500:]))
+            check(json.loads(r.stdout).get("verdict") == "fork-deadlock", "core verdict: %s" % r.stdout[:200])
             # Any gdb (no -nx: the system gdbinit directory loads the package).
             r = fwtest.run(["gdb", "-q", "-batch", "-p", str(child), "-ex", "forkwatch diagnose"], 150)
             check("fork-deadlock" in r.stdout, "plain gdb's `forkwatch diagnose` gave no verdict: %s"
@@ -204,13 +224,15 @@ def main():
         print("0 passed, 1 failed")
         return 1
     runner = fwtest.Runner("packaging-deb")
-    cases = [("deb/build", case_build, ()),
-             ("deb/install", case_install, ()),
-             ("deb/run-wub-machine", case_run_wub, ()),
-             ("deb/attach-and-gdb", case_attach_and_gdb, ()),
-             ("deb/man", case_man, ()),
-             ("deb/completion", case_completion, ()),
-             ("deb/remove-purge", case_remove_purge, ())]
+    print("deb: fixtures run on %s" % fixture_python(), flush=True)
+    where = "deb-%s/" % sys.argv[1] if len(sys.argv) > 1 else "deb/"
+    cases = [(where + "build", case_build, ()),
+             (where + "install", case_install, ()),
+             (where + "run-wub-machine", case_run_wub, ()),
+             (where + "attach-core-and-gdb", case_attach_and_gdb, ()),
+             (where + "man", case_man, ()),
+             (where + "completion", case_completion, ()),
+             (where + "remove-purge", case_remove_purge, ())]
     runner.run(cases)
     return runner.finish()
 

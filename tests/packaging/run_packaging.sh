@@ -4,8 +4,10 @@
 #                  `make deb` builds this release's package (contents, modes, Depends);
 #   test_wheel.py  `make wheel`, `pip install --no-index` into a fresh venv, the installed
 #                  command's run/attach against the built tree's;
-#   test_deb.sh    the .deb installed, used, removed and purged in a throw-away overlay of the
-#                  cached Debian 13 root (one SKIP line when there is none).
+#   test_deb.sh    the .deb built, installed, used, removed and purged in a throw-away overlay of
+#                  each cached Debian root in FORKWATCH_PACKAGING_ROOTS (default "trixie sid"; one
+#                  SKIP line for a root that is not there). Not on the machine itself: an
+#                  installed package would load into every other gdb session on it.
 # Each part ends with `N passed, N failed`; this sums them into the last line.
 set -u
 cd "$(dirname "$0")/../.." || exit 3
@@ -30,6 +32,8 @@ part() {
 }
 part "$PY" tests/packaging/test_host.py
 part "$PY" tests/packaging/test_wheel.py
-part sh tests/packaging/test_deb.sh
+for root in ${FORKWATCH_PACKAGING_ROOTS-trixie sid}; do
+    part sh tests/packaging/test_deb.sh "$root"
+done
 echo "$P passed, $F failed"
 [ "$F" = 0 ]

@@ -129,11 +129,36 @@ def case_deb_builds_here():
     check(conffiles.split() == ["/etc/gdb/gdbinit.d/forkwatch.gdb"], "conffiles: %r" % conffiles)
 
 
+def case_gdbinit_snippet():
+    """The package's /etc/gdb/gdbinit.d snippet, on this machine's gdb: silent while the package
+    is absent (after `apt-get remove` it stays), loads the GDB package when present."""
+    snippet = read("packaging", "deb", "gdbinit.gdb")
+    installed = "/usr/share/forkwatch/gdb/forkwatch-gdb.py"
+    check(installed in snippet, "the snippet does not load %s" % installed)
+    wd = fwtest.workdir("gdbinit")
+    try:
+        absent = os.path.join(wd, "absent.gdb")
+        with open(absent, "w") as f:
+            f.write(snippet.replace(installed, os.path.join(wd, "nothing", "forkwatch-gdb.py")))
+        r = fwtest.run(["gdb", "-nx", "-q", "-batch", "-x", absent, "-ex", "echo gdb-ok\\n"], 60)
+        check(r.stdout.strip() == "gdb-ok" and not r.stderr.strip(), "without the package: %r %r"
+              % (r.stdout, r.stderr))
+        present = os.path.join(wd, "present.gdb")
+        with open(present, "w") as f:
+            f.write(snippet.replace(installed, os.path.join(TOP, "gdb", "forkwatch-gdb.py")))
+        r = fwtest.run(["gdb", "-nx", "-q", "-batch", "-x", present, "-ex", "help forkwatch diagnose"], 60)
+        check(r.returncode == 0 and "diagnose" in r.stdout and not r.stderr.strip(),
+              "with the package: %r %r" % (r.stdout[-300:], r.stderr[-300:]))
+    finally:
+        fwtest.remove_tree(wd)
+
+
 def main():
     runner = fwtest.Runner("packaging-host")
     runner.run([("docs/man-matches-usage", case_man_matches_usage, ()),
                 ("docs/readme-matches-usage", case_readme_matches_usage, ()),
                 ("docs/completion-matches-usage", case_completion_matches_usage, ()),
+                ("deb/gdbinit-snippet", case_gdbinit_snippet, ()),
                 ("deb/builds-on-this-release", case_deb_builds_here, ())])
     return runner.finish()
 
