@@ -135,6 +135,8 @@ FW_MULTIARCH ?= $(shell $(CC) -print-multiarch 2>/dev/null)
 ifneq ($(FW_MULTIARCH),)
 $(BUILD)/obj/cli/paths.o: CFLAGS_TOOL += -DFW_MULTIARCH='"$(FW_MULTIARCH)"'
 endif
+# A paths.o built before this flag existed would make a package whose command misses its agent.
+$(BUILD)/obj/cli/paths.o: Makefile
 .PHONY: deb wheel
 # Debian's own python3, which has python3-wheel (PATH may lead to a pyenv one).
 WHEEL_PYTHON ?= /usr/bin/python3

@@ -25,6 +25,8 @@ deb_ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 # The CLI looks for the agent at ../lib/<triplet>/forkwatch with the triplet it was built with.
 [ -z "$MA" ] || [ "$MA" = "$deb_ma" ] || die "the CLI was built for multiarch '$MA', dpkg says '$deb_ma'"
 MA=$deb_ma
+grep -q -a "lib/$MA/forkwatch/libforkwatch.so" "$BUILD/forkwatch" \
+    || die "$BUILD/forkwatch does not look for the agent in ../lib/$MA/forkwatch (rebuild: rm $BUILD/obj/cli/paths.o; make)"
 upstream=$(sed -n 's/^#define FW_VERSION "\(.*\)"$/\1/p' cli/usage.h)
 [ -n "$upstream" ] || die "no FW_VERSION in cli/usage.h"
 codename=$(. /etc/os-release; echo "${VERSION_CODENAME:-}")

@@ -91,7 +91,12 @@ def case_install():
     r = fwtest.run(["sh", "-c", "command -v forkwatch"], 30, env=fwtest.clean_env())
     check(r.stdout.strip() == "/usr/bin/forkwatch", "forkwatch on PATH: %r" % r.stdout)
     # The installed command preloads the installed agent.
-    r = fwtest.run(["forkwatch", "run", "--", "sh", "-c", 'printf "%s" "$LD_PRELOAD"'], 60)
+    wd = fwtest.workdir("deb-preload")
+    try:
+        r = fwtest.run(["forkwatch", "run", "--report", os.path.join(wd, "r.jsonl"), "--", "sh", "-c",
+                        'printf "%s" "$LD_PRELOAD"'], 60)
+    finally:
+        fwtest.remove_tree(wd)
     check(r.stdout.split(":")[0] == "/usr/lib/%s/forkwatch/libforkwatch.so" % ma,
           "forkwatch run preloads %r" % r.stdout)
     STATE["installed"] = True

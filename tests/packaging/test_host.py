@@ -118,7 +118,8 @@ def case_deb_builds_here():
     tmp = fwtest.workdir("deb-x")
     try:
         fwtest.run(["dpkg-deb", "-x", deb, tmp], 60)
-        r = fwtest.run([os.path.join(tmp, "usr", "bin", "forkwatch"), "run", "--", "sh", "-c",
+        r = fwtest.run([os.path.join(tmp, "usr", "bin", "forkwatch"), "run", "--report", os.path.join(tmp, "r.jsonl"),
+                        "--", "sh", "-c",
                         'printf "%s" "$LD_PRELOAD"'], 60)
         want_agent = os.path.join(os.path.realpath(tmp), "usr", "lib", ma, "forkwatch", "libforkwatch.so")
         check(r.returncode == 0 and r.stdout.split(":")[0] == want_agent,

@@ -103,7 +103,9 @@ def case_install():
                     "import forkwatch; print(forkwatch.AGENT); print(forkwatch.GDB_DIR)"], 30)
     agent, gdb_dir = r.stdout.split()
     check(agent.startswith(os.path.realpath(venv)) or agent.startswith(venv), "agent outside the venv: " + agent)
-    r = fwtest.run([exe, "run", "--", "sh", "-c", 'printf "%s" "$LD_PRELOAD"'], 60)
+    # (--report into the venv's tree: without it `run` keeps a report directory in /tmp.)
+    r = fwtest.run([exe, "run", "--report", os.path.join(venv, "report.jsonl"), "--", "sh", "-c",
+                    'printf "%s" "$LD_PRELOAD"'], 60)
     check(r.returncode == 0 and os.path.realpath(r.stdout.split(":")[0]) == os.path.realpath(agent),
           "forkwatch run preloads %r, not the wheel's agent %s" % (r.stdout, agent))
     check(os.path.isfile(os.path.join(gdb_dir, "forkwatch-gdb.py")), "no GDB package at " + gdb_dir)
@@ -163,7 +165,8 @@ def case_attach_same_json(with_agent):
         cmd = [VENV_PYTHON, fixture_path("lock_held_at_fork.py")]
         if with_agent:
             # The wheel's agent in the hung child: it reports, then blocks (warn).
-            cmd = [exe, "run", "--on-deadlock", "warn", "--quiet", "--"] + cmd
+            cmd = [exe, "run", "--on-deadlock", "warn", "--quiet", "--report", os.path.join(wd, "report.jsonl"),
+                   "--"] + cmd
         st = fwtest.start(cmd, wd, fixture_timeout=200)
         try:
             ev = fwtest.wait_events(st.events_path, ["child_pid", "child_blocking"], READY)
