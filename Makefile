@@ -125,6 +125,27 @@ install: all
 	install -m 0755 $(BUILD)/libforkwatch.so $(DESTDIR)$(PREFIX)/lib/libforkwatch.so
 	cp -R gdb/. $(DESTDIR)$(PREFIX)/share/forkwatch/gdb/
 	find $(DESTDIR)$(PREFIX)/share/forkwatch/gdb -name __pycache__ -prune -exec rm -rf {} +
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 docs/forkwatch.1 $(DESTDIR)$(PREFIX)/share/man/man1/forkwatch.1
+	install -m 0644 packaging/bash-completion/forkwatch $(DESTDIR)$(PREFIX)/share/bash-completion/completions/forkwatch
+
+# ---- Packages (issue 14; packaging/README.md). The CLI finds an installed agent at
+# ../lib/<multiarch>/forkwatch/ beside itself (cli/paths.c): paths.o gets the triplet.
+FW_MULTIARCH ?= $(shell $(CC) -print-multiarch 2>/dev/null)
+ifneq ($(FW_MULTIARCH),)
+$(BUILD)/obj/cli/paths.o: CFLAGS_TOOL += -DFW_MULTIARCH='"$(FW_MULTIARCH)"'
+endif
+# A paths.o built before this flag existed would make a package whose command misses its agent.
+$(BUILD)/obj/cli/paths.o: Makefile
+.PHONY: deb wheel
+# Debian's own python3, which has python3-wheel (PATH may lead to a pyenv one).
+WHEEL_PYTHON ?= /usr/bin/python3
+# build/forkwatch_VERSION_ARCH.deb for the release this runs on (dpkg-dev's tools).
+deb: $(BUILD)/libforkwatch.so $(BUILD)/forkwatch
+	@sh packaging/deb/build-deb.sh $(BUILD) $(FW_MULTIARCH)
+# build/forkwatch-VERSION-py3-none-linux_ARCH.whl: the CLI, agent and GDB package inside.
+wheel: $(BUILD)/libforkwatch.so $(BUILD)/forkwatch
+	@$(WHEEL_PYTHON) packaging/wheel/build_wheel.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -30,39 +30,72 @@ static bool is_regular_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Tries dir/rel_a then dir/rel_b; the winner is canonicalised into out. */
-static bool find_beside_self(const char *rel_a, const char *rel_b, const char *probe, char *out, size_t n)
+/* Where the parts sit relative to the binary's directory, in order:
+ *   the build tree        build/forkwatch, build/libforkwatch.so, gdb/ beside build/;
+ *   `make install PREFIX` PREFIX/bin, PREFIX/lib/libforkwatch.so, PREFIX/share/forkwatch/gdb
+ *                         (also the wheel's forkwatch/_native/{bin,lib,share});
+ *   the Debian package    /usr/bin, /usr/lib/<multiarch>/forkwatch/ (a private, preloaded-only
+ *                         library: not on ld.so's search path, in the architecture's own
+ *                         multiarch directory), /usr/share/forkwatch/gdb.
+ * FW_MULTIARCH is the triplet the Makefile passes (`$(CC) -print-multiarch`). All are relative to
+ * /proc/self/exe, so an installed tree stays relocatable. */
+#ifdef FW_MULTIARCH
+#define FW_DEB_AGENT "../lib/" FW_MULTIARCH "/forkwatch/libforkwatch.so"
+#endif
+
+static const char *const agent_rels[] = {
+    "libforkwatch.so",
+    "../lib/libforkwatch.so",
+#ifdef FW_DEB_AGENT
+    FW_DEB_AGENT,
+#endif
+};
+
+static const char *const gdb_rels[] = {
+    "../gdb",
+    "../share/forkwatch/gdb",
+};
+
+/* Tries dir/rels[i] (with probe appended) in order; the winner is canonicalised into out.
+ * On failure out lists the places looked at (truncated to n). */
+static bool find_beside_self(const char *const *rels, size_t nrels, const char *probe, char *out, size_t n)
 {
-    char dir[PATH_MAX], a[PATH_MAX + 64], b[PATH_MAX + 64];
+    char dir[PATH_MAX];
     if (!fw_self_dir(dir, sizeof dir)) {
         snprintf(out, n, "(cannot read /proc/self/exe)");
         return false;
     }
-    const char *rels[2] = {rel_a, rel_b};
-    char *cands[2] = {a, b};
-    for (int i = 0; i < 2; i++) {
-        char check[PATH_MAX + 128];
-        snprintf(cands[i], PATH_MAX + 64, "%s/%s", dir, rels[i]);
-        snprintf(check, sizeof check, "%s%s", cands[i], probe);
+    for (size_t i = 0; i < nrels; i++) {
+        char cand[PATH_MAX + 128], check[PATH_MAX + 256];
+        snprintf(cand, sizeof cand, "%s/%s", dir, rels[i]);
+        snprintf(check, sizeof check, "%s%s", cand, probe);
         if (is_regular_file(check)) {
             char real[PATH_MAX];
-            if (!realpath(cands[i], real))
+            if (!realpath(cand, real))
                 continue;
             return (size_t)snprintf(out, n, "%s", real) < n;
         }
     }
-    snprintf(out, n, "%s%s and %s%s", a, probe, b, probe);
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < nrels && used < n; i++) {
+        int w = snprintf(out + used, n - used, "%s%s/%s%s", i == 0 ? "" : (i + 1 == nrels ? " and " : ", "), dir,
+                         rels[i], probe);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
     return false;
 }
 
 bool fw_find_agent(char *out, size_t n)
 {
-    return find_beside_self("libforkwatch.so", "../lib/libforkwatch.so", "", out, n);
+    return find_beside_self(agent_rels, sizeof agent_rels / sizeof agent_rels[0], "", out, n);
 }
 
 bool fw_find_gdb_dir(char *out, size_t n)
 {
-    return find_beside_self("../gdb", "../share/forkwatch/gdb", "/forkwatch-gdb.py", out, n);
+    return find_beside_self(gdb_rels, sizeof gdb_rels / sizeof gdb_rels[0], "/forkwatch-gdb.py", out, n);
 }
 
 bool fw_find_in_path(const char *name, char *out, size_t n)

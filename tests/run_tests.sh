@@ -2,6 +2,7 @@
 # forkwatch's test runner (what `make test` runs). Runs every suite present, in order:
 #   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes, healthy, stability,
 #   cpython_suites (CPython's own tests bare vs under the agent, the part that fits),
+#   packaging (make deb / make wheel installed and used),
 # then the same suites inside the Debian 13 and sid roots (the matrix, below),
 # prints each suite's result and the CPython interpreters that ran, and ends with
 # one line `N passed, N failed` summing all suites. Exit status non-zero on any failure.
@@ -128,6 +129,14 @@ elif [ -f tests/cpython_suites.py ]; then
     run_suite cpython_suites 1500 "$PY" tests/cpython_suites.py
 else
     absent cpython_suites tests/cpython_suites.py
+fi
+
+# Issue 14: make deb / make wheel, installed and used (the .deb in an overlay of the trixie root).
+if ! wanted packaging; then :
+elif [ -f tests/packaging/run_packaging.sh ]; then
+    run_suite packaging 400 sh tests/packaging/run_packaging.sh
+else
+    absent packaging tests/packaging/run_packaging.sh
 fi
 
 # ---- the matrix: the same suites inside the Debian 13 and sid roots (issue 10).

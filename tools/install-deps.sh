@@ -17,6 +17,8 @@ grep -q 'sid' /etc/debian_version 2>/dev/null && release=sid
 # python3, python3-dbg and python3-dev are the release's default CPython (3.11 on bookworm,
 # 3.13 on trixie and sid) with its debug symbols (found by build-id) and headers.
 PKGS="gcc make gdb binutils elfutils pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev python3 python3-dbg python3-dev"
+# make deb (dpkg-dev's dpkg-shlibdeps, dpkg-gencontrol, dpkg-deb) and make wheel (wheel pack; a venv to test it).
+PKGS="$PKGS dpkg-dev python3-wheel python3-venv"
 case $release in
     bookworm) PKGS="$PKGS python3.11 python3.11-dbg python3.11-dev"; OPTIONAL="clang-14 libclang-rt-14-dev" ;;
     *)        OPTIONAL="clang" ;;
