@@ -69,7 +69,8 @@ static bool option_value(int argc, char **argv, int *i, const char *name, const 
     }
     if (argv[*i][n] != '\0')
         return false;
-    *value = *i + 1 < argc ? argv[++*i] : NULL;
+    /* "--opt --" is a missing value, not a file named "--". */
+    *value = *i + 1 < argc && strcmp(argv[*i + 1], "--") != 0 ? argv[++*i] : NULL;
     return true;
 }
 
@@ -188,8 +189,9 @@ static bool export_environment(const struct run_options *o, const char *agent, c
 
 /* Forks and execs the command. Returns the child's pid, or -1 with *exit_status
  * set (127 not found, 126 not executable, 3 fork failure) after one line. */
-static pid_t start_command(char **cmd, int *exit_status)
+static pid_t start_command(const struct run_options *o, const char *agent, const char *report, int *exit_status)
 {
+    char **cmd = o->cmd;
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
         fprintf(stderr, "forkwatch: pipe: %s\n", strerror(errno));
@@ -208,6 +210,12 @@ static pid_t start_command(char **cmd, int *exit_status)
     if (pid == 0) {
         close(pipefd[0]);
         fw_child_reset_signals();
+        /* The agent's environment only for the command: forkwatch's own helpers
+         * (the watchdog's GDB) must not run under the agent. */
+        if (!export_environment(o, agent, report)) {
+            dprintf(STDERR_FILENO, "forkwatch: cannot set the environment: %s\n", strerror(errno));
+            _exit(FW_EXIT_ERROR);
+        }
         execvp(cmd[0], cmd);
         /* Tell the parent why exec failed; the pipe closes on a successful exec. */
         int err = errno;
@@ -308,10 +316,6 @@ int fw_verb_run(int argc, char **argv)
     char report[PATH_MAX];
     if (!choose_report_path(&o, report, sizeof report))
         return FW_EXIT_ERROR;
-    if (!export_environment(&o, agent, report)) {
-        fprintf(stderr, "forkwatch: cannot set the environment: %s\n", strerror(errno));
-        return FW_EXIT_ERROR;
-    }
     /* A --report file may hold earlier runs: only what this run appends counts. */
     off_t start = current_size(report);
     if (o.junit && !writable_dir_of(o.junit))
@@ -327,7 +331,7 @@ int fw_verb_run(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
     int status;
-    pid_t pid = start_command(o.cmd, &status);
+    pid_t pid = start_command(&o, agent, report, &status);
     if (pid < 0) {
         /* Nothing ran: do not leave an empty private report directory behind. */
         if (!o.report) {

@@ -18,7 +18,6 @@
 
 #define MAX_ENDED 1024
 #define TERM_BOUND_MS 2000
-#define ANALYSIS_BUDGET_S 3.0
 #define DESC_MAX 2048
 
 struct ended {
@@ -124,15 +123,15 @@ static int collect(struct ended *e, int count)
     return count;
 }
 
-void fw_end_tree(pid_t cmd, double grace_s, const struct fw_known_analysis *known, int nknown, int *status,
-                 bool *cmd_done)
+void fw_end_tree(pid_t cmd, double grace_s, const struct fw_known_analysis *known, int nknown, double budget_s,
+                 int *status, bool *cmd_done)
 {
     struct ended *e = calloc(MAX_ENDED, sizeof *e);
     if (!e)
         return;
     int n = collect(e, 0);
     /* Say where each was before anything changes: a known analysis, a quick one, or /proc. */
-    double budget_end = now_s() + ANALYSIS_BUDGET_S;
+    double budget_end = now_s() + budget_s;
     for (int i = 0; i < n; i++) {
         const struct json_value *a = known_for(&e[i].id, known, nknown);
         struct json_value *mine = NULL;

@@ -20,9 +20,9 @@ struct fw_known_analysis {
 /* Ends every descendant of ours (SIGTERM, then SIGKILL after a bound) and
  * prints one line per process: what it was, where its threads waited, which
  * signal ended it. Processes without a known analysis are analysed first while
- * a short time budget lasts. The command (cmd) is reaped: *status, *cmd_done. */
-void fw_end_tree(pid_t cmd, double grace_s, const struct fw_known_analysis *known, int nknown, int *status,
-                 bool *cmd_done);
+ * budget_s lasts. The command (cmd) is reaped: *status, *cmd_done. */
+void fw_end_tree(pid_t cmd, double grace_s, const struct fw_known_analysis *known, int nknown, double budget_s,
+                 int *status, bool *cmd_done);
 
 /* "thread T "NAME" STATE at FILE:LINE (FUNCTION)" for each thread of an attach
  * analysis, joined by "; " (at most max_threads). */

@@ -47,6 +47,7 @@
 #define TERM_BOUND_MS 2000          /* after SIGTERM, before SIGKILL */
 #define LABEL_MAX 1024
 #define TIMED_ONLY_FACTOR 2
+#define END_ANALYSIS_BUDGET_S 3.0       /* when the grace is over (+ 2 s SIGTERM bound: within 5 s) */
 #define MAX_JOBS 2                  /* analyses at once (GDB is CPU-heavy while it reads DWARF) */
 
 struct thread_state {
@@ -230,7 +231,7 @@ static void record_hang(struct watch *w, const struct tracked *t, const struct j
         free(line);
         return;
     }
-    int fd = open(w->o->report, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(w->o->report, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) {
         ssize_t wr = write(fd, line, len); /* one write: lines from several writers do not interleave */
         if (wr != (ssize_t)len)
@@ -326,6 +327,14 @@ static struct tracked *pick_next(struct watch *w, double now)
             best = t;
     }
     return best;
+}
+
+static bool busy_jobs(const struct watch *w)
+{
+    for (int i = 0; i < MAX_JOBS; i++)
+        if (w->jobs[i].busy)
+            return true;
+    return false;
 }
 
 static bool free_job(const struct watch *w)
@@ -536,6 +545,15 @@ int fw_watch_command(pid_t pid, const struct fw_watch_options *o, bool *tree_end
         if (w.cmd_done)
             break;
         if (o->grace_s >= 0 && w.first_deadlock >= 0 && now - w.first_deadlock >= o->grace_s) {
+            /* Analyses under way may still find why a process hangs: a short,
+             * shared bound for them and for describing the rest (fw_end_tree). */
+            double budget_end = now + END_ANALYSIS_BUDGET_S;
+            while (busy_jobs(&w) && now_s() < budget_end) {
+                poll(NULL, 0, 50);
+                for (int i = 0; i < MAX_JOBS; i++)
+                    if (w.jobs[i].busy && fw_analysis_finished(&w.jobs[i].a))
+                        finish_analysis(&w, &w.jobs[i]);
+            }
             cancel_analyses(&w);
             struct fw_known_analysis *known = calloc((size_t)w.nprocs + 1, sizeof *known);
             int nk = 0;
@@ -543,7 +561,7 @@ int fw_watch_command(pid_t pid, const struct fw_watch_options *o, bool *tree_end
                 if (w.procs[i].analysis)
                     known[nk++] = (struct fw_known_analysis){w.procs[i].id.pid, w.procs[i].id.start_time,
                                                              w.procs[i].analysis};
-            fw_end_tree(pid, o->grace_s, known, nk, &w.status, &w.cmd_done);
+            fw_end_tree(pid, o->grace_s, known, nk, budget_end - now_s(), &w.status, &w.cmd_done);
             free(known);
             *tree_ended = true;
             break;
@@ -556,6 +574,10 @@ int fw_watch_command(pid_t pid, const struct fw_watch_options *o, bool *tree_end
             }
         }
     }
+    /* Verdicts already made are kept (the process they found may outlive the command). */
+    for (int i = 0; i < MAX_JOBS; i++)
+        if (w.jobs[i].busy && fw_analysis_finished(&w.jobs[i].a))
+            finish_analysis(&w, &w.jobs[i]);
     cancel_analyses(&w);
     /* The command itself is reaped here when nothing else did. */
     while (!w.cmd_done) {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # forkwatch's test runner (what `make test` runs). Runs every suite present, in order:
-#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes, stability,
+#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes, watchdog, stability,
 #   cpython_suites (CPython's own tests bare vs under the agent, the part that fits),
 # then the same suites inside the Debian 13 and sid roots (the matrix, below),
 # prints each suite's result and the CPython interpreters that ran, and ends with
@@ -112,6 +112,14 @@ elif [ -f tests/shapes/run_shapes.py ]; then
     run_suite shapes 1500 "$PY" tests/shapes/run_shapes.py
 else
     absent shapes tests/shapes/run_shapes.py
+fi
+
+# Issue 12: forkwatch run's hang watchdog, --grace, labels, JUnit and annotations.
+if ! wanted watchdog; then :
+elif [ -f tests/watchdog/run_watchdog.py ]; then
+    run_suite watchdog 600 "$PY" tests/watchdog/run_watchdog.py
+else
+    absent watchdog tests/watchdog/run_watchdog.py
 fi
 
 # Issue 11: the same verdict at any instant, attached 50 times under CPU load.

@@ -16,7 +16,8 @@ grep -q 'sid' /etc/debian_version 2>/dev/null && release=sid
 
 # python3, python3-dbg and python3-dev are the release's default CPython (3.11 on bookworm,
 # 3.13 on trixie and sid) with its debug symbols (found by build-id) and headers.
-PKGS="gcc make gdb binutils elfutils pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev python3 python3-dbg python3-dev"
+# python3-pytest: tests/watchdog runs a pytest suite under `forkwatch run`.
+PKGS="gcc make gdb binutils elfutils pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev python3 python3-dbg python3-dev python3-pytest"
 case $release in
     bookworm) PKGS="$PKGS python3.11 python3.11-dbg python3.11-dev"; OPTIONAL="clang-14 libclang-rt-14-dev" ;;
     *)        OPTIONAL="clang" ;;
