@@ -126,6 +126,11 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     }
     if (i >= argc)
         return fw_usage_error("run", "no command to run");
+    if (strcmp(o->on_deadlock, "off") == 0) {
+        /* off: nothing is reported, nothing ended (the agent does nothing either). */
+        o->hang_timeout_s = 0;
+        o->grace_s = -1;
+    }
     o->cmd = argv + i;
     return 0;
 }
