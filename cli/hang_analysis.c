@@ -21,7 +21,7 @@
 #include "usage.h"
 
 #define MAX_JSON_BYTES (64u << 20)
-#define CANCEL_BOUND_MS 7000  /* gdb_runner's own SIGTERM-to-SIGKILL bound is 5 s */
+#define CANCEL_BOUND_MS 2000  /* GDB detaches at once on SIGTERM; then the helper is killed (its GDB, reparented to us, is ended with the tree) */
 
 static int run_into(pid_t pid, double timeout_s, int fd, bool keep_signals)
 {

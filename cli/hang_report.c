@@ -91,7 +91,26 @@ static void write_stack(FILE *out, const char *title, const struct json_value *w
     }
 }
 
+static void write_runtime(FILE *out, const struct json_value *ev)
+{
+    const struct json_value *rt = json_get(ev, "runtime");
+    char name[128], advice[1024], source[512];
+    if (rt)
+        fprintf(out, "\nruntime: %s, which is not fork-safe: %s\nsource: %s\n",
+                fw_escape_cstr(json_get_string(rt, "name"), name, sizeof name),
+                fw_escape_cstr(json_get_string(rt, "advice"), advice, sizeof advice),
+                fw_escape_cstr(json_get_string(rt, "source"), source, sizeof source));
+}
+
+static void write_report(FILE *out, const struct json_value *ev);
+
 void fw_write_human_report(FILE *out, const struct json_value *ev)
+{
+    write_report(out, ev);
+    write_runtime(out, ev);
+}
+
+static void write_report(FILE *out, const struct json_value *ev)
 {
     const char *event = json_get_string(ev, "event");
     if (event && strcmp(event, "hang") == 0) {

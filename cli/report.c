@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fork_unsafe.h"
 #include "hang_report.h"
 #include "json.h"
 #include "summary.h"
@@ -126,7 +127,10 @@ static bool handle_line(char *line, size_t len, long lineno, const char *shown_p
                 pid_set_add(pids, pid);
             t->deadlocks += deadlock;
             t->hazards += hazard;
+            const struct fw_runtime *rt = fw_mark_runtime(ev);
             fw_print_event_summary(stderr, ev);
+            if (rt)
+                fw_print_runtime(stderr, rt);
             if (deadlock && sink->fn)
                 sink->fn(ev, sink->ctx);
         } else if (strcmp(event, "hang") == 0) {
@@ -135,7 +139,10 @@ static bool handle_line(char *line, size_t len, long lineno, const char *shown_p
             if (json_get_int(ev, "pid", &pid))
                 pid_set_add(pids, pid);
             t->deadlocks++;
+            const struct fw_runtime *rt = fw_mark_runtime(ev);
             fw_print_hang_summary(stderr, ev);
+            if (rt)
+                fw_print_runtime(stderr, rt);
             if (sink->fn)
                 sink->fn(ev, sink->ctx);
         } else if (strcmp(event, "agent-warning") == 0) {

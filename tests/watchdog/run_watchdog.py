@@ -81,7 +81,7 @@ def attach_same_hang(cmd, wd):
         st.cleanup()
 
 
-def case_unseen_hang(cmd, waiter_marker):
+def case_unseen_hang(cmd, waiter_marker, runtime=None):
     wd = fwtest.workdir("wd-unseen")
     try:
         res, took, report, events = forkwatch_run(["--hang-timeout", str(HANG), "--grace", str(GRACE)],
@@ -107,6 +107,12 @@ def case_unseen_hang(cmd, waiter_marker):
             check(fwtest.frames_match(waiter.get("python_stack"), os.path.basename(src), line),
                   "waiter lacks %s:%d: %s" % (src, line, fwtest.fmt_frames(waiter.get("python_stack"))))
         check(not fwtest.pid_alive(child), "child %d still alive" % child)
+        # The fork-unsafe runtime table (cli/fork_unsafe_runtimes.h) names libgomp, and nothing else.
+        got = (ev.get("runtime") or {}).get("name")
+        check(got == runtime, "runtime %r, not %r" % (got, runtime))
+        if runtime:
+            check("in %s, which is not fork-safe" % runtime in res.stderr and "source: " in res.stderr,
+                  "summary lacks the runtime: %s" % res.stderr[-800:])
         # The verdict attach gives on the same hang.
         att = attach_same_hang(cmd, fwtest.workdir("wd-attach"))
         check(att.get("verdict") == ev.get("verdict"), "attach says %r, the watchdog %r" %
@@ -275,7 +281,7 @@ def main():
          ([PY, os.path.join(shapes, "shape_import_lock.py")],
           (os.path.join(shapes, "shape_import_lock.py"), "FW-CHILD-WAIT"))),
         ("unseen-openmp-pool", case_unseen_hang,
-         ([os.path.join(fwtest.FIXTURE_BIN, "shape_openmp_pool")], None)),
+         ([os.path.join(fwtest.FIXTURE_BIN, "shape_openmp_pool")], None, "GNU OpenMP (libgomp)")),
         ("safe-sleep-4s", case_safe, ("import time; time.sleep(4); raise SystemExit(5)", 5, True)),
         ("safe-sleep-loop", case_safe, ("import time\nfor _ in range(16): time.sleep(0.25)", 0, True)),
         ("safe-socket-no-peer", case_safe,
