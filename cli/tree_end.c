@@ -150,14 +150,13 @@ void fw_end_tree(pid_t cmd, double grace_s, const struct fw_known_analysis *know
     fprintf(stderr, "forkwatch: the command still ran %g s after the first deadlock was recorded (--grace): "
                     "ending its process tree, %d process%s\n", grace_s, n, n == 1 ? "" : "es");
     for (int i = 0; i < n; i++) {
-        fw_pidfd_signal(e[i].pidfd, SIGTERM);
+        e[i].signal = fw_pidfd_signal(e[i].pidfd, SIGTERM) ? SIGTERM : 0; /* 0: it had ended meanwhile */
         fw_pidfd_signal(e[i].pidfd, SIGCONT);
-        e[i].signal = SIGTERM;
     }
     double term_end = now_s() + TERM_BOUND_MS / 1000.0;
     for (int i = 0; i < n; i++) {
         double left = term_end - now_s();
-        if (!fw_pidfd_wait_gone(e[i].pidfd, left > 0 ? (int)(left * 1000) : 0)) {
+        if (e[i].signal && !fw_pidfd_wait_gone(e[i].pidfd, left > 0 ? (int)(left * 1000) : 0)) {
             fw_pidfd_signal(e[i].pidfd, SIGKILL);
             e[i].signal = SIGKILL;
         }
@@ -174,8 +173,9 @@ void fw_end_tree(pid_t cmd, double grace_s, const struct fw_known_analysis *know
     for (int i = 0; i < n; i++) {
         fw_pidfd_wait_gone(e[i].pidfd, 2000);
         fw_reap_children(cmd, status, cmd_done);
-        fprintf(stderr, "forkwatch:   ended pid %d (%s) with %s; it was waiting: %s\n", (int)e[i].id.pid,
-                e[i].cmdline, e[i].signal == SIGKILL ? "SIGKILL" : "SIGTERM", e[i].where);
+        fprintf(stderr, "forkwatch:   %s pid %d (%s)%s; it was waiting: %s\n", e[i].signal ? "ended" : "(it ended by itself)",
+                (int)e[i].id.pid, e[i].cmdline,
+                e[i].signal == SIGKILL ? " with SIGKILL" : e[i].signal == SIGTERM ? " with SIGTERM" : "", e[i].where);
         close(e[i].pidfd);
     }
     free(e);
