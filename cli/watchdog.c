@@ -70,7 +70,7 @@ struct tracked {
     bool untimed;           /* at the last sample some thread waited without a timeout */
     int nthreads;
     struct thread_state *threads;
-    struct json_value *analysis;  /* the last analysis without a finding (for the tree's end) */
+    struct json_value *analysis;  /* the last analysis (for the tree's end) */
 };
 
 struct job {
@@ -500,7 +500,8 @@ static void finish_analysis(struct watch *w, struct job *j)
     if (abort_it)
         fw_terminate(j->target_fd, TERM_BOUND_MS, w->cmd, &w->status, &w->cmd_done);
     close(j->target_fd);
-    json_free(v);
+    json_free(t->analysis);
+    t->analysis = v; /* under warn it lives on: the tree's end says where it waits without a new analysis */
 }
 
 static void cancel_analyses(struct watch *w)

@@ -199,6 +199,30 @@ def case_grace_none():
         fwtest.remove_tree(wd)
 
 
+def case_warn_then_grace():
+    """--on-deadlock warn: the watchdog records the hang and leaves the process; the
+    grace then ends the tree, naming the stuck child and where it waited."""
+    wd = fwtest.workdir("wd-warn")
+    try:
+        fx = os.path.join(fwtest.FIXTURE_SRC, "python", "shape_executor_vanished.py")
+        res, took, report, events = forkwatch_run(["--on-deadlock", "warn", "--hang-timeout", str(HANG),
+                                                   "--grace", "3"], [PY, fx], wd)
+        check(res.returncode == 86, "exit %d: %s" % (res.returncode, res.stderr[-800:]))
+        check(took <= HANG + 3 + 5 + 6, "took %.1fs" % took)
+        child = int(events["child_pid"][0])
+        hangs = [e for e in report if e.get("event") == "hang" and e.get("pid") == child]
+        check(len(hangs) == 1 and hangs[0].get("action") == "left running" and hangs[0].get("policy") == "warn",
+              "hang events %s" % [(e.get("pid"), e.get("action")) for e in report])
+        line = marker_line(fx, "FW-CHILD-WAIT")
+        m = re.search(r"ended pid %d \(.*\) with SIG(TERM|KILL); it was waiting: (.*)" % child, res.stderr)
+        check(m and "MainThread" in m.group(2) and "threading.py" in m.group(2),
+              "no line (with the analysis's Python frame) for the child %d, line %d: %s"
+              % (child, line, res.stderr[-1500:]))
+        check(not fwtest.pid_alive(child), "child %d still alive" % child)
+    finally:
+        fwtest.remove_tree(wd)
+
+
 PYTEST_FILE = os.path.join(HERE, "pytest_case", "test_forks.py")
 
 
@@ -293,12 +317,17 @@ def main():
         print("no %s: the 3.13 join shape is not run" % py313)
     cases += [
         ("safe-sleep-4s", case_safe, ("import time; time.sleep(4); raise SystemExit(5)", 5, True)),
-        ("safe-sleep-loop", case_safe, ("import time\nfor _ in range(16): time.sleep(0.25)", 0, True)),
+        # Long enough for several quiet windows after the first analysis: analysed once only.
+        ("safe-sleep-loop", case_safe, ("import time\nfor _ in range(32): time.sleep(0.25)", 0, True)),
+        ("safe-join-sleeping-thread", case_safe,
+         ("import threading, time\nt = threading.Thread(target=time.sleep, args=(6,))\nt.start()\nt.join()", 0,
+          True)),
         ("safe-socket-no-peer", case_safe,
          ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('127.0.0.1', 0))\n"
           "s.settimeout(4)\ntry:\n    s.recv(1)\nexcept socket.timeout:\n    raise SystemExit(7)", 7, True)),
         ("safe-busy", case_safe, ("import time\nt = time.monotonic() + 3\nwhile time.monotonic() < t: pass", 0,
                                   False)),
+        ("warn-then-grace", case_warn_then_grace, ()),
         ("wub-machine", case_wub_fixture, ()),
         ("wub-parent-blocks-default-settings", case_wub_parent_blocks, ()),
         ("grace-none", case_grace_none, ()),
