@@ -69,7 +69,9 @@ def attach_same_hang(cmd, wd):
                        "--on-deadlock", "warn", "--report", os.path.join(wd, "attach-report.jsonl"),
                        "--"] + cmd, wd, fixture_timeout=FIXTURE_TIMEOUT)
     try:
-        fwtest.wait_for("child_blocking", lambda: "child_blocking" in st.events(), 60)
+        # child_blocking (the child's) may come before child_pid (the parent's): wait for both.
+        fwtest.wait_for("child_blocking and child_pid",
+                        lambda: {"child_blocking", "child_pid"} <= set(st.events()), 60)
         child = st.child_pid()
         fwtest.wait_for("the child blocked in a futex", lambda: fwtest.blocked_in_futex(child), 60)
         time.sleep(0.5)  # let a spinning runtime (libgomp) reach its futex wait: not a sync point
@@ -90,9 +92,14 @@ def case_unseen_hang(cmd, waiter_marker, runtime=None):
         check(res.returncode == 86, "exit %d, not 86: %s" % (res.returncode, res.stderr[-800:]))
         check(took <= BOUND, "took %.1fs > %ds" % (took, BOUND))
         hangs = [e for e in report if e.get("event") == "hang"]
-        check(not [e for e in report if e.get("event") == "fork-deadlock"],
-              "the agent reported it: this case is meant for a hang it cannot see")
         child = int(events["child_pid"][0])
+        if [e for e in report if e.get("event") == "fork-deadlock" and e.get("pid") == child]:
+            # PyMutex-era CPython (3.13.1+: sid's python3) lets the agent see some of these
+            # shapes (an ownerless Lock): then the watchdog must not report it a second time.
+            check(not [e for e in hangs if e.get("pid") == child], "reported twice: %s" % hangs)
+            print("note: %s: the agent saw this hang on this interpreter; checked: no second report"
+                  % os.path.basename(cmd[-1]))
+            return
         mine = [e for e in hangs if e.get("pid") == child]
         check(len(mine) == 1, "one hang event for child %d expected: %s" % (child, hangs))
         ev = mine[0]
@@ -236,15 +243,17 @@ def case_pytest():
             {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": fwtest.ROOT})
         check(res.returncode == 86, "exit %d: %s" % (res.returncode, res.stderr[-800:]))
         rel = os.path.relpath(PYTEST_FILE, fwtest.ROOT)
-        tests = {"test_lock_held_across_fork": ("fork-deadlock", "FW-PYTEST-AGENT-WAIT"),
-                 "test_executor_lost_in_fork": ("hang", "FW-PYTEST-WATCHDOG-WAIT")}
+        # The executor's lost worker is the watchdog's to find, except on PyMutex-era CPython
+        # (3.13.1+) where the agent sees the ownerless Lock itself.
+        tests = {"test_lock_held_across_fork": (("fork-deadlock",), "FW-PYTEST-AGENT-WAIT"),
+                 "test_executor_lost_in_fork": (("hang", "fork-deadlock"), "FW-PYTEST-WATCHDOG-WAIT")}
         tree = ET.parse(junit)
         cases = tree.getroot().findall(".//testcase")
         check(sorted(c.get("name") for c in cases) == sorted(tests),
               "JUnit testcases %s" % [c.get("name") for c in cases])
         for name, (event, marker) in tests.items():
             node = "test_forks.py::" + name   # pytest's node id, relative to its rootdir
-            evs = [e for e in report if e.get("event") == event and name in (e.get("test") or "")]
+            evs = [e for e in report if e.get("event") in event and name in (e.get("test") or "")]
             check(len(evs) == 1, "%s: one %s event naming it expected: %s" % (name, event, report))
             check(evs[0].get("label") == "shard-1", "%s: label %r" % (name, evs[0].get("label")))
             check(evs[0]["test"].split(" ")[0].endswith(node), "%s: test %r" % (name, evs[0]["test"]))
