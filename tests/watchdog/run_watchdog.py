@@ -186,7 +186,8 @@ def case_wub_parent_blocks():
         line = marker_line(WUB_BLOCKS, "FW-PARENT-WAIT")
         # With an analysis: the Python line of logging.shutdown's caller chain (innermost
         # frame is logging's acquire); without one (analysis budget spent): the futex wait.
-        check("logging/__init__.py" in where or "futex" in where,
+        # (3.14+, whose frames the GDB side does not read yet: the analysis's thread states.)
+        check("logging/__init__.py" in where or "futex" in where or "blocked-on-lock" in where,
               "where the parent waited: %r (its line %d)" % (where, line))
         check(not fwtest.pid_alive(parent), "parent %d still alive" % parent)
     finally:
@@ -217,6 +218,11 @@ def case_warn_then_grace():
         check(res.returncode == 86, "exit %d: %s" % (res.returncode, res.stderr[-800:]))
         check(took <= HANG + 3 + 5 + 6, "took %.1fs" % took)
         child = int(events["child_pid"][0])
+        check(not fwtest.pid_alive(child), "child %d still alive" % child)
+        if [e for e in report if e.get("event") == "fork-deadlock" and e.get("pid") == child]:
+            print("note: the agent saw this hang on this interpreter (PyMutex era): grace checked only")
+            check("ending its process tree" in res.stderr, "tree not ended: %s" % res.stderr[-800:])
+            return
         hangs = [e for e in report if e.get("event") == "hang" and e.get("pid") == child]
         check(len(hangs) == 1 and hangs[0].get("action") == "left running" and hangs[0].get("policy") == "warn",
               "hang events %s" % [(e.get("pid"), e.get("action")) for e in report])
