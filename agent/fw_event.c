@@ -64,6 +64,42 @@ static const char *lock_kind_name(const struct fw_fork_held *fh)
                                        : fw_kind_json_name(fh->kind);
 }
 
+/* getenv without libc's locks or allocation: the environment array as the
+ * child has it now (pytest sets PYTEST_CURRENT_TEST with putenv for each test;
+ * in the fork child no other thread can be changing it). */
+extern char **environ;
+static const char *env_now(const char *name)
+{
+    size_t n = 0;
+    while (name[n])
+        n++;
+    for (char **e = environ; e && *e; e++) {
+        size_t i = 0;
+        while (i < n && (*e)[i] == name[i])
+            i++;
+        if (i == n && (*e)[n] == '=')
+            return *e + n + 1;
+    }
+    return 0;
+}
+
+/* Which test forked, and the run's --label (FORKWATCH_LABEL): ,"test":..,"label":.. */
+static void json_context(struct fw_buf *b)
+{
+    const char *test = env_now("PYTEST_CURRENT_TEST");
+    const char *label = env_now("FORKWATCH_LABEL");
+    if (test && test[0]) {
+        fw_buf_char(b, ',');
+        fw_json_key(b, "test");
+        fw_json_string(b, test, 1024);
+    }
+    if (label && label[0]) {
+        fw_buf_char(b, ',');
+        fw_json_key(b, "label");
+        fw_json_string(b, label, 512);
+    }
+}
+
 static const char *policy_name(void)
 {
     return fw_cfg.policy == FW_POLICY_WARN ? "warn" : fw_cfg.policy == FW_POLICY_OFF ? "off" : "abort";
@@ -298,6 +334,7 @@ void fw_event_format_json(struct fw_buf *b, int event, uint32_t idx, uint32_t ac
     fw_buf_char(b, ',');
     fw_json_key(b, "acquire");
     fw_json_string(b, mode_name(mode), 16);
+    json_context(b);
 
     fw_buf_str(b, ",\"fork\":{");
     json_i64_field(b, "parent_pid", fk->parent_pid);

@@ -9,10 +9,11 @@ number of pairs and the spread (25th–75th percentile of the pair ratios).
 
 Environment (all optional):
   BENCH_QUICK=1          one-minute smoke run (fewer runs, smaller counts)
-  BENCH_ONLY=a,b         groups to run: micro,python,fork,mem,diag (default all)
+  BENCH_ONLY=a,b         groups to run: micro,python,fork,mem,diag,watchdog (default all)
   BENCH_RUNS=N           pairs per case for micro/python/fork   (default 9; quick 3)
   BENCH_MEM_RUNS=N       pairs per memory case                  (default 3; quick 1)
   BENCH_DIAG_RUNS=N      pairs per diagnosis case               (default 4; quick 1)
+  BENCH_WATCHDOG_RUNS=N  pairs for the watchdog's cost          (default 3; quick 1)
   BENCH_SCALE=F          multiplies iteration counts            (default 1; quick 0.25)
   BENCH_PYTHONS=a:b      interpreters for the Python group (default: /usr/bin/python3.11
                          and the newest CPython under the pyenv root)
@@ -51,8 +52,9 @@ def env_int(name, default, quick):
 RUNS = env_int("BENCH_RUNS", 9, 3)
 MEM_RUNS = env_int("BENCH_MEM_RUNS", 3, 1)
 DIAG_RUNS = env_int("BENCH_DIAG_RUNS", 4, 1)
+WATCHDOG_RUNS = env_int("BENCH_WATCHDOG_RUNS", 3, 1)
 SCALE = float(os.environ.get("BENCH_SCALE") or (0.25 if QUICK else 1.0))
-ONLY = set(filter(None, (os.environ.get("BENCH_ONLY") or "micro,python,fork,mem,diag").split(",")))
+ONLY = set(filter(None, (os.environ.get("BENCH_ONLY") or "micro,python,fork,mem,diag,watchdog").split(",")))
 AGENT = os.path.abspath(os.environ.get("FORKWATCH_AGENT") or os.path.join(BUILD, "libforkwatch.so"))
 FORKWATCH = os.path.abspath(os.environ.get("FORKWATCH_BIN") or os.path.join(BUILD, "forkwatch"))
 OUT = os.path.abspath(os.environ.get("BENCH_OUT") or BENCH_BIN)
@@ -625,6 +627,34 @@ def preflight():
     return True, "agent loaded, registry flags %s" % re.search(r"agent_flags=(\S+)", out).group(1)
 
 
+WATCHDOG_SUITES = ["test_queue", "test_logging"]
+
+
+def group_watchdog():
+    """Issue 12: CPython's own suites under `forkwatch run`, with the hang watchdog
+    (default settings) against `--hang-timeout none --grace none`; both sides run the
+    agent. Wall time of the whole run; target: at most 3% longer."""
+    py = newest_cpython()
+    if not py:
+        return [], ["watchdog: no pyenv CPython with its test package: not measured"]
+    c = Case("watchdog", "Py %s -m test %s under forkwatch run: watchdog on vs off"
+             % (py_version(py), " ".join(WATCHDOG_SUITES)), "s", 1.03)
+    suite = [py, "-m", "test"] + WATCHDOG_SUITES
+    off = [FORKWATCH, "run", "--quiet", "--hang-timeout", "none", "--grace", "none", "--"] + suite
+    on = [FORKWATCH, "run", "--quiet", "--"] + suite
+    for i in range(WATCHDOG_RUNS):
+        sides = [("base", off), ("agent", on)]
+        if i % 2:
+            sides.reverse()
+        for side, cmd in sides:
+            rc, out, dt = run(cmd, base_env(), timeout=600)
+            if rc != 0:
+                c.errors.append("%s run %d rc=%s: %s" % (side, i, rc, out.strip()[-300:]))
+            getattr(c, side).append(dt if rc == 0 else None)
+        progress("  pass %d/%d done" % (i + 1, WATCHDOG_RUNS))
+    return [c]
+
+
 def main():
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
@@ -640,7 +670,7 @@ def main():
     notes = [] if ok else ["preflight: " + why]
     cases = []
     for group, fn in (("micro", group_micro), ("python", group_python), ("fork", group_fork),
-                      ("mem", group_mem), ("diag", group_diag)):
+                      ("mem", group_mem), ("diag", group_diag), ("watchdog", group_watchdog)):
         if group not in ONLY:
             continue
         progress("group %s" % group)

@@ -95,7 +95,8 @@ static pid_t start_gdb(const char *gdb, const char *gdb_dir, const struct fw_gdb
                     "-ex", source,
                     "-ex", (char *)job->batch_command,
                     "-ex", "quit 3", NULL};
-    fw_block_forwarded_signals();
+    if (!job->keep_signals)
+        fw_block_forwarded_signals();
     pid_t pid = fork();
     if (pid == 0) {
         fw_child_reset_signals();
@@ -103,11 +104,13 @@ static pid_t start_gdb(const char *gdb, const char *gdb_dir, const struct fw_gdb
         if (devnull >= 0)
             dup2(devnull, STDIN_FILENO); /* GDB must not read the user's terminal */
         dup2(err_fd, STDERR_FILENO);
+        if (job->stdout_fd > 0)
+            dup2(job->stdout_fd, STDOUT_FILENO);
         execv(gdb, argv);
         dprintf(STDERR_FILENO, "forkwatch: cannot run %s: %s\n", gdb, strerror(errno));
         _exit(FW_EXIT_ERROR);
     }
-    if (pid > 0)
+    if (pid > 0 && !job->keep_signals)
         fw_forward_signals_to(pid, true);
     return pid;
 }
@@ -219,14 +222,18 @@ int fw_run_gdb(const struct fw_gdb_job *job)
                 kill(job->attach_pid, SIGCONT);
         }
         filter_finish(f);
-        fprintf(stderr, "forkwatch: GDB did not finish within %g s and was stopped (raise --timeout)\n",
-                job->timeout_s);
+        if (!job->quiet_timeout)
+            fprintf(stderr, "forkwatch: GDB did not finish within %g s and was stopped (raise --timeout)\n",
+                    job->timeout_s);
         rc = FW_EXIT_ERROR;
     }
-    fw_stop_forwarding();
-    if (fw_forwarded_signal()) {
-        fprintf(stderr, "forkwatch: interrupted by signal %d\n", fw_forwarded_signal());
-        rc = FW_EXIT_ERROR;
+    /* With keep_signals the caller's forwarding stays; it judges its own interruptions. */
+    if (!job->keep_signals) {
+        fw_stop_forwarding();
+        if (fw_forwarded_signal()) {
+            fprintf(stderr, "forkwatch: interrupted by signal %d\n", fw_forwarded_signal());
+            rc = FW_EXIT_ERROR;
+        }
     }
     free(f);
     if (pidfd >= 0)

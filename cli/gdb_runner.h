@@ -13,6 +13,9 @@ struct fw_gdb_job {
     double timeout_s;
     bool verbose;
     pid_t attach_pid;           /* > 0 for attach: resumed with SIGCONT if GDB had to be SIGKILLed */
+    int stdout_fd;              /* > 0: GDB's stdout goes there (the watchdog reads the JSON); 0: ours */
+    bool keep_signals;          /* the caller forwards signals to its own child: leave the handlers */
+    bool quiet_timeout;         /* no line when the bound expires (the caller says what it means) */
 };
 
 /* Returns the forkwatch exit status: GDB's 0/1/3, else 3 after one line. */

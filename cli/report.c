@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fork_unsafe.h"
+#include "hang_report.h"
 #include "json.h"
 #include "summary.h"
 #include "symbolise.h"
@@ -86,8 +88,13 @@ static const char *find_event_start(const char *p, size_t len)
 }
 
 /* Handles one line of this run. Returns true when it is kept in the rewrite. */
+struct event_sink {
+    fw_report_event_fn fn;
+    void *ctx;
+};
+
 static bool handle_line(char *line, size_t len, long lineno, const char *shown_path, struct fw_symboliser *sym,
-                        FILE *out, struct fw_report_totals *t, struct pid_set *pids)
+                        FILE *out, struct fw_report_totals *t, struct pid_set *pids, const struct event_sink *sink)
 {
     const char *why = NULL;
     struct json_value *ev = json_parse(line, len, &why);
@@ -120,7 +127,24 @@ static bool handle_line(char *line, size_t len, long lineno, const char *shown_p
                 pid_set_add(pids, pid);
             t->deadlocks += deadlock;
             t->hazards += hazard;
+            const struct fw_runtime *rt = fw_mark_runtime(ev);
             fw_print_event_summary(stderr, ev);
+            if (rt)
+                fw_print_runtime(stderr, rt);
+            if (deadlock && sink->fn)
+                sink->fn(ev, sink->ctx);
+        } else if (strcmp(event, "hang") == 0) {
+            /* The watchdog's verdict on a stuck process (attach's findings). */
+            long long pid;
+            if (json_get_int(ev, "pid", &pid))
+                pid_set_add(pids, pid);
+            t->deadlocks++;
+            const struct fw_runtime *rt = fw_mark_runtime(ev);
+            fw_print_hang_summary(stderr, ev);
+            if (rt)
+                fw_print_runtime(stderr, rt);
+            if (sink->fn)
+                sink->fn(ev, sink->ctx);
         } else if (strcmp(event, "agent-warning") == 0) {
             /* A full table: the report may miss locks; the user must see it even with
              * --quiet (the agent wrote it here instead of into the program's stderr). */
@@ -172,6 +196,13 @@ static void print_totals(const struct fw_report_totals *t, const char *shown_pat
 
 bool fw_report_process(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *t)
 {
+    return fw_report_process_with(path, start_offset, quiet, t, NULL, NULL);
+}
+
+bool fw_report_process_with(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *t,
+                            fw_report_event_fn on_deadlock, void *ctx)
+{
+    const struct event_sink sink = {on_deadlock, ctx};
     char shown[PATH_MAX + 64];
     fw_escape_cstr(path, shown, sizeof shown);
     memset(t, 0, sizeof *t);
@@ -235,7 +266,7 @@ bool fw_report_process(const char *path, off_t start_offset, bool quiet, struct 
             body--;
         if (body == 0)
             continue;
-        handle_line(line, body, lineno, shown, sym, out, t, &pids);
+        handle_line(line, body, lineno, shown, sym, out, t, &pids, &sink);
     }
     bool read_ok = !ferror(in);
     free(line);

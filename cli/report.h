@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 struct fw_report_totals {
-    int deadlocks;
+    int deadlocks;   /* the agent's fork deadlocks and the watchdog's hangs with a finding */
     int hazards;
     int processes;   /* distinct pids among this run's events */
 };
@@ -20,5 +20,12 @@ struct fw_report_totals {
  * when something was found. Returns false (after one error line) when the
  * report could not be read or rewritten; totals are valid as far as read. */
 bool fw_report_process(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *totals);
+
+struct json_value;
+/* Called with each deadlock event of this run (the agent's "fork-deadlock",
+ * the watchdog's "hang"), once symbolised; the event is freed afterwards. */
+typedef void (*fw_report_event_fn)(const struct json_value *event, void *ctx);
+bool fw_report_process_with(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *totals,
+                            fw_report_event_fn on_deadlock, void *ctx);
 
 #endif

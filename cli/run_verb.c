@@ -11,22 +11,51 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "ci_cases.h"
 #include "paths.h"
 #include "report.h"
 #include "signals.h"
 #include "text_escape.h"
 #include "usage.h"
 #include "verbs.h"
+#include "watchdog.h"
+
+#define DEFAULT_HANG_TIMEOUT_S 10.0
+#define DEFAULT_GRACE_S 10.0
+#define MAX_SECONDS 86400.0
 
 struct run_options {
     const char *report;       /* NULL: a fresh temp dir */
     const char *on_deadlock;  /* abort | warn | off */
     bool fail_on_hazard;
     bool quiet;
+    bool verbose;
+    double hang_timeout_s;    /* <= 0: --hang-timeout none */
+    double grace_s;           /* < 0: --grace none */
+    const char *label;
+    const char *junit;
     char **cmd;
 };
+
+/* SECONDS or "none" (*out = none_value). zero_ok: 0 is a valid bound. */
+static bool parse_seconds(const char *v, bool zero_ok, double none_value, double *out)
+{
+    if (!v || !*v)
+        return false;
+    if (strcmp(v, "none") == 0) {
+        *out = none_value;
+        return true;
+    }
+    char *end;
+    double d = strtod(v, &end);
+    if (*end || d != d || d < 0 || (!zero_ok && d == 0) || d > MAX_SECONDS)
+        return false;
+    *out = d;
+    return true;
+}
 
 /* Accepts "--opt VALUE" and "--opt=VALUE"; *i is advanced past the value. */
 static bool option_value(int argc, char **argv, int *i, const char *name, const char **value)
@@ -40,13 +69,16 @@ static bool option_value(int argc, char **argv, int *i, const char *name, const 
     }
     if (argv[*i][n] != '\0')
         return false;
-    *value = *i + 1 < argc ? argv[++*i] : NULL;
+    /* "--opt --" is a missing value, not a file named "--". */
+    *value = *i + 1 < argc && strcmp(argv[*i + 1], "--") != 0 ? argv[++*i] : NULL;
     return true;
 }
 
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
     o->on_deadlock = "abort";
+    o->hang_timeout_s = DEFAULT_HANG_TIMEOUT_S;
+    o->grace_s = DEFAULT_GRACE_S;
     int i = 0;
     for (; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -62,6 +94,23 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
             o->fail_on_hazard = true;
         else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             o->quiet = true;
+        else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+            o->verbose = true;
+        else if (option_value(argc, argv, &i, "--hang-timeout", &v)) {
+            if (!parse_seconds(v, false, 0, &o->hang_timeout_s))
+                return fw_usage_error("run", "--hang-timeout takes a number of seconds (0 < S <= 86400) or none");
+        } else if (option_value(argc, argv, &i, "--grace", &v)) {
+            if (!parse_seconds(v, true, -1, &o->grace_s))
+                return fw_usage_error("run", "--grace takes a number of seconds (0 <= S <= 86400) or none");
+        } else if (option_value(argc, argv, &i, "--label", &v)) {
+            if (!v || !*v || strlen(v) > 512 || strchr(v, '\n'))
+                return fw_usage_error("run", "--label needs one line of text (at most 512 bytes)");
+            o->label = v;
+        } else if (option_value(argc, argv, &i, "--junit", &v)) {
+            if (!v || !*v)
+                return fw_usage_error("run", "--junit needs a file name");
+            o->junit = v;
+        }
         else if (option_value(argc, argv, &i, "--report", &v)) {
             if (!v || !*v)
                 return fw_usage_error("run", "--report needs a file name");
@@ -77,6 +126,11 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     }
     if (i >= argc)
         return fw_usage_error("run", "no command to run");
+    if (strcmp(o->on_deadlock, "off") == 0) {
+        /* off: nothing is reported, nothing ended (the agent does nothing either). */
+        o->hang_timeout_s = 0;
+        o->grace_s = -1;
+    }
     o->cmd = argv + i;
     return 0;
 }
@@ -132,15 +186,17 @@ static bool export_environment(const struct run_options *o, const char *agent, c
     snprintf(preload, len, "%s%s%s", agent, old && *old ? ":" : "", old && *old ? old : "");
     bool ok = setenv("LD_PRELOAD", preload, 1) == 0 && setenv("FORKWATCH_REPORT", report, 1) == 0 &&
               setenv("FORKWATCH_ON_DEADLOCK", o->on_deadlock, 1) == 0 &&
-              (!o->quiet || setenv("FORKWATCH_QUIET", "1", 1) == 0);
+              (!o->quiet || setenv("FORKWATCH_QUIET", "1", 1) == 0) &&
+              (!o->label || setenv("FORKWATCH_LABEL", o->label, 1) == 0);
     free(preload);
     return ok;
 }
 
 /* Forks and execs the command. Returns the child's pid, or -1 with *exit_status
  * set (127 not found, 126 not executable, 3 fork failure) after one line. */
-static pid_t start_command(char **cmd, int *exit_status)
+static pid_t start_command(const struct run_options *o, const char *agent, const char *report, int *exit_status)
 {
+    char **cmd = o->cmd;
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
         fprintf(stderr, "forkwatch: pipe: %s\n", strerror(errno));
@@ -159,6 +215,12 @@ static pid_t start_command(char **cmd, int *exit_status)
     if (pid == 0) {
         close(pipefd[0]);
         fw_child_reset_signals();
+        /* The agent's environment only for the command: forkwatch's own helpers
+         * (the watchdog's GDB) must not run under the agent. */
+        if (!export_environment(o, agent, report)) {
+            dprintf(STDERR_FILENO, "forkwatch: cannot set the environment: %s\n", strerror(errno));
+            _exit(FW_EXIT_ERROR);
+        }
         execvp(cmd[0], cmd);
         /* Tell the parent why exec failed; the pipe closes on a successful exec. */
         int err = errno;
@@ -210,6 +272,24 @@ static int wait_for_command(pid_t pid)
     return FW_EXIT_ERROR;
 }
 
+/* --junit's directory must be writable: better said before the command runs than after. */
+static bool writable_dir_of(const char *path)
+{
+    char abs[PATH_MAX], dir[PATH_MAX];
+    if (!fw_absolute(path, abs, sizeof abs)) {
+        fprintf(stderr, "forkwatch: --junit path too long or current directory unreadable\n");
+        return false;
+    }
+    snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(abs, '/') - abs), abs);
+    if (access(dir[0] ? dir : "/", W_OK | X_OK) != 0) {
+        char esc[PATH_MAX];
+        fprintf(stderr, "forkwatch: cannot write the JUnit report in %s: %s\n",
+                fw_escape_cstr(dir[0] ? dir : "/", esc, sizeof esc), strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 static off_t current_size(const char *path)
 {
     struct stat st;
@@ -241,15 +321,22 @@ int fw_verb_run(int argc, char **argv)
     char report[PATH_MAX];
     if (!choose_report_path(&o, report, sizeof report))
         return FW_EXIT_ERROR;
-    if (!export_environment(&o, agent, report)) {
-        fprintf(stderr, "forkwatch: cannot set the environment: %s\n", strerror(errno));
-        return FW_EXIT_ERROR;
-    }
     /* A --report file may hold earlier runs: only what this run appends counts. */
     off_t start = current_size(report);
+    if (o.junit && !writable_dir_of(o.junit))
+        return FW_EXIT_ERROR;
+
+    struct fw_watch_options wo = {.hang_timeout_s = o.hang_timeout_s, .grace_s = o.grace_s,
+                                  .policy = o.on_deadlock, .label = o.label, .report = report,
+                                  .report_start = start, .verbose = o.verbose};
+    bool watching = o.hang_timeout_s > 0 || o.grace_s >= 0;
+    if (watching)
+        fw_watch_prepare(&wo);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
 
     int status;
-    pid_t pid = start_command(o.cmd, &status);
+    pid_t pid = start_command(&o, agent, report, &status);
     if (pid < 0) {
         /* Nothing ran: do not leave an empty private report directory behind. */
         if (!o.report) {
@@ -259,12 +346,25 @@ int fw_verb_run(int argc, char **argv)
         }
         return status;
     }
-    status = wait_for_command(pid);
+    bool tree_ended = false;
+    status = watching ? fw_watch_command(pid, &wo, &tree_ended) : wait_for_command(pid);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
 
     struct fw_report_totals totals = {0};
-    bool report_ok = fw_report_process(report, start, o.quiet, &totals);
-    if (totals.deadlocks > 0)
+    struct fw_ci_cases cases = {0};
+    bool report_ok = fw_report_process_with(report, start, o.quiet, &totals, fw_ci_collect, &cases);
+    bool junit_ok = true;
+    if (o.junit)
+        junit_ok = fw_junit_write(o.junit, &cases,
+                                  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    const char *gha = getenv("GITHUB_ACTIONS");
+    if (gha && strcmp(gha, "true") == 0)
+        fw_github_annotate(stdout, &cases);
+    fw_ci_free(&cases);
+    if (totals.deadlocks > 0 || tree_ended)
         return FW_EXIT_RUN_DEADLOCK;
+    if (!junit_ok)
+        return FW_EXIT_ERROR;
     if (o.fail_on_hazard && totals.hazards > 0)
         return FW_EXIT_RUN_HAZARD;
     if (!report_ok)

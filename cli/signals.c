@@ -36,6 +36,11 @@ void fw_block_forwarded_signals(void)
     set_mask(SIG_BLOCK);
 }
 
+void fw_unblock_forwarded_signals(void)
+{
+    set_mask(SIG_UNBLOCK);
+}
+
 void fw_child_reset_signals(void)
 {
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)

@@ -13,6 +13,8 @@
 /* Blocks the forwarded signals; call before fork() so none is lost between
  * fork() and fw_forward_signals_to(). */
 void fw_block_forwarded_signals(void);
+/* Undoes fw_block_forwarded_signals (a fork that is not a forwarding target). */
+void fw_unblock_forwarded_signals(void);
 /* In the child, before exec: default dispositions, signals unblocked. */
 void fw_child_reset_signals(void);
 /* In the parent: installs the forwarding handlers for pid, then unblocks.

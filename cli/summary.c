@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "hang_report.h"
 #include "text_escape.h"
 
 /* snprintf that may truncate on purpose: a summary line shortens long names. */
@@ -187,8 +188,9 @@ void fw_print_event_summary(FILE *out, const struct json_value *ev)
     fw_escape_cstr(json_get_string(lock, "kind"), kind, sizeof kind);
     fw_escape_cstr(json_get_string(lock, "address"), addr, sizeof addr);
     fw_escape_cstr(json_get_string(ev, "acquire"), acquire, sizeof acquire);
-    char wplace[800], hplace[800];
+    char wplace[800], hplace[800], ctx[900];
     describe_place(waiter, false, wplace, sizeof wplace);
+    fw_event_context(ev, ctx, sizeof ctx); /* which test (PYTEST_CURRENT_TEST) or --label */
     describe_holder(holder, waiter, hplace, sizeof hplace);
 
     if (deadlock && strcmp(kind, "gil") == 0) {
@@ -198,19 +200,19 @@ void fw_print_event_summary(FILE *out, const struct json_value *ev)
         char where[sizeof hplace + 2] = "";
         if (hpy && hpy->type == JSON_ARRAY && hpy->count > 0)
             put(where, sizeof where, ", %s", hplace);   /* "which was in ... at the fork" */
-        fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits for the GIL (%s), held by "
+        fprintf(out, "forkwatch: fork deadlock%s: pid %lld thread %lld \"%s\" at %s waits for the GIL (%s), held by "
                      "\"%s\" (tid %lld, gone since the fork: fork() was called from C with the GIL released "
                      "while that thread had it)%s\n",
-                pid, wtid, wname, wplace, addr, hname, htid, where);
+                ctx, pid, wtid, wname, wplace, addr, hname, htid, where);
         return;
     }
     const struct json_value *lost = json_get(ev, "lost_threads");
     if (deadlock && htid == 0 && !hname[0] && lost && lost->type == JSON_ARRAY) {
         /* An ownerless lock (a PyMutex Lock): the lost threads are the candidates. */
-        fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits on %s %s, locked at the fork "
+        fprintf(out, "forkwatch: fork deadlock%s: pid %lld thread %lld \"%s\" at %s waits on %s %s, locked at the fork "
                      "and naming no owner; no other thread is left in this child to release it. Threads lost in "
                      "the fork:",
-                pid, wtid, wname, wplace, kind, addr);
+                ctx, pid, wtid, wname, wplace, kind, addr);
         for (size_t i = 0; i < lost->count; i++) {
             long long ltid = 0;
             char lname[64], lplace[800];
@@ -221,11 +223,11 @@ void fw_print_event_summary(FILE *out, const struct json_value *ev)
         }
         fputc('\n', out);
     } else if (deadlock)
-        fprintf(out, "forkwatch: fork deadlock: pid %lld thread %lld \"%s\" at %s waits on %s %s held by \"%s\" "
+        fprintf(out, "forkwatch: fork deadlock%s: pid %lld thread %lld \"%s\" at %s waits on %s %s held by \"%s\" "
                      "(tid %lld, gone since the fork), %s\n",
-                pid, wtid, wname, wplace, kind, addr, hname, htid, hplace);
+                ctx, pid, wtid, wname, wplace, kind, addr, hname, htid, hplace);
     else
-        fprintf(out, "forkwatch: fork hazard: pid %lld thread %lld \"%s\" at %s tried (%s) %s %s held by \"%s\" "
+        fprintf(out, "forkwatch: fork hazard%s: pid %lld thread %lld \"%s\" at %s tried (%s) %s %s held by \"%s\" "
                      "(tid %lld, gone since the fork), %s\n",
-                pid, wtid, wname, wplace, acquire, kind, addr, hname, htid, hplace);
+                ctx, pid, wtid, wname, wplace, acquire, kind, addr, hname, htid, hplace);
 }

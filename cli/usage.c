@@ -16,15 +16,31 @@ struct verb_help {
 
 static const struct verb_help verbs[] = {
     {"run",
-     "forkwatch run [--report FILE] [--on-deadlock abort|warn|off] [--fail-on-hazard] [--quiet] -- CMD [ARGS...]",
-     "Runs CMD with the forkwatch agent preloaded (it and all its descendants), then\n"
-     "symbolises the report and prints a summary of fork deadlocks and hazards.\n"
+     "forkwatch run [--report FILE] [--on-deadlock abort|warn|off] [--fail-on-hazard] [--quiet] "
+     "[--hang-timeout SECONDS|none] [--grace SECONDS|none] [--label TEXT] [--junit FILE] [--verbose] -- CMD [ARGS...]",
+     "Runs CMD with the forkwatch agent preloaded (it and all its descendants), watches\n"
+     "every process of its tree for hangs, then symbolises the report and prints a summary\n"
+     "of fork deadlocks and hazards.\n"
      "  --report FILE        JSON Lines report (default: a fresh private temp dir)\n"
-     "  --on-deadlock MODE   abort (default: the child exits 86), warn (report, then block), off\n"
+     "  --on-deadlock MODE   abort (default: the child exits 86; a hung process the watchdog\n"
+     "                       diagnosed is ended), warn (report, then block / leave it), off (no\n"
+     "                       report, no watchdog, no grace)\n"
      "  --fail-on-hazard     exit 87 when a fork hazard (try/timed acquire of an orphan) was seen\n"
      "  --quiet              no report from the agent on stderr; summary only when something was found\n"
-     "Exit: CMD's status (128+N if killed by signal N); 86 a fork deadlock was recorded;\n"
-     "87 a hazard with --fail-on-hazard; 2 usage; 3 forkwatch's own error; 127 CMD not found.\n"},
+     "  --hang-timeout S     a process none of whose threads made progress for S seconds (all in\n"
+     "                       futex/poll/epoll/select/sleep waits, no CPU used) is analysed as\n"
+     "                       `forkwatch attach` would; a finding is reported (default 10; none: off)\n"
+     "  --grace S            S seconds after the first deadlock was recorded, end the command's\n"
+     "                       process tree if it still runs, say where each process waited, exit 86\n"
+     "                       (default 10; none: wait for the command however long)\n"
+     "  --label TEXT         carried by every event and named in the summary (pytest's\n"
+     "                       PYTEST_CURRENT_TEST of the forking process is carried too)\n"
+     "  --junit FILE         JUnit XML: one failed testcase per deadlock\n"
+     "  --verbose            say what the watchdog analyses and why\n"
+     "With GITHUB_ACTIONS=true, one ::error annotation per deadlock on stdout.\n"
+     "Exit: CMD's status (128+N if killed by signal N); 86 a fork deadlock was recorded, a hang\n"
+     "was diagnosed, or the tree was ended after --grace; 87 a hazard with --fail-on-hazard;\n"
+     "2 usage; 3 forkwatch's own error; 127 CMD not found.\n"},
     {"attach",
      "forkwatch attach PID [--json] [--tree] [--timeout SECONDS] [--verbose]",
      "Attaches GDB to a (hung) process, reads its threads, locks, CPython state and the\n"

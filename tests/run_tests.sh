@@ -1,6 +1,6 @@
 #!/bin/sh
 # forkwatch's test runner (what `make test` runs). Runs every suite present, in order:
-#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes, healthy, stability,
+#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes, healthy, watchdog, stability,
 #   cpython_suites (CPython's own tests bare vs under the agent, the part that fits),
 #   packaging (make deb / make wheel installed and used),
 # then the same suites inside the Debian 13 and sid roots (the matrix, below),
@@ -118,6 +118,14 @@ fi
 # Issue 11: healthy multiprocessing (Pool, executor, Queue, Manager) is no-deadlock on every
 # process; a Pool that lost a task says so (tests/healthy).
 wanted healthy && run_suite healthy 600 "$PY" tests/healthy/run_healthy.py
+
+# Issue 12: forkwatch run's hang watchdog, --grace, labels, JUnit and annotations.
+if ! wanted watchdog; then :
+elif [ -f tests/watchdog/run_watchdog.py ]; then
+    run_suite watchdog 600 "$PY" tests/watchdog/run_watchdog.py
+else
+    absent watchdog tests/watchdog/run_watchdog.py
+fi
 
 # Issue 11: the same verdict at any instant, attached 50 times under CPU load.
 wanted stability && run_suite stability 900 "$PY" tests/stability/run_stability.py

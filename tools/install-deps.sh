@@ -19,6 +19,8 @@ grep -q 'sid' /etc/debian_version 2>/dev/null && release=sid
 PKGS="gcc make gdb binutils elfutils pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev python3 python3-dbg python3-dev"
 # make deb (dpkg-dev's dpkg-shlibdeps, dpkg-gencontrol, dpkg-deb) and make wheel (wheel pack; a venv to test it).
 PKGS="$PKGS dpkg-dev python3-wheel python3-venv"
+# python3-pytest: tests/watchdog runs a pytest suite under `forkwatch run`.
+PKGS="$PKGS python3-pytest"
 case $release in
     bookworm) PKGS="$PKGS python3.11 python3.11-dbg python3.11-dev"; OPTIONAL="clang-14 libclang-rt-14-dev" ;;
     *)        OPTIONAL="clang" ;;
