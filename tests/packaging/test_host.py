@@ -28,8 +28,12 @@ def usage_table():
     """{verb: (usage line, [options])} from cli/usage.c's verbs[] table."""
     src = read("cli", "usage.c")
     out = {}
-    for m in re.finditer(r'\{"(\w+)",\s*"([^"]*)",((?:\s*"(?:[^"\\]|\\.)*")+)\}', src):
-        verb, usage, details = m.group(1), m.group(2), m.group(3)
+    # A C string may be split over adjacent literals ("a " "b"): join them as the compiler does.
+    lits = r'((?:\s*"(?:[^"\\]|\\.)*")+)'
+    for m in re.finditer(r'\{"(\w+)",' + lits + ',' + lits + r'\}', src):
+        verb = m.group(1)
+        usage = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(2)))
+        details = m.group(3)
         opts = sorted(set(re.findall(r"--[a-z][a-z-]*", usage + details)))
         out[verb] = (usage, opts)
     check({"run", "attach", "core", "help"} <= set(out), "cli/usage.c's verbs not parsed: %r" % sorted(out))
@@ -65,8 +69,20 @@ def case_readme_matches_usage():
         usage = usage_table()[verb][0]
         want = usage.replace("forkwatch ", "build/forkwatch ", 1)
         # The README calls run's command COMMAND where usage.c says CMD: the same placeholder.
-        lines = [ln.replace("-- COMMAND [ARGS...]", "-- CMD [ARGS...]") for ln in readme.splitlines()]
-        check(want in lines, "README.md lacks usage.c's line: %s" % want)
+        # A long usage line may wrap in the README's code block: compare each command there
+        # (a `build/forkwatch VERB` line and its indented continuations) with spaces collapsed.
+        commands, cur = [], None
+        for ln in readme.splitlines():
+            if ln.startswith("build/forkwatch "):
+                cur = [ln]
+                commands.append(cur)
+            elif cur is not None and ln.startswith(" ") and ln.strip():
+                cur.append(ln)
+            else:
+                cur = None
+        joined = [" ".join(" ".join(c).split()).replace("-- COMMAND [ARGS...]", "-- CMD [ARGS...]")
+                  for c in commands]
+        check(" ".join(want.split()) in joined, "README.md lacks usage.c's line: %s" % want)
 
 
 def case_completion_matches_usage():
