@@ -9,8 +9,10 @@
 # Each suite runs under a time bound (timeout(1) kills it by PID).
 #
 #   FORKWATCH_SUITES="unit shapes ..."  run only these suites (default: all); `make test TESTS=...`
-#   FORKWATCH_MATRIX="trixie sid"       also run the Debian roots (off by default until the GDB side
-#                                       reads 3.14/3.15: issue 10); FORKWATCH_MATRIX=sid: that one
+#   FORKWATCH_MATRIX="trixie sid"       the Debian roots run after the host (the default when run
+#                                       as root); FORKWATCH_MATRIX=sid: that one; 0: none
+#   FORKWATCH_MATRIX_SUITES="..."       the suites run inside each root (default below; an explicit
+#                                       FORKWATCH_SUITES applies to the roots as well)
 #
 # The matrix: tests/run_in_root.sh builds the tree inside each root (tools/debian-root.sh,
 # debootstrap from the machine's mirror, cached under /var/cache/forkwatch/roots) with the
@@ -149,16 +151,20 @@ fi
 
 # ---- the matrix: the same suites inside the Debian 13 and sid roots (issue 10).
 # Each root's run is one suite here; its per-suite lines are kept, prefixed with the distribution.
-MATRIX=${FORKWATCH_MATRIX:-}
+# Inside the roots: every suite that reads or runs a CPython (their Debian 3.13-3.15 with and
+# without -dbg), not the ones that test only the host's packaging, ASan builds or CPU-load
+# stability, which the roots' gcc/glibc do not change and which would not fit the hour.
+MATRIX_SUITES=${FORKWATCH_SUITES:-${FORKWATCH_MATRIX_SUITES:-unit cli gdb gdb_cpython edge badinput integration e2e shapes healthy watchdog}}
+MATRIX=${FORKWATCH_MATRIX-trixie sid}
 [ "$MATRIX" = 0 ] && MATRIX=""
 if [ -z "${FORKWATCH_DISTRO:-}" ] && [ -n "$MATRIX" ]; then
     if [ "$(id -u)" != 0 ]; then
-        note "matrix (Debian 13, sid): not run — building the roots needs root (FORKWATCH_MATRIX=0 silences this)"
+        note "matrix (Debian 13, sid): NOT RUN — building the roots needs root (FORKWATCH_MATRIX=0 silences this)"
     else
         for root in $MATRIX; do
             case $root in trixie) d=debian13 ;; *) d=$root ;; esac
             # The inner run has its own bounds per suite; this one covers building the root.
-            run_suite "$d" 2400 sh tests/run_in_root.sh "$root" sh tests/run_tests.sh
+            run_suite "$d" 2400 env FORKWATCH_SUITES="$MATRIX_SUITES" sh tests/run_in_root.sh "$root" sh tests/run_tests.sh
             inner=$(sed -n '/^==== summary/,/^total time/p' "$LOGDIR/$d.log" | grep -a -E '^[a-z_0-9]+: ' | grep -v 'CPython interpreters')
             [ -n "$inner" ] && RESULTS="$RESULTS$(printf '%s\n' "$inner" | sed "s/^/    $d /")
 "
