@@ -536,13 +536,18 @@ class Runner:
             self.passed += 1
             print("PASS %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
 
-    def run(self, cases, jobs=1):
-        """cases: list of (name, fn, args)."""
+    def run(self, cases, jobs=1, also_used=()):
+        """cases: list of (name, fn, args). also_used: interpreter paths the cases run that
+        are not passed as Interpreter arguments (named in the interpreters line too)."""
         install_stop_handler()
         pattern = os.environ.get("FORKWATCH_TEST_FILTER")
         if pattern:
             cases = [c for c in cases if re.search(pattern, c[0])]
         used = []
+        for path in also_used:
+            version = _probe(path) if os.access(path, os.X_OK) else None
+            if version:
+                used.append(Interpreter(path, version).label)
         for _, _, args in cases:
             for a in args:
                 if isinstance(a, Interpreter) and a.label not in used:

@@ -350,7 +350,8 @@ def main():
         ("junit-clean-run", case_junit_clean, ()),
         ("usage", case_usage, ()),
     ]
-    r.run(cases)
+    used = [PY] + ([py313] if any(c[0] == "unseen-join-vanished-3.13" for c in cases) else [])
+    r.run(cases, also_used=used)
     return r.finish()
 
 
