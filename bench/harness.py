@@ -564,10 +564,15 @@ def machine():
         libc = "glibc " + os.confstr("CS_GNU_LIBC_VERSION").split()[-1]
     except (ValueError, OSError, AttributeError):
         pass
-    rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "agent", "cli", "gdb"],
-                           capture_output=True, text=True).stdout.split("\n")
-    commit = rev.stdout.strip() or "?"
+    # A tree copied into a Debian root (tests/run_in_root.sh) has neither git nor .git.
+    try:
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True).stdout
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "agent", "cli", "gdb"],
+                               capture_output=True, text=True).stdout.split("\n")
+    except OSError:
+        rev, dirty = os.environ.get("FORKWATCH_BENCH_COMMIT", ""), []
+    commit = rev.strip() or "?"
     n_dirty = len([d for d in dirty if d.strip()])
     if n_dirty:
         commit += " + %d uncommitted file(s) in agent/cli/gdb" % n_dirty
