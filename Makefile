@@ -81,11 +81,11 @@ $(BUILD)/fixtures/%: fixtures/c/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g -rdynamic -pthread -o $@ $< -lgomp
 
-# The unit tests also check the command's escaper (cli/text_escape.c); FW_SRCDIR lets them
-# find data files of the tree (json-c reads them).
-$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(AGENT_LOGIC_OBJS) tests/abi_offsets.c cli/text_escape.c cli/text_escape.h
+# The unit tests also check the command's JSON glue (cli/json_doc.c) and its escaper
+# (cli/text_escape.c) against tests/escape_table.json, found through FW_SRCDIR.
+$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(AGENT_LOGIC_OBJS) tests/abi_offsets.c cli/text_escape.c cli/text_escape.h cli/json_doc.c cli/json_doc.h tests/escape_table.json
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O1 -g -pthread -Iagent -Icli $(JSONC_CFLAGS) -DFW_SRCDIR='"$(CURDIR)"' -o $@ $(UNIT_SRCS) cli/text_escape.c $(AGENT_LOGIC_OBJS) -lcriterion $(AGENT_LIBS) $(JSONC_LIBS)
+	$(CC) $(CSTD) $(WARN) -O1 -g -pthread -Iagent -Icli $(JSONC_CFLAGS) -DFW_SRCDIR='"$(CURDIR)"' -o $@ $(UNIT_SRCS) cli/text_escape.c cli/json_doc.c $(AGENT_LOGIC_OBJS) -lcriterion $(AGENT_LIBS) $(JSONC_LIBS)
 	$(CC) $(CSTD) $(WARN) -Iagent -o $(BUILD)/tests/abi_offsets tests/abi_offsets.c
 
 unit-tests: $(BUILD)/tests/unit_tests
