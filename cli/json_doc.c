@@ -56,7 +56,13 @@ struct json_object *fwj_parse(const char *text, size_t len, const char **err)
         why = "out of memory";
         goto out;
     }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    /* Neither JSON_TOKENER_STRICT nor JSON_TOKENER_VALIDATE_UTF8: json-c 0.18 (Debian 13 and
+     * sid) refuses any non-ASCII byte with either ({"u":"caf\xc3\xa9"}: "invalid string
+     * sequence", "invalid utf-8 string"), which would drop every event naming a non-ASCII
+     * file. What strictness the reports need is checked here instead: control bytes in
+     * strings (above), nothing after the value (below), and UTF-8 where strings are used, by
+     * the writer and the escaper (text_escape.h's strict decoder). The lenient grammar json-c
+     * then also accepts (a trailing comma, a comment) is never written by the agent. */
     v = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error e = json_tokener_get_error(tok);
     if (!v && e == json_tokener_continue) {

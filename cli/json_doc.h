@@ -2,9 +2,10 @@
  * json_doc.h — the command's JSON: parsed by json-c (Debian's libjson-c), read through a few
  * lookups that never fail on a value of the wrong type, and written back by one small writer.
  *
- * Input comes from files written by processes that may have died mid-write, so parsing is
- * strict (json-c's strict mode, bounded nesting, nothing after the value) and any failure is
- * an error return. json-c keeps a number's source text for doubles and reads 64-bit integers
+ * Input comes from files written by processes that may have died mid-write, so parsing
+ * refuses what a damaged line looks like (a cut value, two values joined, raw control bytes in
+ * a string, nesting past 64) and any failure is an error return. (json-c's own strict mode is
+ * not used: json-c 0.18 refuses every non-ASCII byte in it — see json_doc.c.) json-c keeps a number's source text for doubles and reads 64-bit integers
  * exactly, so time_ns survives a rewrite unchanged.
  *
  * Why our own writer rather than json_object_to_json_string(): the reports forkwatch writes

@@ -38,15 +38,24 @@ Test(json_doc, rewrite_keeps_bytes)
     char *out = rewrite(line, strlen(line));
     cr_assert_str_eq(out, line);
     free(out);
+    /* Non-ASCII names, which json-c 0.18's strict mode refused, and a bare number. */
+    const char *named = "{\"f\":\"/tmp/\xe6\x97\xa5\xe6\x9c\xac.py\"}";
+    out = rewrite(named, strlen(named));
+    cr_assert_str_eq(out, named);
+    free(out);
+    out = rewrite("42", 2);
+    cr_assert_str_eq(out, "42");
+    free(out);
 }
 
+/* What a line damaged by a dying writer looks like. (json-c's lenient extras, a trailing
+ * comma or a comment, are accepted: json-c's strict mode cannot be used, see json_doc.c.) */
 Test(json_doc, refuses_damaged_lines)
 {
     refused("{\"a\":", 5);                      /* cut by a writer that died */
     refused("{\"a\":1}x", 8);                   /* text after the value */
     refused("{\"a\":1}{\"b\":2}", 14);          /* two events on one line */
     refused("{\"a\":\"x\ty\"}", 11);            /* raw control byte in a string */
-    refused("[1,]", 4);
     refused("", 0);
     char deep[200];
     memset(deep, '[', 100);
