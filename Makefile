@@ -23,7 +23,10 @@ AGENT_LIBS      := -ldl -lunwind -lpthread
 
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
-CLI_LIBS := -ldw -lelf -lpthread
+# json-c (Debian's libjson-c-dev) parses the reports and attach's JSON; pkg-config gives its flags.
+JSONC_CFLAGS := $(shell pkg-config --cflags json-c 2>/dev/null)
+JSONC_LIBS   := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+CLI_LIBS := -ldw -lelf -lpthread $(JSONC_LIBS)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 
@@ -64,7 +67,7 @@ $(BUILD)/libforkwatch.so: $(AGENT_OBJS)
 
 $(BUILD)/obj/cli/%.o: cli/%.c $(wildcard cli/*.h) agent/forkwatch_abi.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_TOOL) -Iagent -c $< -o $@
+	$(CC) $(CFLAGS_TOOL) $(JSONC_CFLAGS) -Iagent -c $< -o $@
 
 $(BUILD)/forkwatch: $(CLI_OBJS)
 	$(CC) -o $@ $^ $(CLI_LIBS)
@@ -78,9 +81,11 @@ $(BUILD)/fixtures/%: fixtures/c/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g -rdynamic -pthread -o $@ $< -lgomp
 
-$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(AGENT_LOGIC_OBJS) tests/abi_offsets.c
+# The unit tests also check the command's JSON glue (cli/json_doc.c) and its escaper
+# (cli/text_escape.c) against tests/escape_table.json, found through FW_SRCDIR.
+$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(AGENT_LOGIC_OBJS) tests/abi_offsets.c cli/text_escape.c cli/text_escape.h cli/json_doc.c cli/json_doc.h tests/escape_table.json
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O1 -g -pthread -Iagent -o $@ $(UNIT_SRCS) $(AGENT_LOGIC_OBJS) -lcriterion $(AGENT_LIBS)
+	$(CC) $(CSTD) $(WARN) -O1 -g -pthread -Iagent -Icli $(JSONC_CFLAGS) -DFW_SRCDIR='"$(CURDIR)"' -o $@ $(UNIT_SRCS) cli/text_escape.c cli/json_doc.c $(AGENT_LOGIC_OBJS) -lcriterion $(AGENT_LIBS) $(JSONC_LIBS)
 	$(CC) $(CSTD) $(WARN) -Iagent -o $(BUILD)/tests/abi_offsets tests/abi_offsets.c
 
 unit-tests: $(BUILD)/tests/unit_tests

@@ -9,7 +9,7 @@
 #include "hang_report.h"
 #include "summary.h"
 
-static char *render(void (*fn)(FILE *, const struct json_value *), const struct json_value *ev)
+static char *render(void (*fn)(FILE *, const struct json_object *), const struct json_object *ev)
 {
     char *text = NULL;
     size_t len = 0;
@@ -35,9 +35,9 @@ static char *one_line(char *s)
     return s;
 }
 
-static void print_summary(FILE *out, const struct json_value *ev)
+static void print_summary(FILE *out, const struct json_object *ev)
 {
-    const char *event = json_get_string(ev, "event");
+    const char *event = fwj_get_string(ev, "event");
     if (event && strcmp(event, "hang") == 0)
         fw_print_hang_summary(out, ev);
     else
@@ -76,7 +76,7 @@ static void name_from_test(const char *test, char **classname, char **name)
     *classname = id;
 }
 
-void fw_ci_collect(const struct json_value *ev, void *ctx)
+void fw_ci_collect(const struct json_object *ev, void *ctx)
 {
     struct fw_ci_cases *c = ctx;
     if (c->count == c->cap) {
@@ -89,8 +89,8 @@ void fw_ci_collect(const struct json_value *ev, void *ctx)
     }
     struct fw_ci_case *k = &c->items[c->count];
     memset(k, 0, sizeof *k);
-    const char *test = json_get_string(ev, "test");
-    const char *label = json_get_string(ev, "label");
+    const char *test = fwj_get_string(ev, "test");
+    const char *label = fwj_get_string(ev, "label");
     if (test && *test) {
         name_from_test(test, &k->classname, &k->name);
         char buf[1024];
@@ -99,9 +99,9 @@ void fw_ci_collect(const struct json_value *ev, void *ctx)
     }
     if (!k->name) {
         long long pid = 0;
-        json_get_int(ev, "pid", &pid);
+        fwj_get_int(ev, "pid", &pid);
         char buf[512];
-        const char *event = json_get_string(ev, "event");
+        const char *event = fwj_get_string(ev, "event");
         snprintf(buf, sizeof buf, "%s in pid %lld%s%s%s", event && strcmp(event, "hang") == 0 ? "hang" : "fork deadlock",
                  pid, label ? " (" : "", label ? label : "", label ? ")" : "");
         k->name = strdup(buf);

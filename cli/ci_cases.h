@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "json.h"
+#include "json_doc.h"
 
 struct fw_ci_case {
     char *classname;  /* "tests.test_x.TestA" (pytest's junit naming) or "forkwatch" */
@@ -29,7 +29,7 @@ struct fw_ci_cases {
 };
 
 /* A fw_report_event_fn: ctx is a struct fw_ci_cases. */
-void fw_ci_collect(const struct json_value *ev, void *ctx);
+void fw_ci_collect(const struct json_object *ev, void *ctx);
 void fw_ci_free(struct fw_ci_cases *c);
 
 /* Writes the JUnit XML file; false after one error line. */

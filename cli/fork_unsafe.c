@@ -26,60 +26,60 @@ static bool matches(const char *s, const char *alts, bool prefix)
     return false;
 }
 
-static const struct fw_runtime *match_frame(const struct json_value *f)
+static const struct fw_runtime *match_frame(const struct json_object *f)
 {
-    const char *module = json_get_string(f, "module");
+    const char *module = fwj_get_string(f, "module");
     const char *base = module ? strrchr(module, '/') : NULL;
     base = base ? base + 1 : module;
-    const char *function = json_get_string(f, "function");
+    const char *function = fwj_get_string(f, "function");
     for (size_t i = 0; i < sizeof runtimes / sizeof runtimes[0]; i++)
         if (matches(base, runtimes[i].modules, false) || matches(function, runtimes[i].functions, true))
             return &runtimes[i];
     return NULL;
 }
 
-static const struct fw_runtime *match_who(const struct json_value *who)
+static const struct fw_runtime *match_who(const struct json_object *who)
 {
-    const struct json_value *stack = json_get(who, "native_stack");
-    for (size_t i = 0; stack && stack->type == JSON_ARRAY && i < stack->count; i++) {
-        const struct fw_runtime *r = match_frame(stack->items[i]);
+    const struct json_object *stack = fwj_get(who, "native_stack");
+    for (size_t i = 0; i < fwj_len(stack); i++) {
+        const struct fw_runtime *r = match_frame(fwj_at(stack, i));
         if (r)
             return r;
     }
     return NULL;
 }
 
-static const struct fw_runtime *match_event_like(const struct json_value *ev)
+static const struct fw_runtime *match_event_like(const struct json_object *ev)
 {
-    const struct fw_runtime *r = match_who(json_get(ev, "waiter"));
+    const struct fw_runtime *r = match_who(fwj_get(ev, "waiter"));
     if (!r)
-        r = match_who(json_get(ev, "holder"));
-    const struct json_value *lost = json_get(ev, "lost_threads");
-    for (size_t i = 0; !r && lost && lost->type == JSON_ARRAY && i < lost->count; i++)
-        r = match_who(lost->items[i]);
+        r = match_who(fwj_get(ev, "holder"));
+    const struct json_object *lost = fwj_get(ev, "lost_threads");
+    for (size_t i = 0; !r && i < fwj_len(lost); i++)
+        r = match_who(fwj_at(lost, i));
     return r;
 }
 
-const struct fw_runtime *fw_find_runtime(const struct json_value *ev)
+const struct fw_runtime *fw_find_runtime(const struct json_object *ev)
 {
     const struct fw_runtime *r = match_event_like(ev);
-    const struct json_value *fs = json_get(ev, "findings");
-    for (size_t i = 0; !r && fs && fs->type == JSON_ARRAY && i < fs->count; i++)
-        r = match_event_like(fs->items[i]);
+    const struct json_object *fs = fwj_get(ev, "findings");
+    for (size_t i = 0; !r && i < fwj_len(fs); i++)
+        r = match_event_like(fwj_at(fs, i));
     return r;
 }
 
-const struct fw_runtime *fw_mark_runtime(struct json_value *ev)
+const struct fw_runtime *fw_mark_runtime(struct json_object *ev)
 {
     const struct fw_runtime *r = fw_find_runtime(ev);
-    if (!r || ev->type != JSON_OBJECT)
+    if (!r || !fwj_is_object(ev))
         return r;
-    struct json_value *obj = json_parse("{}", 2, NULL);
-    if (obj && json_set(obj, "name", json_new_string(r->name)) && json_set(obj, "advice", json_new_string(r->advice)) &&
-        json_set(obj, "source", json_new_string(r->source)))
-        json_set(ev, "runtime", obj);
+    struct json_object *obj = json_object_new_object();
+    if (obj && fwj_set(obj, "name", json_object_new_string(r->name)) && fwj_set(obj, "advice", json_object_new_string(r->advice)) &&
+        fwj_set(obj, "source", json_object_new_string(r->source)))
+        fwj_set(ev, "runtime", obj);
     else
-        json_free(obj);
+        json_object_put(obj);
     return r;
 }
 

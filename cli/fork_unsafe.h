@@ -7,16 +7,16 @@
 
 #include <stdio.h>
 
-#include "json.h"
+#include "json_doc.h"
 
 struct fw_runtime {
     const char *name, *modules, *functions, *advice, *source;
 };
 
 /* The first runtime whose module or function appears in a frame of ev, or NULL. */
-const struct fw_runtime *fw_find_runtime(const struct json_value *ev);
+const struct fw_runtime *fw_find_runtime(const struct json_object *ev);
 /* Sets ev's "runtime" object ({"name","advice","source"}) when one is found. */
-const struct fw_runtime *fw_mark_runtime(struct json_value *ev);
+const struct fw_runtime *fw_mark_runtime(struct json_object *ev);
 /* "forkwatch:   in NAME, which is not fork-safe: ADVICE (source: ...)" */
 void fw_print_runtime(FILE *out, const struct fw_runtime *r);
 

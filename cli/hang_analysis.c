@@ -32,31 +32,31 @@ static int run_into(pid_t pid, double timeout_s, int fd, bool keep_signals)
     return fw_run_gdb(&job);
 }
 
-static struct json_value *parse_fd(int fd)
+static struct json_object *parse_fd(int fd)
 {
     struct stat st;
-    struct json_value *v = NULL;
+    struct json_object *v = NULL;
     if (fstat(fd, &st) == 0 && st.st_size > 0 && (size_t)st.st_size <= MAX_JSON_BYTES) {
         char *text = malloc((size_t)st.st_size);
         if (text && pread(fd, text, (size_t)st.st_size, 0) == st.st_size)
-            v = json_parse(text, (size_t)st.st_size, NULL);
+            v = fwj_parse(text, (size_t)st.st_size, NULL);
         free(text);
     }
-    if (v && v->type != JSON_OBJECT) {
-        json_free(v);
+    if (v && !fwj_is_object(v)) {
+        json_object_put(v);
         v = NULL;
     }
     return v;
 }
 
-struct json_value *fw_analyse_process(pid_t pid, double timeout_s, int *status)
+struct json_object *fw_analyse_process(pid_t pid, double timeout_s, int *status)
 {
     *status = FW_EXIT_ERROR;
     int fd = memfd_create("forkwatch-attach", MFD_CLOEXEC);
     if (fd < 0)
         return NULL;
     int rc = run_into(pid, timeout_s, fd, true);
-    struct json_value *v = rc == FW_EXIT_OK || rc == FW_EXIT_FINDING ? parse_fd(fd) : NULL;
+    struct json_object *v = rc == FW_EXIT_OK || rc == FW_EXIT_FINDING ? parse_fd(fd) : NULL;
     close(fd);
     if (v)
         *status = rc;
@@ -110,9 +110,9 @@ static void release(struct fw_analysis_job *job)
     memset(job, 0, sizeof *job);
 }
 
-struct json_value *fw_analysis_collect(struct fw_analysis_job *job)
+struct json_object *fw_analysis_collect(struct fw_analysis_job *job)
 {
-    struct json_value *v = parse_fd(job->out_fd);
+    struct json_object *v = parse_fd(job->out_fd);
     release(job);
     return v;
 }

@@ -11,12 +11,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "json.h"
+#include "json_doc.h"
 
 /* Returns attach's JSON object (schema forkwatch/1) or NULL when GDB gave
  * none (then *status is 3; else 0 = no deadlock, 1 = a finding). Signal
  * forwarding set up by the caller is left in place. */
-struct json_value *fw_analyse_process(pid_t pid, double timeout_s, int *status);
+struct json_object *fw_analyse_process(pid_t pid, double timeout_s, int *status);
 
 struct fw_analysis_job {
     pid_t helper;     /* our child running GDB (its subtree is not the command's) */
@@ -32,7 +32,7 @@ bool fw_analysis_start(pid_t target, double timeout_s, bool verbose, struct fw_a
 /* Has the helper finished? Never blocks. */
 bool fw_analysis_finished(const struct fw_analysis_job *job);
 /* The JSON (or NULL); releases the job. Call once finished. */
-struct json_value *fw_analysis_collect(struct fw_analysis_job *job);
+struct json_object *fw_analysis_collect(struct fw_analysis_job *job);
 /* Stops the helper (GDB detaches on SIGTERM), waits a bounded time, releases the job. */
 void fw_analysis_cancel(struct fw_analysis_job *job);
 

@@ -19,7 +19,7 @@
 
 #include "fork_unsafe.h"
 #include "hang_report.h"
-#include "json.h"
+#include "json_doc.h"
 #include "summary.h"
 #include "symbolise.h"
 #include "text_escape.h"
@@ -49,12 +49,12 @@ static void pid_set_add(struct pid_set *s, long long pid)
 }
 
 /* Fills function/file/line of one FRAME whose file is still null. */
-static void symbolise_frame(struct fw_symboliser *sym, struct json_value *frame)
+static void symbolise_frame(struct fw_symboliser *sym, struct json_object *frame)
 {
-    if (!frame || frame->type != JSON_OBJECT || !json_is_null(json_get(frame, "file")))
+    if (!fwj_is_object(frame) || !fwj_is_null(fwj_get(frame, "file")))
         return;
-    const char *module = json_get_string(frame, "module");
-    const char *offset_s = json_get_string(frame, "offset");
+    const char *module = fwj_get_string(frame, "module");
+    const char *offset_s = fwj_get_string(frame, "offset");
     if (!module || !offset_s)
         return;
     char *end;
@@ -63,21 +63,21 @@ static void symbolise_frame(struct fw_symboliser *sym, struct json_value *frame)
     if (errno || *end || end == offset_s)
         return;
     struct fw_symbol s;
-    if (!fw_symbolise(sym, module, offset, json_get_string(frame, "build_id"), &s))
+    if (!fw_symbolise(sym, module, offset, fwj_get_string(frame, "build_id"), &s))
         return;
-    if (s.function[0] && json_is_null(json_get(frame, "function")))
-        json_set(frame, "function", json_new_string(s.function));
+    if (s.function[0] && fwj_is_null(fwj_get(frame, "function")))
+        fwj_set(frame, "function", json_object_new_string(s.function));
     if (s.file[0]) {
-        json_set(frame, "file", json_new_string(s.file));
-        json_set(frame, "line", json_new_int(s.line));
+        fwj_set(frame, "file", json_object_new_string(s.file));
+        fwj_set(frame, "line", json_object_new_int64(s.line));
     }
 }
 
-static void symbolise_stack(struct fw_symboliser *sym, struct json_value *who)
+static void symbolise_stack(struct fw_symboliser *sym, struct json_object *who)
 {
-    struct json_value *stack = json_get(who, "native_stack");
-    for (size_t i = 0; stack && stack->type == JSON_ARRAY && i < stack->count; i++)
-        symbolise_frame(sym, stack->items[i]);
+    struct json_object *stack = fwj_get(who, "native_stack");
+    for (size_t i = 0; i < fwj_len(stack); i++)
+        symbolise_frame(sym, fwj_at(stack, i));
 }
 
 /* First '{"schema":' in the len bytes at p, or NULL (memmem: lines may hold NULs). */
@@ -97,7 +97,7 @@ static bool handle_line(char *line, size_t len, long lineno, const char *shown_p
                         FILE *out, struct fw_report_totals *t, struct pid_set *pids, const struct event_sink *sink)
 {
     const char *why = NULL;
-    struct json_value *ev = json_parse(line, len, &why);
+    struct json_object *ev = fwj_parse(line, len, &why);
     if (!ev) {
         fprintf(stderr, "forkwatch: warning: %s line %ld is not valid JSON (%s; a process may have died "
                         "while writing it); skipped\n", shown_path, lineno, why);
@@ -109,21 +109,21 @@ static bool handle_line(char *line, size_t len, long lineno, const char *shown_p
                 return false;
             len -= (size_t)(next - line);
             line = (char *)next;
-            ev = json_parse(line, len, NULL);
+            ev = fwj_parse(line, len, NULL);
         }
         fprintf(stderr, "forkwatch: warning: %s line %ld: an event after the cut part was recovered\n",
                 shown_path, lineno);
     }
-    const char *schema = json_get_string(ev, "schema");
-    const char *event = json_get_string(ev, "event");
-    if (ev->type == JSON_OBJECT && schema && strcmp(schema, EVENT_SCHEMA) == 0 && event) {
-        symbolise_stack(sym, json_get(ev, "holder"));
-        symbolise_stack(sym, json_get(ev, "waiter"));
+    const char *schema = fwj_get_string(ev, "schema");
+    const char *event = fwj_get_string(ev, "event");
+    if (fwj_is_object(ev) && schema && strcmp(schema, EVENT_SCHEMA) == 0 && event) {
+        symbolise_stack(sym, fwj_get(ev, "holder"));
+        symbolise_stack(sym, fwj_get(ev, "waiter"));
         bool deadlock = strcmp(event, "fork-deadlock") == 0;
         bool hazard = strcmp(event, "fork-hazard") == 0;
         if (deadlock || hazard) {
             long long pid;
-            if (json_get_int(ev, "pid", &pid))
+            if (fwj_get_int(ev, "pid", &pid))
                 pid_set_add(pids, pid);
             t->deadlocks += deadlock;
             t->hazards += hazard;
@@ -136,7 +136,7 @@ static bool handle_line(char *line, size_t len, long lineno, const char *shown_p
         } else if (strcmp(event, "hang") == 0) {
             /* The watchdog's verdict on a stuck process (attach's findings). */
             long long pid;
-            if (json_get_int(ev, "pid", &pid))
+            if (fwj_get_int(ev, "pid", &pid))
                 pid_set_add(pids, pid);
             t->deadlocks++;
             const struct fw_runtime *rt = fw_mark_runtime(ev);
@@ -148,19 +148,19 @@ static bool handle_line(char *line, size_t len, long lineno, const char *shown_p
         } else if (strcmp(event, "agent-warning") == 0) {
             /* A full table: the report may miss locks; the user must see it even with
              * --quiet (the agent wrote it here instead of into the program's stderr). */
-            const char *msg = json_get_string(ev, "message");
+            const char *msg = fwj_get_string(ev, "message");
             long long pid = 0;
             char shown_msg[512];
-            json_get_int(ev, "pid", &pid);
+            fwj_get_int(ev, "pid", &pid);
             fw_escape_cstr(msg ? msg : "(no message)", shown_msg, sizeof shown_msg);
             fprintf(stderr, "forkwatch: agent warning from pid %lld: %s\n", pid, shown_msg);
         }
     }
     if (out) {
-        json_write(out, ev);
+        fwj_write(out, ev);
         fputc('\n', out);
     }
-    json_free(ev);
+    json_object_put(ev);
     return true;
 }
 

@@ -21,10 +21,10 @@ struct fw_report_totals {
  * report could not be read or rewritten; totals are valid as far as read. */
 bool fw_report_process(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *totals);
 
-struct json_value;
+struct json_object;
 /* Called with each deadlock event of this run (the agent's "fork-deadlock",
  * the watchdog's "hang"), once symbolised; the event is freed afterwards. */
-typedef void (*fw_report_event_fn)(const struct json_value *event, void *ctx);
+typedef void (*fw_report_event_fn)(const struct json_object *event, void *ctx);
 bool fw_report_process_with(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *totals,
                             fw_report_event_fn on_deadlock, void *ctx);
 

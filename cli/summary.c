@@ -36,15 +36,15 @@ static bool is_plumbing_module(const char *module)
            strncmp(b, "libpthread.so", 13) == 0 || strncmp(b, "ld-linux", 8) == 0;
 }
 
-static const struct json_value *first_frame(const struct json_value *stack, bool skip_plumbing)
+static const struct json_object *first_frame(const struct json_object *stack, bool skip_plumbing)
 {
-    if (!stack || stack->type != JSON_ARRAY)
+    if (!fwj_is_array(stack))
         return NULL;
-    for (size_t i = 0; i < stack->count; i++) {
-        const struct json_value *f = stack->items[i];
-        if (f->type != JSON_OBJECT)
+    for (size_t i = 0; i < fwj_len(stack); i++) {
+        const struct json_object *f = fwj_at(stack, i);
+        if (!fwj_is_object(f))
             continue;
-        if (skip_plumbing && is_plumbing_module(json_get_string(f, "module")))
+        if (skip_plumbing && is_plumbing_module(fwj_get_string(f, "module")))
             continue;
         return f;
     }
@@ -52,13 +52,13 @@ static const struct json_value *first_frame(const struct json_value *stack, bool
 }
 
 /* Python frame: FILE:LINE:FUNCTION (with_function) or FILE:LINE. */
-static void format_python_frame(const struct json_value *f, bool with_function, char *out, size_t n)
+static void format_python_frame(const struct json_object *f, bool with_function, char *out, size_t n)
 {
     char file[512], func[160];
     long long line = 0;
-    json_get_int(f, "line", &line);
-    fw_escape_cstr(json_get_string(f, "file"), file, sizeof file);
-    fw_escape_cstr(json_get_string(f, "function"), func, sizeof func);
+    fwj_get_int(f, "line", &line);
+    fw_escape_cstr(fwj_get_string(f, "file"), file, sizeof file);
+    fw_escape_cstr(fwj_get_string(f, "function"), func, sizeof func);
     if (with_function)
         put(out, n, "%s:%lld:%s", file, line, func);
     else
@@ -66,15 +66,15 @@ static void format_python_frame(const struct json_value *f, bool with_function, 
 }
 
 /* Native frame: FUNCTION (FILE:LINE), else FUNCTION (MODULE+OFFSET), else MODULE+OFFSET. */
-static void format_native_frame(const struct json_value *f, char *out, size_t n)
+static void format_native_frame(const struct json_object *f, char *out, size_t n)
 {
     char func[256], file[512], module[256];
-    const char *fn = json_get_string(f, "function");
-    const char *file_s = json_get_string(f, "file");
-    const char *mod = json_get_string(f, "module");
-    const char *off = json_get_string(f, "offset");
+    const char *fn = fwj_get_string(f, "function");
+    const char *file_s = fwj_get_string(f, "file");
+    const char *mod = fwj_get_string(f, "module");
+    const char *off = fwj_get_string(f, "offset");
     long long line = 0;
-    json_get_int(f, "line", &line);
+    fwj_get_int(f, "line", &line);
     fw_escape_cstr(fn, func, sizeof func);
     fw_escape_cstr(mod ? basename_of(mod) : "?", module, sizeof module);
     char where[600];
@@ -88,15 +88,15 @@ static void format_native_frame(const struct json_value *f, char *out, size_t n)
         put(out, n, "%s", where);
 }
 
-static void describe_place(const struct json_value *who, bool python_with_function, char *out, size_t n)
+static void describe_place(const struct json_object *who, bool python_with_function, char *out, size_t n)
 {
-    const struct json_value *py = first_frame(json_get(who, "python_stack"), false);
+    const struct json_object *py = first_frame(fwj_get(who, "python_stack"), false);
     if (py) {
         format_python_frame(py, python_with_function, out, n);
         return;
     }
-    const struct json_value *native = json_get(who, "native_stack");
-    const struct json_value *f = first_frame(native, true);
+    const struct json_object *native = fwj_get(who, "native_stack");
+    const struct json_object *f = first_frame(native, true);
     if (!f)
         f = first_frame(native, false);
     if (f)
@@ -115,10 +115,10 @@ static bool is_stdlib_file(const char *file)
 }
 
 /* Two Python frames are "the same place in the code" when file and function match. */
-static bool same_python_function(const struct json_value *a, const struct json_value *b)
+static bool same_python_function(const struct json_object *a, const struct json_object *b)
 {
-    const char *fa = json_get_string(a, "file"), *fb = json_get_string(b, "file");
-    const char *na = json_get_string(a, "function"), *nb = json_get_string(b, "function");
+    const char *fa = fwj_get_string(a, "file"), *fb = fwj_get_string(b, "file");
+    const char *na = fwj_get_string(a, "function"), *nb = fwj_get_string(b, "function");
     return fa && fb && na && nb && strcmp(fa, fb) == 0 && strcmp(na, nb) == 0;
 }
 
@@ -130,24 +130,24 @@ static bool same_python_function(const struct json_value *a, const struct json_v
  * so look for the innermost holder frame in a function the waiter is in.
  * For a native holder the recorded stack *is* the acquisition stack.
  */
-static void describe_holder(const struct json_value *holder, const struct json_value *waiter, char *out, size_t n)
+static void describe_holder(const struct json_object *holder, const struct json_object *waiter, char *out, size_t n)
 {
-    const struct json_value *hpy = json_get(holder, "python_stack");
-    const struct json_value *wpy = json_get(waiter, "python_stack");
-    if (!hpy || hpy->type != JSON_ARRAY || hpy->count == 0) {
+    const struct json_object *hpy = fwj_get(holder, "python_stack");
+    const struct json_object *wpy = fwj_get(waiter, "python_stack");
+    if (fwj_len(hpy) == 0) {
         char place[800];
         describe_place(holder, true, place, sizeof place);
         put(out, n, "acquired at %s", place);
         return;
     }
-    if (wpy && wpy->type == JSON_ARRAY) {
-        for (size_t w = 0; w < wpy->count; w++) {
-            for (size_t h = 0; h < hpy->count; h++) {
-                if (wpy->items[w]->type != JSON_OBJECT || hpy->items[h]->type != JSON_OBJECT)
+    if (fwj_is_array(wpy)) {
+        for (size_t w = 0; w < fwj_len(wpy); w++) {
+            for (size_t h = 0; h < fwj_len(hpy); h++) {
+                if (!fwj_is_object(fwj_at(wpy, w)) || !fwj_is_object(fwj_at(hpy, h)))
                     continue;
-                if (same_python_function(wpy->items[w], hpy->items[h])) {
+                if (same_python_function(fwj_at(wpy, w), fwj_at(hpy, h))) {
                     char place[800];
-                    format_python_frame(hpy->items[h], true, place, sizeof place);
+                    format_python_frame(fwj_at(hpy, h), true, place, sizeof place);
                     put(out, n, "holding it in %s", place);
                     return;
                 }
@@ -156,38 +156,38 @@ static void describe_holder(const struct json_value *holder, const struct json_v
     }
     /* No shared function: name the innermost frame of the user's own code
      * (a stdlib frame such as threading.py's wait says little). */
-    const struct json_value *chosen = hpy->items[0];
-    for (size_t h = 0; h < hpy->count; h++) {
-        const struct json_value *f = hpy->items[h];
-        if (f->type == JSON_OBJECT && !is_stdlib_file(json_get_string(f, "file"))) {
+    const struct json_object *chosen = fwj_at(hpy, 0);
+    for (size_t h = 0; h < fwj_len(hpy); h++) {
+        const struct json_object *f = fwj_at(hpy, h);
+        if (fwj_is_object(f) && !is_stdlib_file(fwj_get_string(f, "file"))) {
             chosen = f;
             break;
         }
     }
     char place[800] = "an unknown place";
-    if (chosen->type == JSON_OBJECT)
+    if (fwj_is_object(chosen))
         format_python_frame(chosen, true, place, sizeof place);
     put(out, n, "which was in %s at the fork", place);
 }
 
-void fw_print_event_summary(FILE *out, const struct json_value *ev)
+void fw_print_event_summary(FILE *out, const struct json_object *ev)
 {
-    const struct json_value *waiter = json_get(ev, "waiter");
-    const struct json_value *holder = json_get(ev, "holder");
-    const struct json_value *lock = json_get(ev, "lock");
-    const char *event = json_get_string(ev, "event");
+    const struct json_object *waiter = fwj_get(ev, "waiter");
+    const struct json_object *holder = fwj_get(ev, "holder");
+    const struct json_object *lock = fwj_get(ev, "lock");
+    const char *event = fwj_get_string(ev, "event");
     bool deadlock = event && strcmp(event, "fork-deadlock") == 0;
 
     long long pid = 0, wtid = 0, htid = 0;
-    json_get_int(ev, "pid", &pid);
-    json_get_int(waiter, "tid", &wtid);
-    json_get_int(holder, "tid", &htid);
+    fwj_get_int(ev, "pid", &pid);
+    fwj_get_int(waiter, "tid", &wtid);
+    fwj_get_int(holder, "tid", &htid);
     char wname[64], hname[64], kind[64], addr[64], acquire[32];
-    fw_escape_cstr(json_get_string(waiter, "name"), wname, sizeof wname);
-    fw_escape_cstr(json_get_string(holder, "name"), hname, sizeof hname);
-    fw_escape_cstr(json_get_string(lock, "kind"), kind, sizeof kind);
-    fw_escape_cstr(json_get_string(lock, "address"), addr, sizeof addr);
-    fw_escape_cstr(json_get_string(ev, "acquire"), acquire, sizeof acquire);
+    fw_escape_cstr(fwj_get_string(waiter, "name"), wname, sizeof wname);
+    fw_escape_cstr(fwj_get_string(holder, "name"), hname, sizeof hname);
+    fw_escape_cstr(fwj_get_string(lock, "kind"), kind, sizeof kind);
+    fw_escape_cstr(fwj_get_string(lock, "address"), addr, sizeof addr);
+    fw_escape_cstr(fwj_get_string(ev, "acquire"), acquire, sizeof acquire);
     char wplace[800], hplace[800], ctx[900];
     describe_place(waiter, false, wplace, sizeof wplace);
     fw_event_context(ev, ctx, sizeof ctx); /* which test (PYTEST_CURRENT_TEST) or --label */
@@ -196,9 +196,9 @@ void fw_print_event_summary(FILE *out, const struct json_value *ev)
     if (deadlock && strcmp(kind, "gil") == 0) {
         /* The GIL has no acquiring call site; a holder stack (when the agent had
          * one) says where that thread was at the fork. */
-        const struct json_value *hpy = json_get(holder, "python_stack");
+        const struct json_object *hpy = fwj_get(holder, "python_stack");
         char where[sizeof hplace + 2] = "";
-        if (hpy && hpy->type == JSON_ARRAY && hpy->count > 0)
+        if (fwj_len(hpy) > 0)
             put(where, sizeof where, ", %s", hplace);   /* "which was in ... at the fork" */
         fprintf(out, "forkwatch: fork deadlock%s: pid %lld thread %lld \"%s\" at %s waits for the GIL (%s), held by "
                      "\"%s\" (tid %lld, gone since the fork: fork() was called from C with the GIL released "
@@ -206,19 +206,19 @@ void fw_print_event_summary(FILE *out, const struct json_value *ev)
                 ctx, pid, wtid, wname, wplace, addr, hname, htid, where);
         return;
     }
-    const struct json_value *lost = json_get(ev, "lost_threads");
-    if (deadlock && htid == 0 && !hname[0] && lost && lost->type == JSON_ARRAY) {
+    const struct json_object *lost = fwj_get(ev, "lost_threads");
+    if (deadlock && htid == 0 && !hname[0] && fwj_is_array(lost)) {
         /* An ownerless lock (a PyMutex Lock): the lost threads are the candidates. */
         fprintf(out, "forkwatch: fork deadlock%s: pid %lld thread %lld \"%s\" at %s waits on %s %s, locked at the fork "
                      "and naming no owner; no other thread is left in this child to release it. Threads lost in "
                      "the fork:",
                 ctx, pid, wtid, wname, wplace, kind, addr);
-        for (size_t i = 0; i < lost->count; i++) {
+        for (size_t i = 0; i < fwj_len(lost); i++) {
             long long ltid = 0;
             char lname[64], lplace[800];
-            json_get_int(lost->items[i], "tid", &ltid);
-            fw_escape_cstr(json_get_string(lost->items[i], "name"), lname, sizeof lname);
-            describe_place(lost->items[i], true, lplace, sizeof lplace);
+            fwj_get_int(fwj_at(lost, i), "tid", &ltid);
+            fw_escape_cstr(fwj_get_string(fwj_at(lost, i), "name"), lname, sizeof lname);
+            describe_place(fwj_at(lost, i), true, lplace, sizeof lplace);
             fprintf(out, "%s \"%s\" (tid %lld, %s)", i ? ";" : "", lname, ltid, lplace);
         }
         fputc('\n', out);

@@ -5,11 +5,11 @@
 #define FW_CLI_SUMMARY_H
 
 #include <stdio.h>
-#include "json.h"
+#include "json_doc.h"
 
 /* Prints "forkwatch: fork deadlock: pid P thread T "name" at WHERE waits on
  * KIND ADDR held by "NAME" (tid H), acquired at WHERE". All strings from the
  * event are escaped. */
-void fw_print_event_summary(FILE *out, const struct json_value *event);
+void fw_print_event_summary(FILE *out, const struct json_object *event);
 
 #endif

@@ -42,30 +42,30 @@ static void append(char *out, size_t n, const char *fmt, const char *a, const ch
         snprintf(out + len, n - len, fmt, a, b);
 }
 
-void fw_describe_analysis(const struct json_value *analysis, int max_threads, char *out, size_t n)
+void fw_describe_analysis(const struct json_object *analysis, int max_threads, char *out, size_t n)
 {
     out[0] = '\0';
-    const struct json_value *threads = json_get(analysis, "threads");
-    for (size_t i = 0; threads && threads->type == JSON_ARRAY && i < threads->count && (int)i < max_threads; i++) {
-        const struct json_value *t = threads->items[i];
+    const struct json_object *threads = fwj_get(analysis, "threads");
+    for (size_t i = 0; i < fwj_len(threads) && (int)i < max_threads; i++) {
+        const struct json_object *t = fwj_at(threads, i);
         long long tid = 0;
-        json_get_int(t, "tid", &tid);
+        fwj_get_int(t, "tid", &tid);
         char name[64], state[48], head[200], where[700] = "";
-        fw_escape_cstr(json_get_string(t, "name"), name, sizeof name);
-        fw_escape_cstr(json_get_string(t, "state"), state, sizeof state);
-        const struct json_value *py = json_get(t, "python_stack");
-        const struct json_value *nat = json_get(t, "native_stack");
-        const struct json_value *f = py && py->type == JSON_ARRAY && py->count ? py->items[0]
-                                     : nat && nat->type == JSON_ARRAY && nat->count ? nat->items[0] : NULL;
-        if (f && json_get_string(f, "file")) {
+        fw_escape_cstr(fwj_get_string(t, "name"), name, sizeof name);
+        fw_escape_cstr(fwj_get_string(t, "state"), state, sizeof state);
+        const struct json_object *py = fwj_get(t, "python_stack");
+        const struct json_object *nat = fwj_get(t, "native_stack");
+        const struct json_object *f = fwj_len(py) ? fwj_at(py, 0)
+                                     : fwj_len(nat) ? fwj_at(nat, 0) : NULL;
+        if (f && fwj_get_string(f, "file")) {
             char file[512], func[128];
             long long line = 0;
-            json_get_int(f, "line", &line);
-            snprintf(where, sizeof where, " at %s:%lld (%s)", fw_escape_cstr(json_get_string(f, "file"), file, sizeof file),
-                     line, fw_escape_cstr(json_get_string(f, "function"), func, sizeof func));
-        } else if (f && json_get_string(f, "function")) {
+            fwj_get_int(f, "line", &line);
+            snprintf(where, sizeof where, " at %s:%lld (%s)", fw_escape_cstr(fwj_get_string(f, "file"), file, sizeof file),
+                     line, fw_escape_cstr(fwj_get_string(f, "function"), func, sizeof func));
+        } else if (f && fwj_get_string(f, "function")) {
             char func[128];
-            snprintf(where, sizeof where, " in %s", fw_escape_cstr(json_get_string(f, "function"), func, sizeof func));
+            snprintf(where, sizeof where, " in %s", fw_escape_cstr(fwj_get_string(f, "function"), func, sizeof func));
         }
         snprintf(head, sizeof head, "%sthread %lld \"%s\" %s", i ? "; " : "", tid, name, state);
         append(out, n, "%s%s", head, where);
@@ -89,7 +89,7 @@ static void describe_from_proc(pid_t pid, char *out, size_t n)
         snprintf(out, n, "(no thread left to read)");
 }
 
-static const struct json_value *known_for(const struct fw_proc_id *id, const struct fw_known_analysis *known,
+static const struct json_object *known_for(const struct fw_proc_id *id, const struct fw_known_analysis *known,
                                           int nknown)
 {
     for (int i = 0; i < nknown; i++)
@@ -133,8 +133,8 @@ void fw_end_tree(pid_t cmd, double grace_s, const struct fw_known_analysis *know
     /* Say where each was before anything changes: a known analysis, a quick one, or /proc. */
     double budget_end = now_s() + budget_s;
     for (int i = 0; i < n; i++) {
-        const struct json_value *a = known_for(&e[i].id, known, nknown);
-        struct json_value *mine = NULL;
+        const struct json_object *a = known_for(&e[i].id, known, nknown);
+        struct json_object *mine = NULL;
         double left = budget_end - now_s();
         if (!a && left > 0.5) {
             int st;
@@ -145,7 +145,7 @@ void fw_end_tree(pid_t cmd, double grace_s, const struct fw_known_analysis *know
             fw_describe_analysis(a, 8, e[i].where, sizeof e[i].where);
         if (!e[i].where[0])
             describe_from_proc(e[i].id.pid, e[i].where, sizeof e[i].where);
-        json_free(mine);
+        json_object_put(mine);
     }
     fprintf(stderr, "forkwatch: the command still ran %g s after the first deadlock was recorded (--grace): "
                     "ending its process tree, %d process%s\n", grace_s, n, n == 1 ? "" : "es");

@@ -8,13 +8,13 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "json.h"
+#include "json_doc.h"
 
 /* An attach-style analysis the watchdog already made of one process. */
 struct fw_known_analysis {
     pid_t pid;
     unsigned long long start_time;
-    const struct json_value *analysis;
+    const struct json_object *analysis;
 };
 
 /* Ends every descendant of ours (SIGTERM, then SIGKILL after a bound) and
@@ -26,6 +26,6 @@ void fw_end_tree(pid_t cmd, double grace_s, const struct fw_known_analysis *know
 
 /* "thread T "NAME" STATE at FILE:LINE (FUNCTION)" for each thread of an attach
  * analysis, joined by "; " (at most max_threads). */
-void fw_describe_analysis(const struct json_value *analysis, int max_threads, char *out, size_t n);
+void fw_describe_analysis(const struct json_object *analysis, int max_threads, char *out, size_t n);
 
 #endif

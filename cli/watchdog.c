@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "hang_analysis.h"
-#include "json.h"
+#include "json_doc.h"
 #include "pidfd_util.h"
 #include "proc_environ.h"
 #include "proc_tree.h"
@@ -70,7 +70,7 @@ struct tracked {
     bool untimed;           /* at the last sample some thread waited without a timeout */
     int nthreads;
     struct thread_state *threads;
-    struct json_value *analysis;  /* the last analysis (for the tree's end) */
+    struct json_object *analysis;  /* the last analysis (for the tree's end) */
 };
 
 struct job {
@@ -167,14 +167,14 @@ static void tail_report(struct watch *w)
     for (size_t i = 0; i < (size_t)got; i++) {
         if (buf[i] != '\n')
             continue;
-        struct json_value *ev = json_parse(buf + start, i - start, NULL);
-        const char *event = ev ? json_get_string(ev, "event") : NULL;
+        struct json_object *ev = fwj_parse(buf + start, i - start, NULL);
+        const char *event = ev ? fwj_get_string(ev, "event") : NULL;
         long long pid;
-        if (event && strcmp(event, "fork-deadlock") == 0 && json_get_int(ev, "pid", &pid)) {
+        if (event && strcmp(event, "fork-deadlock") == 0 && fwj_get_int(ev, "pid", &pid)) {
             note_agent_pid(w, pid);
             deadlock_recorded(w);
         }
-        json_free(ev);
+        json_object_put(ev);
         start = i + 1;
     }
     w->tail_pos += (off_t)start; /* a half-written last line is read again next time */
@@ -188,25 +188,25 @@ static void write_label_fields(FILE *f, const struct watch *w, pid_t pid)
     char test[LABEL_MAX];
     if (w->o->label) {
         fputs(",\"label\":", f);
-        json_write_string(f, w->o->label, strlen(w->o->label));
+        fwj_write_string(f, w->o->label, strlen(w->o->label));
     }
     if (fw_proc_getenv(pid, "PYTEST_CURRENT_TEST", test, sizeof test)) {
         fputs(",\"test\":", f);
-        json_write_string(f, test, strlen(test));
+        fwj_write_string(f, test, strlen(test));
     }
 }
 
-static void write_member(FILE *f, const struct json_value *v, const char *key)
+static void write_member(FILE *f, const struct json_object *v, const char *key)
 {
-    const struct json_value *m = json_get(v, key);
+    const struct json_object *m = fwj_get(v, key);
     if (!m)
         return;
     fprintf(f, ",\"%s\":", key);
-    json_write(f, m);
+    fwj_write(f, m);
 }
 
 /* Appends one "hang" event (findings as attach --json gives them) in one write. */
-static void record_hang(struct watch *w, const struct tracked *t, const struct json_value *analysis,
+static void record_hang(struct watch *w, const struct tracked *t, const struct json_object *analysis,
                         double stuck_s, const char *action)
 {
     char *line = NULL;
@@ -217,9 +217,9 @@ static void record_hang(struct watch *w, const struct tracked *t, const struct j
     fprintf(f, "{\"schema\":\"forkwatch-event/1\",\"event\":\"hang\",\"source\":\"watchdog\",\"time_ns\":%llu,"
                "\"pid\":%d,\"ppid\":%d,\"stuck_s\":%.1f,\"policy\":",
             wall_ns(), (int)t->id.pid, (int)t->id.ppid, stuck_s);
-    json_write_string(f, w->o->policy, strlen(w->o->policy));
+    fwj_write_string(f, w->o->policy, strlen(w->o->policy));
     fputs(",\"action\":", f);
-    json_write_string(f, action, strlen(action));
+    fwj_write_string(f, action, strlen(action));
     write_label_fields(f, w, t->id.pid);
     write_member(f, analysis, "verdict");
     write_member(f, analysis, "summary");
@@ -246,7 +246,7 @@ static void record_hang(struct watch *w, const struct tracked *t, const struct j
 static void forget(struct tracked *t)
 {
     free(t->threads);
-    json_free(t->analysis);
+    json_object_put(t->analysis);
     memset(t, 0, sizeof *t);
 }
 
@@ -434,10 +434,10 @@ static struct tracked *sample_tree(struct watch *w, struct fw_thread_sample *sam
     return pick_next(w, now);
 }
 
-static bool has_findings(const struct json_value *analysis)
+static bool has_findings(const struct json_object *analysis)
 {
-    const struct json_value *f = json_get(analysis, "findings");
-    return f && f->type == JSON_ARRAY && f->count > 0;
+    const struct json_object *f = fwj_get(analysis, "findings");
+    return fwj_len(f) > 0;
 }
 
 static void start_analysis(struct watch *w, struct tracked *t, double now)
@@ -470,7 +470,7 @@ static void start_analysis(struct watch *w, struct tracked *t, double now)
  * leaves the process alone until it makes progress. */
 static void finish_analysis(struct watch *w, struct job *j)
 {
-    struct json_value *v = fw_analysis_collect(&j->a);
+    struct json_object *v = fw_analysis_collect(&j->a);
     j->busy = false;
     struct tracked *t = lookup(w, &j->id);
     if (t) {
@@ -480,7 +480,7 @@ static void finish_analysis(struct watch *w, struct job *j)
     if (!t || !v || !has_findings(v)) {
         if (t) {
             t->analysed_clean = true;
-            json_free(t->analysis);
+            json_object_put(t->analysis);
             t->analysis = v;
             v = NULL;
         }
@@ -489,7 +489,7 @@ static void finish_analysis(struct watch *w, struct job *j)
                     !t ? "ended during the analysis"
                        : t->analysis ? "no deadlock found; not analysed again until it makes progress"
                                      : "could not be analysed; not again until it makes progress");
-        json_free(v);
+        json_object_put(v);
         close(j->target_fd);
         return;
     }
@@ -500,7 +500,7 @@ static void finish_analysis(struct watch *w, struct job *j)
     if (abort_it)
         fw_terminate(j->target_fd, TERM_BOUND_MS, w->cmd, &w->status, &w->cmd_done);
     close(j->target_fd);
-    json_free(t->analysis);
+    json_object_put(t->analysis);
     t->analysis = v; /* under warn it lives on: the tree's end says where it waits without a new analysis */
 }
 

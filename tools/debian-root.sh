@@ -13,7 +13,7 @@
 set -eu
 
 ROOTS=${FORKWATCH_ROOTS:-/var/cache/forkwatch/roots}
-BASE_PKGS="build-essential make gdb binutils elfutils pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev python3 procps"
+BASE_PKGS="build-essential make gdb binutils elfutils pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev libjson-c-dev python3 procps"
 
 die() { echo "debian-root: $*" >&2; exit 1; }
 

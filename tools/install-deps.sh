@@ -16,7 +16,7 @@ grep -q 'sid' /etc/debian_version 2>/dev/null && release=sid
 
 # python3, python3-dbg and python3-dev are the release's default CPython (3.11 on bookworm,
 # 3.13 on trixie and sid) with its debug symbols (found by build-id) and headers.
-PKGS="gcc make gdb binutils elfutils pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev python3 python3-dbg python3-dev"
+PKGS="gcc make gdb binutils elfutils pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev libjson-c-dev python3 python3-dbg python3-dev"
 # make deb (dpkg-dev's dpkg-shlibdeps, dpkg-gencontrol, dpkg-deb) and make wheel (wheel pack; a venv to test it).
 PKGS="$PKGS dpkg-dev python3-wheel python3-venv"
 # python3-pytest: tests/watchdog runs a pytest suite under `forkwatch run`.

@@ -1,4 +1,21 @@
-"""Strings read from the process are data: escape them for the terminal."""
+"""Strings read from the process are data: escape them for the terminal.
+
+term() follows forkwatch's one escaping rule, shared with the command's C side
+(cli/text_escape.c, where the rule is spelled out) and checked against one table,
+tests/escape_table.json, that both must reproduce:
+  - bytes are decoded as strict UTF-8 (Python's own decoder: no overlong forms, no
+    surrogates, nothing past U+10FFFF); each byte outside a valid sequence becomes \\xNN;
+  - \\ and " are backslashed (names are printed inside double quotes);
+  - C0 controls and DEL become \\xNN;
+  - C1 controls (U+0080-009F), bidi marks/embeddings/overrides/isolates, U+2028/2029 and
+    the BOM become \\uNNNN, and so does a lone surrogate in a str (it has no UTF-8 form);
+  - everything else is kept.
+"""
+
+# Invisible characters that change how a line reads (besides C1 controls); the same set as
+# invisible() in cli/text_escape.c.
+_INVISIBLE = frozenset((0x200E, 0x200F, 0x2028, 0x2029, 0x202A, 0x202B, 0x202C, 0x202D,
+                        0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF))
 
 
 def to_text(value):
@@ -21,12 +38,13 @@ def term(value):
         o = ord(ch)
         if 0xDC80 <= o <= 0xDCFF:       # undecodable byte (surrogateescape)
             out.append("\\x%02x" % (o - 0xDC00))
-        elif ch == "\\":
-            out.append("\\\\")
-        elif o < 0x20 or o == 0x7F or (0x80 <= o < 0xA0):
+        elif 0xD800 <= o <= 0xDFFF:     # a lone surrogate in a str: not printable
+            out.append("\\u%04x" % o)
+        elif ch == "\\" or ch == '"':
+            out.append("\\" + ch)
+        elif o < 0x20 or o == 0x7F:
             out.append("\\x%02x" % o)
-        elif o in (0x2028, 0x2029, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C,
-                   0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF):
+        elif 0x80 <= o < 0xA0 or o in _INVISIBLE:
             out.append("\\u%04x" % o)
         else:
             out.append(ch)

@@ -7,7 +7,8 @@ The wheel holds the Python launcher (packaging/wheel/forkwatch/: a console scrip
 and `python -m forkwatch`, both exec the native command) and, under forkwatch/_native/, the
 command, the agent and the GDB package; the man page goes to the environment's share/man/man1.
 Its tag is py3-none-<platform>: the Python code runs on any Python 3, the native parts are this
-machine's build (linked against its glibc, libdw, libelf and libunwind; not a manylinux wheel).
+machine's build (linked against its glibc, libdw, libelf, libjson-c and libunwind; not a manylinux
+wheel).
 """
 import argparse
 import os
@@ -84,6 +85,7 @@ def stage(build, root, ver):
                 "Requires-Python: >=3.8\n"
                 "Requires-External: gdb\n"
                 "Requires-External: libdw\n"
+                "Requires-External: libjson-c\n"
                 "Description-Content-Type: text/markdown\n"
                 "\n%s" % (ver, readme))
     with open(os.path.join(info, "WHEEL"), "w", encoding="utf-8") as f:

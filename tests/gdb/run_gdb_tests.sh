@@ -120,6 +120,18 @@ print("ESCAPE-OK")
 '
 grep -q ESCAPE-OK "$TMP/out" && ok "escape.term / escape.json_str" || nok "escaping helpers" "$(cat "$TMP/err")"
 
+# The one escaping rule: escape.term() reproduces tests/escape_table.json, the table the C side
+# (tests/unit/test_escape.c) passes too; in plain Python (its exit status) and in GDB's own.
+if python3 "$HERE/test_escape_table.py" >"$TMP/esct" 2>&1; then
+    ok "escape table: term() in plain Python ($(tail -1 "$TMP/esct"))"
+else
+    nok "escape table in plain Python" "$(cat "$TMP/esct")"
+fi
+gdb -nx -q -batch -ex "python import runpy; print('ESCAPE-TABLE-RC', runpy.run_path('$HERE/test_escape_table.py')['main']())" \
+    >"$TMP/esct" 2>&1
+grep -q '^ESCAPE-TABLE-RC 0$' "$TMP/esct" && ok "escape table: term() in GDB's Python" ||
+    nok "escape table in GDB's Python" "$(cat "$TMP/esct")"
+
 # ---- 3. ABBA deadlock (no fork): deadlock with the cycle ----
 EV="$TMP/abba.ev"
 "$TMP/fw_abba" & P=$!; STARTED+=("$P")
@@ -155,7 +167,7 @@ v=$(jq_py '"%s %s %s %s %s %s" % (d["verdict"], d["findings"][0]["holder"]["aliv
 grep -q '\\u001b' "$TMP/out" && ! grep -q $'\x1b' "$TMP/out" && ok "hostile thread name escaped in JSON" ||
     nok "hostile name in JSON" "$(head -c 400 "$TMP/out")"
 fwgdb -ex "forkwatch batch attach $C"
-if grep -q 'FORK-DEADLOCK' "$TMP/out" && ! grep -q $'\x1b' "$TMP/out" && grep -qF '"\x1b[31m"q\\"' "$TMP/out"; then
+if grep -q 'FORK-DEADLOCK' "$TMP/out" && ! grep -q $'\x1b' "$TMP/out" && grep -qF '"\x1b[31m\"q\\"' "$TMP/out"; then  # the name's " backslashed, as the C side does
     ok "hostile thread name escaped in text"
 else
     nok "hostile name in text" "$(cat -v "$TMP/out")"

@@ -58,8 +58,8 @@ def case_build():
     depends = re.search(r"^Depends: (.*)$", fields, re.M)
     check(depends, "no Depends in the control file")
     deps = [d.strip().split()[0] for d in depends.group(1).split(",")]
-    # From dpkg-shlibdeps: the CLI's libdw and the agent's libunwind, under this release's names.
-    for want in (r"libc6", r"libdw1(t64)?", r"libunwind8", r"gdb"):
+    # From dpkg-shlibdeps: the CLI's libdw and json-c, the agent's libunwind, under this release's names.
+    for want in (r"libc6", r"libdw1(t64)?", r"libunwind8", r"libjson-c5", r"gdb"):
         check(any(re.fullmatch(want, d) for d in deps), "Depends %r lacks %s" % (deps, want))
     check(re.search(r"^Suggests: .*python3-dbg", fields, re.M), "Suggests lacks python3-dbg: %r" % fields)
     STATE["deb"] = deb

@@ -127,7 +127,7 @@ def case_deb_builds_here():
     check(not any("__pycache__" in p for p in entries), "the package ships byte-code")
     info = fwtest.run(["dpkg-deb", "-f", deb, "Depends", "Suggests"], 30).stdout
     deps = [d.strip().split()[0] for d in re.search(r"^Depends: (.*)$", info, re.M).group(1).split(",")]
-    for dep in (r"libc6", r"libdw1(t64)?", r"libunwind8", r"gdb"):
+    for dep in (r"libc6", r"libdw1(t64)?", r"libunwind8", r"libjson-c5", r"gdb"):
         check(any(re.fullmatch(dep, d) for d in deps), "Depends %r lacks %s" % (deps, dep))
     check("python3-dbg" in info, "Suggests lacks python3-dbg: %r" % info)
     # Unpacked anywhere, the packaged command finds the packaged agent (../lib/<triplet>/forkwatch).
