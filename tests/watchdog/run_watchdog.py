@@ -22,6 +22,7 @@ Debian's /usr/bin/python3 runs the Python cases (pyenv's 3.13.0 the 3.13 join sh
 """
 import os
 import re
+import signal
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -132,22 +133,61 @@ def case_unseen_hang(cmd, waiter_marker, runtime=None):
         fwtest.remove_tree(wd)
 
 
-def case_safe(code, status, analysed):
-    """A safe process: its own status, no event; analysed (once, no finding) or never."""
+# A safe process the watchdog analyses ends when the test pokes it (SIGUSR1, whose handler
+# exits with the case's status), once the watchdog has said its analysis found nothing: it
+# must not end by itself during the analysis, which takes GDB 1-6 s on a loaded machine (a
+# process ending mid-attach also crashes gdb 13: "GDB was killed by signal 11"). Not poked
+# within POKE_BOUND, it ends with NOT_POKED.
+POKE_BOUND = 120
+NOT_POKED = 99
+POKE_PREAMBLE = ("import signal, sys\n"
+                 "def _poked(*_):\n    raise SystemExit(%d)\n"
+                 "signal.signal(signal.SIGUSR1, _poked)\n")
+
+
+def case_safe(code, status, analysed, observe_after=0):
+    """A safe process: its own status, no event; analysed (once, no finding) or never.
+    observe_after: seconds (quiet windows of the 1 s hang timeout) to keep it waiting after
+    the clean analysis, during which it must not be analysed again."""
     wd = fwtest.workdir("wd-safe")
+    args = ["--hang-timeout", "1", "--grace", "1", "--verbose"]
     try:
-        res, took, report, _ = forkwatch_run(["--hang-timeout", "1", "--grace", "1", "--verbose"],
-                                             [PY, "-c", code], wd)
-        check(res.returncode == status, "exit %d, not %d: %s" % (res.returncode, status, res.stderr[-800:]))
+        if not analysed:
+            res, took, report, _ = forkwatch_run(args, [PY, "-c", code], wd)
+            rc, stderr = res.returncode, res.stderr
+        else:
+            report_path = os.path.join(wd, "report.jsonl")
+            st = fwtest.start([fwtest.FORKWATCH, "run", "--report", report_path] + args +
+                              ["--", PY, "-c", POKE_PREAMBLE % status + code], wd,
+                              fixture_timeout=FIXTURE_TIMEOUT)
+            try:
+                err = lambda: st.output()[1]
+                fwtest.wait_for("the watchdog's clean analysis",
+                                lambda: "no deadlock found; not analysed again" in err()
+                                or st.popen.poll() is not None, POKE_BOUND)
+                m = re.search(r"watchdog: pid (\d+) made no progress", err())
+                check(m and st.popen.poll() is None,
+                      "ended before a clean analysis (exit %r): %s" % (st.popen.poll(), err()[-800:]))
+                if observe_after:
+                    time.sleep(observe_after)  # an observation window, not a synchronisation
+                # The python is forkwatch's child, unreaped while forkwatch runs: its PID is its own.
+                if st.popen.poll() is None:
+                    os.kill(int(m.group(1)), signal.SIGUSR1)
+                rc = st.wait(60)
+                stderr = err()
+            finally:
+                st.cleanup()
+            report = fwtest.read_report(report_path)
+        check(rc == status, "exit %d, not %d: %s" % (rc, status, stderr[-800:]))
         check(report == [], "events: %s" % report)
-        n = len(re.findall(r"watchdog: pid \d+ made no progress", res.stderr))
-        clean = len(re.findall(r"no deadlock found; not analysed again", res.stderr))
+        n = len(re.findall(r"watchdog: pid \d+ made no progress", stderr))
+        clean = len(re.findall(r"no deadlock found; not analysed again", stderr))
         if analysed:
             check(n == 1 and clean == 1, "analysed %d times, %d without finding (want 1, 1): %s" %
-                  (n, clean, res.stderr[-800:]))
+                  (n, clean, stderr[-800:]))
         else:
-            check(n == 0, "analysed %d times: %s" % (n, res.stderr[-800:]))
-        check("ending its process tree" not in res.stderr, "tree ended: %s" % res.stderr[-500:])
+            check(n == 0, "analysed %d times: %s" % (n, stderr[-800:]))
+        check("ending its process tree" not in stderr, "tree ended: %s" % stderr[-500:])
     finally:
         fwtest.remove_tree(wd)
 
@@ -331,15 +371,18 @@ def main():
     else:
         print("no %s: the 3.13 join shape is not run" % py313)
     cases += [
-        ("safe-sleep-4s", case_safe, ("import time; time.sleep(4); raise SystemExit(5)", 5, True)),
-        # Long enough for several quiet windows after the first analysis: analysed once only.
-        ("safe-sleep-loop", case_safe, ("import time\nfor _ in range(32): time.sleep(0.25)", 0, True)),
+        # Each waits up to 60 s (the issue's 30 s sleeper and socket, and more) until poked.
+        ("safe-sleep", case_safe, ("import time; time.sleep(60); raise SystemExit(%d)" % NOT_POKED, 5, True)),
+        # Several quiet windows after the first analysis: analysed once only.
+        ("safe-sleep-loop", case_safe, ("import time\nfor _ in range(240): time.sleep(0.25)\n"
+                                        "raise SystemExit(%d)" % NOT_POKED, 4, True, 4)),
         ("safe-join-sleeping-thread", case_safe,
-         ("import threading, time\nt = threading.Thread(target=time.sleep, args=(6,))\nt.start()\nt.join()", 0,
-          True)),
+         ("import threading, time\nt = threading.Thread(target=time.sleep, args=(60,), daemon=True)\n"
+          "t.start()\nt.join()\nraise SystemExit(%d)" % NOT_POKED, 3, True)),
         ("safe-socket-no-peer", case_safe,
          ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('127.0.0.1', 0))\n"
-          "s.settimeout(4)\ntry:\n    s.recv(1)\nexcept socket.timeout:\n    raise SystemExit(7)", 7, True)),
+          "s.settimeout(60)\ntry:\n    s.recv(1)\nexcept socket.timeout:\n    raise SystemExit(%d)" % NOT_POKED,
+          7, True)),
         ("safe-busy", case_safe, ("import time\nt = time.monotonic() + 3\nwhile time.monotonic() < t: pass", 0,
                                   False)),
         ("warn-then-grace", case_warn_then_grace, ()),
