@@ -986,6 +986,41 @@ def _in_subprocess_child(t):
                for f in (t.get("python_stack") or [])[:8])
 
 
+# names after symbols.base_name (leading '_' stripped)
+FINALIZE_FUNCS = {"Py_FinalizeEx", "Py_Finalize", "flush_std_files", "Py_Finalize_part_1"}
+# Python/pythonrun.c: _PyRun_SimpleFileObject calls flush_io() (sys.stderr, then sys.stdout)
+# once the main module has run, before a SystemExit is handled; the basic REPL calls it after
+# each statement too, so it is the exit only when no REPL follows (sys.flags.inspect and
+# .interactive 0).
+RUN_FILE_FUNCS = {"PyRun_SimpleFileObject", "PyRun_SimpleFile", "PyRun_SimpleFileExFlags"}
+
+
+def _at_interpreter_exit(c, t, lock, names):
+    """True when the waiter is the interpreter's exit flushing the standard streams, with no
+    Python frame left: its native stack is inside finalisation, or in the end-of-script flush.
+    Py_RunMain / Py_Exit alone are at the base of every main thread, and an unread Python stack
+    is not an empty one (issue 10, point 5)."""
+    if t["python_stack"]:
+        return False
+    if names & FINALIZE_FUNCS:
+        return True
+    pt = t.get("_py")
+    if c.proc is None or pt is None or not getattr(pt, "tstate", None):
+        return False
+    if c.proc.interactive_flags() != (0, 0):
+        return False
+    if "flush_io" in names and names & RUN_FILE_FUNCS:
+        return True
+    # A stripped interpreter names only its exported functions (flush_io and flush_std_files
+    # are static; Debian's keep them in the -dbg file only): then the main thread, inside
+    # Py_RunMain, whose thread state reads as running no Python code at all, waiting on
+    # sys.stdout's or sys.stderr's buffer lock. Once a script has started, Py_RunMain writes
+    # those streams from C only at its end: flush_io, then Py_FinalizeEx's flush_std_files.
+    return ("Py_RunMain" in names and lock.get("kind") == "io.buffered" and
+            lock.get("_found_in") in ("sys.stdout.buffer", "sys.stderr.buffer") and
+            c.proc.runs_no_python(pt.tstate) is True)
+
+
 def _finding(c, kind, t, lock, h):
     who = _who(t)
     if h.get("tid") is None and not h.get("name"):
@@ -1056,10 +1091,7 @@ def _finding(c, kind, t, lock, h):
         advice = ("an os.register_at_fork(after_in_child=...) hook runs before the locks are re-created by the "
                   "hooks registered after it (logging's among them): do not take locks in it (no logging), "
                   "register it after importing logging, or use the 'spawn' or 'forkserver' start method")
-    elif names & {"Py_FinalizeEx", "_Py_Finalize", "flush_std_files", "_Py_Finalize_part_1"} and \
-            not t["python_stack"]:
-        # only when the stack is inside finalisation: Py_RunMain/Py_Exit are at the base of
-        # every main thread, and an unread Python stack is not an empty one (issue 10, point 5)
+    elif _at_interpreter_exit(c, t, lock, names):
         summary += "; this is the interpreter's shutdown (flushing the standard streams at exit)"
     elif "child_exec" in names or any("_posixsubprocess" in (f.module or "") for f in t["_native"].frames) \
             or (kind == "fork-deadlock" and _in_subprocess_child(t)):

@@ -53,13 +53,15 @@ class Shape:
                  run_status=None, ready="child_blocking", target="child", min_version=(3, 8),
                  max_version=(3, 99), env=None, args=(), tree=None, parent_summary_re=None,
                  holder_alive=False, agent=True, run_max_version=(3, 99), run_timeout=None,
-                 agent_name_max_version=(3, 99), parent_waits_in=None, api=None, lock_kinds_from=None):
+                 agent_name_max_version=(3, 99), parent_waits_in=None, api=None, lock_kinds_from=None,
+                 summary_not_re=None):
         self.name = name
         self.verdict = verdict
         self.lock_kinds = lock_kinds
         # {(major, minor): kinds}: the lock kinds wanted from that version on (where the
         # runtime waits on something else; each use says why)
         self.lock_kinds_from = lock_kinds_from or {}
+        self.summary_not_re = summary_not_re        # what the finding must not claim
         self.summary_re = summary_re
         self.holder_name = holder_name              # without the agent (None: not checked)
         self.agent_holder_name = agent_holder_name or holder_name
@@ -231,6 +233,7 @@ SHAPES = [
           run_status=86, agent_holder_name="GilHolder"),
     Shape("shape_stdout_full_pipe", "fork-deadlock", {"io.buffered"},
           r"io\.buffered \(sys\.stdout\.buffer\) .*(left behind by fork|vanished)",
+          summary_not_re=r"shutdown",  # a print() in the child's Python code, not its exit
           waiter_marker="FW-CHILD-WAIT", agent_holder_name="Printer", run_status=86),
     Shape("shape_stdout_full_pipe", "fork-deadlock", {"io.buffered"},
           r"io\.buffered \(sys\.stdout\.buffer\) .*left behind by fork.*interpreter's shutdown",
@@ -344,6 +347,9 @@ def check_doc(sh, interp, with_agent, doc, target, source, ctx, events, dwarf=Tr
     if sh.summary_re:
         check(re.search(sh.summary_re, f.get("summary") or ""),
               ctx + "summary %r does not match %r" % (f.get("summary"), sh.summary_re))
+    if sh.summary_not_re:
+        check(not re.search(sh.summary_not_re, f.get("summary") or ""),
+              ctx + "summary %r matches %r" % (f.get("summary"), sh.summary_not_re))
     check(holder.get("alive") is sh.holder_alive, ctx + "holder.alive %r" % holder.get("alive"))
     want = sh.agent_holder_name if with_agent else sh.holder_name
     if with_agent and interp is not None and interp.version[:2] > sh.agent_name_max_version:
