@@ -611,6 +611,13 @@ def _lock_and_holder(c, t, w):
     # 1. agent's orphan records
     if c.reg is not None:
         e = c.reg.orphan_for(addr)
+        if e is not None and e.kind_name == "pymutex" and not e.holder_tid and e.py_thread < 0 and \
+                _python_wait_shape(t) == "condition":
+            # An ownerless PyMutex record (3.13.1+) says only that no thread left here can
+            # release the lock. Condition.wait allocates its waiter lock and acquires it itself
+            # before blocking on it (Lib/threading.py): not a lock held at the fork, so no lost
+            # thread is its holder; what it waits for is a notify (below, as without the agent).
+            e = None
         if e is not None:
             lock["_held_at_fork"] = True
             return lock, _holder_from_agent_orphan(c, e, lock), None
