@@ -539,20 +539,28 @@ def _holder_from_agent_orphan(c, e, lock):
     name = (pyt.name if pyt is not None and pyt.name else None) or e.holder_name or None
     tid = e.holder_tid
     inferred = None
+    candidates = None
     if not tid and pyt is None and e.kind_name == "pymutex":
         # A CPython 3.13.1+ PyMutex records no owner (Include/cpython/lock.h): the agent only
         # knows it was locked at the fork. When exactly one thread was lost in that fork, it
         # is the holder (nothing else could have locked it); otherwise the holder is one of
         # them and we say so rather than pick one.
         lost = [rt for rt in reg.threads if rt.state == agent_registry.THREAD_VANISHED and rt.tid]
+        def py_of(rt):
+            for cand in reg.py_threads:
+                if cand.tid == rt.tid or (rt.pthread_id and cand.thread_ident == rt.pthread_id):
+                    return cand
+            return None
         if len(lost) == 1:
             tid, name = lost[0].tid, lost[0].name or None
-            for cand in reg.py_threads:
-                if cand.tid == tid or (lost[0].pthread_id and cand.thread_ident == lost[0].pthread_id):
-                    pyt = cand
-                    name = cand.name or name
+            pyt = py_of(lost[0])
+            if pyt is not None:
+                name = pyt.name or name
             inferred = "the only thread lost in the fork"
+        elif lost:
+            candidates = [(getattr(py_of(rt), "name", None) or rt.name or None, rt.tid) for rt in lost]
     return {"tid": tid or None, "name": name, "alive": False, "_inferred": inferred,
+            "_candidates": candidates,
             "pid": (fork.parent_pid if fork else None) or reg.header.get("parent_pid") or None,
             "python_stack": pyt.frames if pyt is not None else [], "native_stack": stack,
             "source": "agent", "_kind": "fork-deadlock", "_live": False, "_where": where}
@@ -1043,6 +1051,10 @@ def _finding(c, kind, t, lock, h):
                       "fork() by a thread of the parent" % (who, lw)
         if h.get("_inferred"):
             summary += " (the holder is inferred: %s; a PyMutex records no owner)" % h["_inferred"]
+        elif h.get("_candidates"):
+            summary += " (a PyMutex records no owner: one of the threads lost in the fork took it before " \
+                       "the fork, %s, or this thread did)" % \
+                ", ".join("%s [tid %s]" % (n or "?", tid) for n, tid in h["_candidates"][:8])
         shape = _python_wait_shape(t)
         lost = _lost_python_threads(c)
         if shape == "condition" and h.get("source") == "inferred":
