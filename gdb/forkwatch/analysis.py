@@ -539,20 +539,28 @@ def _holder_from_agent_orphan(c, e, lock):
     name = (pyt.name if pyt is not None and pyt.name else None) or e.holder_name or None
     tid = e.holder_tid
     inferred = None
+    candidates = None
     if not tid and pyt is None and e.kind_name == "pymutex":
         # A CPython 3.13.1+ PyMutex records no owner (Include/cpython/lock.h): the agent only
         # knows it was locked at the fork. When exactly one thread was lost in that fork, it
         # is the holder (nothing else could have locked it); otherwise the holder is one of
         # them and we say so rather than pick one.
         lost = [rt for rt in reg.threads if rt.state == agent_registry.THREAD_VANISHED and rt.tid]
+        def py_of(rt):
+            for cand in reg.py_threads:
+                if cand.tid == rt.tid or (rt.pthread_id and cand.thread_ident == rt.pthread_id):
+                    return cand
+            return None
         if len(lost) == 1:
             tid, name = lost[0].tid, lost[0].name or None
-            for cand in reg.py_threads:
-                if cand.tid == tid or (lost[0].pthread_id and cand.thread_ident == lost[0].pthread_id):
-                    pyt = cand
-                    name = cand.name or name
+            pyt = py_of(lost[0])
+            if pyt is not None:
+                name = pyt.name or name
             inferred = "the only thread lost in the fork"
+        elif lost:
+            candidates = [(getattr(py_of(rt), "name", None) or rt.name or None, rt.tid) for rt in lost]
     return {"tid": tid or None, "name": name, "alive": False, "_inferred": inferred,
+            "_candidates": candidates,
             "pid": (fork.parent_pid if fork else None) or reg.header.get("parent_pid") or None,
             "python_stack": pyt.frames if pyt is not None else [], "native_stack": stack,
             "source": "agent", "_kind": "fork-deadlock", "_live": False, "_where": where}
@@ -611,6 +619,13 @@ def _lock_and_holder(c, t, w):
     # 1. agent's orphan records
     if c.reg is not None:
         e = c.reg.orphan_for(addr)
+        if e is not None and e.kind_name == "pymutex" and not e.holder_tid and e.py_thread < 0 and \
+                _python_wait_shape(t) == "condition":
+            # An ownerless PyMutex record (3.13.1+) says only that no thread left here can
+            # release the lock. Condition.wait allocates its waiter lock and acquires it itself
+            # before blocking on it (Lib/threading.py): not a lock held at the fork, so no lost
+            # thread is its holder; what it waits for is a notify (below, as without the agent).
+            e = None
         if e is not None:
             lock["_held_at_fork"] = True
             return lock, _holder_from_agent_orphan(c, e, lock), None
@@ -986,6 +1001,41 @@ def _in_subprocess_child(t):
                for f in (t.get("python_stack") or [])[:8])
 
 
+# names after symbols.base_name (leading '_' stripped)
+FINALIZE_FUNCS = {"Py_FinalizeEx", "Py_Finalize", "flush_std_files", "Py_Finalize_part_1"}
+# Python/pythonrun.c: _PyRun_SimpleFileObject calls flush_io() (sys.stderr, then sys.stdout)
+# once the main module has run, before a SystemExit is handled; the basic REPL calls it after
+# each statement too, so it is the exit only when no REPL follows (sys.flags.inspect and
+# .interactive 0).
+RUN_FILE_FUNCS = {"PyRun_SimpleFileObject", "PyRun_SimpleFile", "PyRun_SimpleFileExFlags"}
+
+
+def _at_interpreter_exit(c, t, lock, names):
+    """True when the waiter is the interpreter's exit flushing the standard streams, with no
+    Python frame left: its native stack is inside finalisation, or in the end-of-script flush.
+    Py_RunMain / Py_Exit alone are at the base of every main thread, and an unread Python stack
+    is not an empty one (issue 10, point 5)."""
+    if t["python_stack"]:
+        return False
+    if names & FINALIZE_FUNCS:
+        return True
+    pt = t.get("_py")
+    if c.proc is None or pt is None or not getattr(pt, "tstate", None):
+        return False
+    if c.proc.interactive_flags() != (0, 0):
+        return False
+    if "flush_io" in names and names & RUN_FILE_FUNCS:
+        return True
+    # A stripped interpreter names only its exported functions (flush_io and flush_std_files
+    # are static; Debian's keep them in the -dbg file only): then the main thread, inside
+    # Py_RunMain, whose thread state reads as running no Python code at all, waiting on
+    # sys.stdout's or sys.stderr's buffer lock. Once a script has started, Py_RunMain writes
+    # those streams from C only at its end: flush_io, then Py_FinalizeEx's flush_std_files.
+    return ("Py_RunMain" in names and lock.get("kind") == "io.buffered" and
+            lock.get("_found_in") in ("sys.stdout.buffer", "sys.stderr.buffer") and
+            c.proc.runs_no_python(pt.tstate) is True)
+
+
 def _finding(c, kind, t, lock, h):
     who = _who(t)
     if h.get("tid") is None and not h.get("name"):
@@ -1001,6 +1051,10 @@ def _finding(c, kind, t, lock, h):
                       "fork() by a thread of the parent" % (who, lw)
         if h.get("_inferred"):
             summary += " (the holder is inferred: %s; a PyMutex records no owner)" % h["_inferred"]
+        elif h.get("_candidates"):
+            summary += " (a PyMutex records no owner: one of the threads lost in the fork took it before " \
+                       "the fork, %s, or this thread did)" % \
+                ", ".join("%s [tid %s]" % (n or "?", tid) for n, tid in h["_candidates"][:8])
         shape = _python_wait_shape(t)
         lost = _lost_python_threads(c)
         if shape == "condition" and h.get("source") == "inferred":
@@ -1056,10 +1110,7 @@ def _finding(c, kind, t, lock, h):
         advice = ("an os.register_at_fork(after_in_child=...) hook runs before the locks are re-created by the "
                   "hooks registered after it (logging's among them): do not take locks in it (no logging), "
                   "register it after importing logging, or use the 'spawn' or 'forkserver' start method")
-    elif names & {"Py_FinalizeEx", "_Py_Finalize", "flush_std_files", "_Py_Finalize_part_1"} and \
-            not t["python_stack"]:
-        # only when the stack is inside finalisation: Py_RunMain/Py_Exit are at the base of
-        # every main thread, and an unread Python stack is not an empty one (issue 10, point 5)
+    elif _at_interpreter_exit(c, t, lock, names):
         summary += "; this is the interpreter's shutdown (flushing the standard streams at exit)"
     elif "child_exec" in names or any("_posixsubprocess" in (f.module or "") for f in t["_native"].frames) \
             or (kind == "fork-deadlock" and _in_subprocess_child(t)):

@@ -11,10 +11,19 @@ from . import symbols
 MAX_FRAMES = 128
 
 SYS_FUTEX = 202
+# A stop (our PTRACE_ATTACH's SIGSTOP, gcore, an earlier attach) interrupts a timed futex
+# wait, nanosleep, clock_nanosleep or poll with ERESTART_RESTARTBLOCK; once resumed, the
+# thread re-enters the kernel through restart_syscall (x86-64: 219), which resumes the same
+# wait from its restart block (kernel/futex/waitwake.c futex_wait_restart, kernel/time/
+# hrtimer.c hrtimer_nanosleep_restart, fs/select.c do_restart_poll). The argument registers
+# are those of the interrupted call (arch/x86/kernel/signal.c only resets rax and rip), so
+# rdi is still the futex address. Such a thread is classified by its stack as for the
+# original wait.
+SYS_RESTART_SYSCALL = 219
 SLEEP_SYSCALLS = {0: "read", 7: "poll", 23: "select", 34: "pause", 35: "nanosleep", 61: "wait4: waiting for a child process",
                   128: "rt_sigtimedwait", 130: "rt_sigsuspend", 232: "epoll_wait", 230: "clock_nanosleep",
                   247: "waitid: waiting for a child process", 270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 441: "epoll_pwait2",
-                  43: "accept", 288: "accept4", 45: "recvfrom", 47: "recvmsg", 17: "pread64", 19: "readv"}
+                  43: "accept", 288: "accept4", 219: "restart_syscall: resuming an interrupted wait", 45: "recvfrom", 47: "recvmsg", 17: "pread64", 19: "readv"}
 BLOCK_SYSCALLS = {1: "write", 20: "writev", 44: "sendto", 46: "sendmsg", 42: "connect", 56: "clone",
                   435: "clone3", 57: "fork", 58: "vfork", 72: "fcntl", 73: "flock", 16: "ioctl",
                   2: "open", 257: "openat"}
@@ -53,6 +62,14 @@ PARK_FUNCS = set(symbols.base_name(n) for n in PARK_FUNCS)
 PYMUTEX_FUNCS = set(symbols.base_name(n) for n in PYMUTEX_FUNCS)
 EVENT_FUNCS = set(symbols.base_name(n) for n in EVENT_FUNCS)
 GIL_FUNCS = {"take_gil", "PyEval_RestoreThread", "PyEval_AcquireThread", "_PyEval_AcquireLock"}
+# glibc's futex wait wrappers (nptl/futex-internal.c, sysdeps/nptl/futex-internal.h, lowlevellock)
+FUTEX_WAIT_FUNCS = {"futex_abstimed_wait_common", "futex_abstimed_wait_common64",
+                    "futex_abstimed_wait_cancelable64", "futex_abstimed_wait64", "futex_abstimed_wait",
+                    "futex_wait", "futex_wait_simple", "futex_wait_cancelable", "futex_reltimed_wait",
+                    "lll_lock_wait", "lll_lock_wait_private", "lll_clocklock_wait"}
+# what a sleeping libc function's restarted system call was
+SLEEP_FUNC_SYSCALL = {"nanosleep": 35, "usleep": 35, "clock_nanosleep": 230, "sleep": 230,
+                      "pysleep": 230, "time_sleep": 230, "poll": 7}
 SLEEP_FUNCS = {"sleep", "usleep", "nanosleep", "clock_nanosleep", "pause", "select", "poll", "epoll_wait",
                "pselect", "ppoll", "sigwait", "sigsuspend", "pysleep", "time_sleep", "waitpid", "wait"}
 
@@ -170,6 +187,8 @@ def _classify(nt, f0, registry):
     if sysno is not None and sysno >= (1 << 63):
         sysno -= 1 << 64
     nt.syscall = sysno if (sysno is not None and sysno >= 0) else None
+    if nt.syscall == SYS_RESTART_SYSCALL:
+        nt.syscall = _restarted_syscall(names)
     rdi = _reg(f0, "rdi") if f0 is not None else None
     rsi = _reg(f0, "rsi") if f0 is not None else None
     r10 = _reg(f0, "r10") if f0 is not None else None    # futex timeout argument
@@ -251,6 +270,20 @@ def _classify(nt, f0, registry):
     nt.state = "blocked-on-lock"
     w.timed = bool(r10)
     nt.wait = w
+
+
+def _restarted_syscall(names):
+    """The system call a thread in restart_syscall resumes, from its stack: the innermost
+    futex wait (any lock, condition, GIL or parking-lot wait) or sleep; restart_syscall
+    itself when its stack says neither (then it is reported as such)."""
+    futex_groups = (FUTEX_WAIT_FUNCS, MUTEX_FUNCS, RWLOCK_RD_FUNCS, RWLOCK_WR_FUNCS, SEM_FUNCS,
+                    COND_FUNCS, PY_LOCK_FUNCS, PARK_FUNCS, PYMUTEX_FUNCS, EVENT_FUNCS, GIL_FUNCS)
+    for n in names:
+        if any(n in g for g in futex_groups):
+            return SYS_FUTEX
+        if n in SLEEP_FUNC_SYSCALL:
+            return SLEEP_FUNC_SYSCALL[n]
+    return SYS_RESTART_SYSCALL
 
 
 def _classify_parked(nt, names, futex, timed, first):

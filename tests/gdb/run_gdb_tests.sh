@@ -94,7 +94,7 @@ fi
 
 if FW_ROOT="$ROOT" timeout 60 gdb -nx -q -batch -x "$HERE/test_classify.py" >"$TMP/classify" 2>&1 &&
     grep -q '^CLASSIFY-OK' "$TMP/classify" && ! grep -q 'CLASSIFY-FAIL' "$TMP/classify"; then
-    ok "thread classification from the stack, whatever the instant (a GIL waiter between its timed waits; parked PyMutex and PyEvent waiters)"
+    ok "thread classification from the stack, whatever the instant (a GIL waiter between its timed waits; parked PyMutex and PyEvent waiters; waits resumed by restart_syscall)"
 else
     nok "thread classification on fake frames" "$(cat "$TMP/classify")"
 fi

@@ -70,8 +70,30 @@ nt = classify(PARK + ["_PyMutex_LockTimed", "take_gil", "PyEval_RestoreThread"],
 if nt.state != "blocked-on-lock" or nt.wait.kind != "pymutex":
     fails.append("PyMutex waiter called from take_gil (3.15 GIL mutex): got %r %r" % (nt.state, nt.wait.kind))
 
+# After a stop (an earlier attach, gcore) a thread resumes a timed futex wait or a sleep
+# through restart_syscall (x86-64: 219), with the argument registers of the interrupted
+# call: it is classified by its stack as for the original wait, not as "blocked (syscall 219)".
+RESTART = 219  # x86-64 __NR_restart_syscall
+SEM_STACK = ["__futex_abstimed_wait_common", "__new_sem_wait_slow64", "sem_clockwait",
+             "PyThread_acquire_lock_timed", "_PyEval_EvalFrameDefault"]
+nt = classify(SEM_STACK, RESTART)
+if (nt.state, nt.wait.kind, nt.wait.lock_address, nt.syscall) != ("blocked-on-lock", "semaphore", 0x5000, SYS_FUTEX):
+    fails.append("timed sem wait resumed by restart_syscall: got %r %r %r %r"
+                 % (nt.state, nt.wait.kind, nt.wait.lock_address, nt.syscall))
+expect("GIL waiter resumed by restart_syscall", ["__futex_abstimed_wait_common", "pthread_cond_timedwait"] + GIL_STACK,
+       RESTART, "waiting-for-gil", "gil")
+nt = classify(PARK + ["_PyMutex_LockTimed", "lock_PyThread_acquire_lock", "_PyEval_EvalFrameDefault"], RESTART)
+if (nt.state, nt.wait.kind, nt.wait.lock_address) != ("blocked-on-lock", "pymutex", 0x7F00DEAD0010):
+    fails.append("parked PyMutex waiter resumed by restart_syscall: got %r %r" % (nt.state, nt.wait.kind))
+nt = classify(["clock_nanosleep", "pysleep", "time_sleep", "_PyEval_EvalFrameDefault"], RESTART)
+if (nt.state, nt.wait.kind, nt.wait.detail) != ("sleeping", "syscall", "clock_nanosleep"):
+    fails.append("time.sleep resumed by restart_syscall: got %r %r %r" % (nt.state, nt.wait.kind, nt.wait.detail))
+nt = classify(["??", "start_thread"], RESTART)
+if nt.state != "sleeping" or "restart_syscall" not in (nt.wait.detail or ""):
+    fails.append("restart_syscall with an unknown stack: got %r %r" % (nt.state, nt.wait and nt.wait.detail))
+
 if fails:
     for f in fails:
         print("CLASSIFY-FAIL " + f)
 else:
-    print("CLASSIFY-OK 8 cases")
+    print("CLASSIFY-OK 13 cases")

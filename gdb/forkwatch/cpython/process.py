@@ -257,6 +257,40 @@ class PythonProcess:
                 out.append(PyThread(ident, native, ts, frames, names.get(ident), holds, interp))
         return out
 
+    def interactive_flags(self):
+        """(sys.flags.inspect, sys.flags.interactive) as ints (python -i / a REPL), or None
+        when unreadable. sys.flags is a struct sequence (a tuple's layout) whose first three
+        fields have been debug, inspect, interactive since 2.x (Python/sysmodule.c flags_fields)."""
+        try:
+            sysdict = self._sysdict()
+            flags = self.reader.dict_get_str(sysdict, "flags") if sysdict else None
+            if not flags or not plausible_pointer(flags) or self.reader.safe_type_name(flags) != "sys.flags":
+                return None
+            if _mem.i64(flags + self.lay["varobject.ob_size"]) < 3:
+                return None
+            base = flags + self.lay["tuple.ob_item"]
+            got = tuple(self.reader.read_int(_mem.ptr(base + 8 * i)) for i in (1, 2))
+            return None if None in got else got
+        except Exception:  # never a traceback: unknown
+            return None
+
+    def runs_no_python(self, tstate):
+        """True when the thread runs no Python code, read, not guessed: its current-frame
+        pointer is NULL, or every frame on the chain is one the interpreter owns (an entry
+        shim, 3.15's base frame at the bottom of each thread's stack, which runs no code
+        object); False when a code frame is there; None when the chain cannot be read."""
+        try:
+            if self.walker.first_frame(tstate) == 0:
+                return True
+            del self.walker.damaged[:]
+            raw = self.walker.raw_frames(tstate)
+            if self.walker.damaged:
+                del self.walker.damaged[:]
+                return None
+            return not raw
+        except Exception:  # a bad read or a layout without the field: unknown
+            return None
+
     def gil(self):
         try:
             return gil_mod.read_gil(self.runtime, self.lay, self.version[1])
