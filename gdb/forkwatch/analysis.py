@@ -543,8 +543,9 @@ def _holder_from_agent_orphan(c, e, lock):
     if not tid and pyt is None and e.kind_name == "pymutex":
         # A CPython 3.13.1+ PyMutex records no owner (Include/cpython/lock.h): the agent only
         # knows it was locked at the fork. When exactly one thread was lost in that fork, it
-        # is the holder (nothing else could have locked it); otherwise the holder is one of
-        # them and we say so rather than pick one.
+        # is the likely holder, but the forking thread (this child's waiter) may have locked
+        # it itself before the fork, and the byte cannot tell: the summary says both. With
+        # several lost threads the holder is one of them (or the waiter): we list them.
         lost = [rt for rt in reg.threads if rt.state == agent_registry.THREAD_VANISHED and rt.tid]
         def py_of(rt):
             for cand in reg.py_threads:
@@ -556,7 +557,7 @@ def _holder_from_agent_orphan(c, e, lock):
             pyt = py_of(lost[0])
             if pyt is not None:
                 name = pyt.name or name
-            inferred = "the only thread lost in the fork"
+            inferred = "the only thread lost in the fork, unless this thread took it itself before the fork"
         elif lost:
             candidates = [(getattr(py_of(rt), "name", None) or rt.name or None, rt.tid) for rt in lost]
     return {"tid": tid or None, "name": name, "alive": False, "_inferred": inferred,
