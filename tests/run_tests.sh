@@ -49,19 +49,19 @@ run_suite() {
     cat "$log"
     took=$(( $(date +%s) - start ))
     p=""; f=""
+    # A suite's own last `N passed, N failed` line first (a matrix root's run ends with its
+    # total, and also contains its unit suite's criterion synthesis); criterion's otherwise.
+    last=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     synth=$(grep -a 'Synthesis: Tested:' "$log" | tail -n 1)
-    if [ -n "$synth" ]; then
+    if [ -n "$last" ]; then
+        p=$(echo "$last" | sed 's/^\([0-9]*\) passed.*/\1/')
+        f=$(echo "$last" | sed 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/')
+    elif [ -n "$synth" ]; then
         # criterion: "Synthesis: Tested: N | Passing: N | Failing: N | Crashing: N"
         p=$(echo "$synth" | sed -n 's/.*Passing: *\([0-9]*\).*/\1/p')
         fl=$(echo "$synth" | sed -n 's/.*Failing: *\([0-9]*\).*/\1/p')
         cr=$(echo "$synth" | sed -n 's/.*Crashing: *\([0-9]*\).*/\1/p')
         [ -n "$p" ] && [ -n "$fl" ] && f=$(( fl + ${cr:-0} ))
-    else
-        last=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-        if [ -n "$last" ]; then
-            p=$(echo "$last" | sed 's/^\([0-9]*\) passed.*/\1/')
-            f=$(echo "$last" | sed 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/')
-        fi
     fi
     if [ -z "$p" ] || [ -z "$f" ]; then
         p=0; f=1
