@@ -546,8 +546,9 @@ class Runner:
         used = []
         for path in also_used:
             version = _probe(path) if os.access(path, os.X_OK) else None
-            if version:
-                used.append(Interpreter(path, version).label)
+            label = Interpreter(path, version).label if version else None
+            if label and label not in used:
+                used.append(label)
         for _, _, args in cases:
             for a in args:
                 if isinstance(a, Interpreter) and a.label not in used:
