@@ -94,6 +94,18 @@ def analyse(args, wd):
     return res.returncode, doc
 
 
+def analyse_core(pid, wd):
+    """`forkwatch core --json` on a gcore of pid (the core removed afterwards): (exit, doc)."""
+    prefix = os.path.join(wd, "core")
+    res = fwtest.run(["gcore", "-o", prefix, str(pid)], TOOL_BOUND, cwd=wd)
+    core = "%s.%d" % (prefix, pid)
+    check(os.path.exists(core), "gcore failed: %s" % res.stderr[-300:])
+    try:
+        return analyse(["core", "--json", core], wd)
+    finally:
+        os.unlink(core)
+
+
 def findings(doc):
     return ["%s: %s" % (f.get("kind"), f.get("summary")) for f in doc.get("findings") or []]
 
@@ -311,12 +323,7 @@ def test_pshared_mutex(mode):
                             r"process maps it; its owner thread %d exists in no process that maps it" % holder,
                             f["summary"]), "attach: summary %r" % f["summary"])
             check(f["holder"]["tid"] == holder and f["holder"]["alive"] is False, "attach: holder %r" % f["holder"])
-        prefix = os.path.join(wd, "core")
-        res = fwtest.run(["gcore", "-o", prefix, str(parent)], TOOL_BOUND, cwd=wd)
-        core = "%s.%d" % (prefix, parent)
-        check(os.path.exists(core), "gcore failed: %s" % res.stderr[-300:])
-        rc, doc = analyse(["core", "--json", core], wd)
-        os.unlink(core)
+        rc, doc = analyse_core(parent, wd)
         check_healthy_c(doc, parent, "core", "core: ")
         check(rc == 0, "core: exit %d" % rc)
         e = shared_entries(doc)
@@ -531,12 +538,7 @@ def test_lost_shared_lock(case, interp):
               "attach: summary %r" % f["summary"])
         check(not (f.get("holder") or {}).get("alive"), "attach: holder claimed alive: %r" % f.get("holder"))
         # a core cannot tell whether another process still maps it: no verdict on it
-        prefix = os.path.join(wd, "core")
-        res = fwtest.run(["gcore", "-o", prefix, str(parent)], TOOL_BOUND, cwd=wd)
-        core = "%s.%d" % (prefix, parent)
-        check(os.path.exists(core), "gcore failed: %s" % res.stderr[-300:])
-        rc, doc = analyse(["core", "--json", core], wd)
-        os.unlink(core)
+        rc, doc = analyse_core(parent, wd)
         check(rc == 0 and doc.get("verdict") == "no-deadlock",
               "core: exit %d verdict %r, want no-deadlock (releasers not checkable): %s"
               % (rc, doc.get("verdict"), findings(doc)))

@@ -457,6 +457,18 @@ def run(cmd, timeout, env=None, cwd=None):
         raise Timeout("%s did not finish within %.0fs" % (" ".join(cmd[:3]), timeout)) from e
 
 
+def run_under(forkwatch, argv, wd, bound=120):
+    """`FORKWATCH run --report wd/report.jsonl -- ARGV` in wd, waited for (bounded) and
+    cleaned up by PID: (exit status, its stderr, the report's events)."""
+    report = os.path.join(wd, "report.jsonl")
+    st = start([forkwatch, "run", "--report", report, "--"] + list(argv), wd, fixture_timeout=60)
+    try:
+        rc = st.wait(bound)
+    finally:
+        st.cleanup()
+    return rc, st.output()[1], read_report(report)
+
+
 def read_report(path, strict=True):
     """JSON Lines report -> list of event dicts. strict: a bad line fails the test;
     otherwise (polling a report still being written) bad lines are skipped."""

@@ -120,16 +120,9 @@ def case_run_wub():
     check(STATE.get("installed"), "not installed")
     wd = fwtest.workdir("deb-wub")
     try:
-        report = os.path.join(wd, "report.jsonl")
-        st = fwtest.start(["forkwatch", "run", "--report", report, "--", fixture_python(), fixture("wub_machine.py")], wd,
-                          fixture_timeout=60)
-        try:
-            rc = st.wait(120)
-        finally:
-            st.cleanup()
-        _, err = st.output()
+        rc, err, events = fwtest.run_under("forkwatch", [fixture_python(), fixture("wub_machine.py")], wd)
         check(rc == 86, "forkwatch run exit %d, want 86: %s" % (rc, err[-600:]))
-        check(any(e.get("event") == "fork-deadlock" for e in fwtest.read_report(report)),
+        check(any(e.get("event") == "fork-deadlock" for e in events),
               "no fork-deadlock event in the report")
     finally:
         fwtest.remove_tree(wd)

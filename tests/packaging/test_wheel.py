@@ -117,16 +117,8 @@ def case_run_wub():
     check(exe, "no installed wheel")
     wd = fwtest.workdir("wheel-wub")
     try:
-        report = os.path.join(wd, "report.jsonl")
-        st = fwtest.start([exe, "run", "--report", report, "--", VENV_PYTHON, fixture_path("wub_machine.py")], wd,
-                          fixture_timeout=60)
-        try:
-            rc = st.wait(120)
-        finally:
-            st.cleanup()
-        out, err = st.output()
+        rc, err, events = fwtest.run_under(exe, [VENV_PYTHON, fixture_path("wub_machine.py")], wd)
         check(rc == 86, "forkwatch run (wheel) exit %d, want 86: %s" % (rc, err[-500:]))
-        events = fwtest.read_report(report)
         check(any(e.get("event") == "fork-deadlock" for e in events), "no fork-deadlock event in the report")
         check("fork deadlock" in err, "no summary on stderr: %s" % err[-400:])
     finally:
