@@ -482,10 +482,9 @@ def _doing(t):
     if n.state == "sleeping":
         return "is sleeping (%s)" % (w.detail if w else "?")
     if n.state == "blocked-on-lock" and w is not None and t.get("_shared") is not None:
-        return "waits on a process-shared %s at 0x%x (another process can release it)" % (
-            w.kind, w.lock_address or 0) if t["_shared"].checked else \
-            "waits on a process-shared %s at 0x%x (releasers not checkable from a core)" % (
-                w.kind, w.lock_address or 0)
+        how = "another process can release it" if t["_shared"].checked else \
+            "releasers not checkable from a core"
+        return "waits on a process-shared %s at 0x%x (%s)" % (w.kind, w.lock_address or 0, how)
     if n.state == "blocked-on-lock" and w is not None:
         return "waits on %s at 0x%x (held by a live thread)" % (w.kind, w.lock_address or 0)
     if n.state == "waiting-for-gil":
