@@ -50,7 +50,7 @@ install -m 0644 "$BUILD/libforkwatch.so" "$pkg/usr/lib/$MA/forkwatch/libforkwatc
 strip --strip-debug --remove-section=.comment --remove-section=.note \
     "$pkg/usr/bin/forkwatch" "$pkg/usr/lib/$MA/forkwatch/libforkwatch.so"
 # The GDB package: sources only (postinst byte-compiles with gdb's own Python, prerm cleans).
-(cd gdb && find . -name __pycache__ -prune -o -type f -name '*.py' -print) | while read -r f; do
+(cd gdb && find . -name __pycache__ -prune -o -type f \( -name '*.py' -o -name '*.json' \) -print) | while read -r f; do
     install -D -m 0644 "gdb/$f" "$pkg/usr/share/forkwatch/gdb/$f"
 done
 install -m 0644 packaging/deb/gdbinit.gdb "$pkg/etc/gdb/gdbinit.d/forkwatch.gdb"

@@ -56,7 +56,7 @@ def stage(build, root, ver):
     for dirpath, dirnames, filenames in os.walk(gdb_src):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         for name in sorted(filenames):
-            if name.endswith(".py"):
+            if name.endswith((".py", ".json")):
                 rel = os.path.relpath(os.path.join(dirpath, name), gdb_src)
                 copy(os.path.join(dirpath, name), os.path.join(native, "share", "forkwatch", "gdb", rel), 0o644)
     # Strip DWARF as the .deb does; the symbol tables stay (the GDB side finds the agent's
