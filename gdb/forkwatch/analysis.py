@@ -5,8 +5,10 @@ import re
 
 import gdb
 
+from . import advice
 from . import agent_registry
 from . import glibc_locks
+from . import glibc_threads
 from . import import_locks
 from . import memory
 from . import native_threads
@@ -17,28 +19,20 @@ from . import shared_mappings
 from . import symbols
 from .escape import to_text
 
-SEVERITY = ["fork-deadlock", "gil-held-across-fork", "deadlock", "orphaned-lock", "lost-task", "no-deadlock"]
+SEVERITY = ["fork-deadlock", "gil-held-across-fork", "deadlock", "blocked-forever", "orphaned-lock", "lost-task",
+            "no-deadlock"]
 
-ADVICE = {
-    "py-lock": "re-initialise the lock in the child: os.register_at_fork(after_in_child=lock._at_fork_reinit), "
-               "or start processes with the 'spawn' or 'forkserver' method",
-    "io": "do not fork while other threads write to this stream (gh-84579): flush and quiesce writers "
-          "before fork, or use the 'spawn' or 'forkserver' start method",
-    "c": "the library must survive fork: take and release the lock around fork with pthread_atfork(), "
-         "or exec right after fork (posix_spawn / subprocess), or use 'spawn'/'forkserver'",
-    "gil": "fork with the GIL held: call os.fork() (not ctypes.CDLL(...).fork() or a C fork with the GIL "
-           "released), or use the 'spawn' or 'forkserver' start method",
-    "deadlock": "take these locks in one global order in every thread (or use a timeout and back off)",
-    "workers": "threads, executors and queues do not survive fork: create them in the child (after fork), "
-               "or use the 'spawn' or 'forkserver' start method",
-    "import": "do not fork while another thread imports: import the module before starting threads (or "
-              "before fork), or use the 'spawn' or 'forkserver' start method",
-    "orphaned": "a thread ended while holding this lock: release locks in finally blocks / with statements",
-    "shared-lost": "a process ended while holding this process-shared lock (killed, or os._exit in the middle "
-                   "of a with block): nothing releases it now; recreate the lock (and whatever it guards), "
-                   "and do not kill workers that may hold a shared lock (use terminate()/join(), or a "
-                   "robust mutex where the lock is yours)",
-}
+
+def _ev(ident, text):
+    """One piece of evidence a finding rests on: what was read, where (issue 19: every finding
+    names its evidence; tests check that no claim goes beyond it)."""
+    return {"id": ident, "text": text}
+
+
+def _advice(c, key, **params):
+    """The advice for `key` that fits the interpreter in front of us (advice.json)."""
+    version = (c.r.python or {}).get("version") if c is not None else None
+    return advice.text(key, version, **params)
 
 
 class Report(object):
@@ -236,6 +230,7 @@ def analyze():
         if nt is not None:
             c.py_by_tid[nt.tid] = pt
     c.py_orphans = [pt for pt in pythreads if pt not in c.py_by_tid.values()]
+    c.glibc = glibc_threads.read()
     c.fork_child, c.fork_evidence = _fork_evidence(c)
 
     # threads
@@ -275,6 +270,7 @@ def analyze():
                 lock = {"address": None, "kind": "gil", "python_type": None}
                 pending.append((t, lock, h, None))
                 if h.get("_live"):
+                    lock["_evidence"] = h.get("_evidence") or []
                     edges[t["tid"]] = (h["tid"], lock)
             continue
         if n.state != "blocked-on-lock" or w is None or not w.lock_address:
@@ -290,6 +286,7 @@ def analyze():
         if h is not None:
             pending.append((t, lock, h, extra))
             if h.get("_live") and h.get("tid") is not None:
+                lock["_evidence"] = h.get("_evidence") or []
                 edges[t["tid"]] = (h["tid"], lock)
 
     # findings: fork-related and orphaned ones
@@ -312,7 +309,7 @@ def analyze():
         t = c.tthreads[first]
         nxt_tid, lock = edges[first]
         h_t = c.tthreads.get(nxt_tid)
-        holder = _live_holder_dict(c, h_t, "inferred")
+        holder = _live_holder_dict(c, h_t, "inferred", lock.get("_evidence") or [])
         where = None
         if c.reg is not None and lock.get("_addr"):
             for rt, hh in c.reg.holders_of(lock["_addr"]):
@@ -326,17 +323,18 @@ def analyze():
             tt = c.tthreads[tid]
             ntid, lk = edges[tid]
             parts.append("%s waits for %s held by %s" % (_who(tt), _lock_words(lk), _who(c.tthreads[ntid])))
+        evidence = [_ev("wait-cycle", "each thread of the cycle is blocked, without a timeout, on a lock whose "
+                                      "holder is the next one")]
+        for tid in cyc:
+            for e in edges[tid][1].get("_evidence") or []:
+                if e not in evidence:
+                    evidence.append(e)
         f = {"kind": "deadlock", "summary": "wait cycle among live threads: " + "; ".join(parts),
              "waiter": _waiter_dict(t), "lock": _public_lock(lock), "holder": holder,
-             "advice": ADVICE["deadlock"], "cycle": list(cyc), "_where": where}
+             "advice": _advice(c, "deadlock"), "cycle": list(cyc), "_where": where, "evidence": evidence}
         if len(cyc) == 1:
             f["summary"] = "%s waits for %s that only it could release: it waits on itself" % (_who(t), _lock_words(lock))
-            if lock.get("kind") == "threading.Lock" and _parent_unknown(c):
-                # a Lock records no owner: a thread lost in a fork looks the same here
-                f["summary"] += (" (or, if this process is a fork child, a thread lost in the fork took it: "
-                                 "its parent could not be inspected, so that cannot be told)")
-            f["advice"] = ("do not acquire a lock the thread already holds (use threading.RLock or a "
-                           "recursive mutex if re-entry is intended)")
+            f["advice"] = _advice(c, "self-deadlock")
         r.findings.append(f)
 
     # registry: locks held at the latest fork and per-thread held entries (for `locks`)
@@ -418,34 +416,41 @@ def _load_cpython_quiet():
 
 
 def _fork_evidence(c):
+    """(is a fork child, [evidence]) from what the target carries: the agent's registry, glibc's
+    descriptors of threads lost in the fork, CPython thread states without a thread, a fork
+    start method on a Python stack; and, live, a parent proven to be the parent (same
+    libraries at the same addresses: process_info.parent_is_proven)."""
     ev = []
     if c.reg is not None and c.reg.is_fork_child:
-        ev.append("the agent recorded this process as a fork child (fork #%d of pid %s)"
-                  % (c.reg.header.get("born_of_fork_id"), c.reg.header.get("parent_pid")))
+        ev.append(_ev("agent-fork-child", "the agent recorded this process as a fork child (fork #%d of pid %s)"
+                      % (c.reg.header.get("born_of_fork_id"), c.reg.header.get("parent_pid"))))
+    lost = c.glibc.lost_in_fork()
+    if lost:
+        ev.append(_ev("glibc-lost-threads",
+                      "glibc still describes %d thread%s that never exited (descriptor%s %s, cleared at fork): "
+                      "%s in fork()" % (len(lost), "" if len(lost) == 1 else "s", "" if len(lost) == 1 else "s",
+                                         ", ".join("0x%x" % d.address for d in lost[:6]),
+                                         "it was lost" if len(lost) == 1 else "they were lost")))
     p = c.pinfo
     if p.same_layout_as_parent:
-        ev.append("its parent (pid %s) has the same libraries at the same addresses (forked, no exec)"
-                  % p.parent_pid)
-    elif p.same_layout_as_parent is None and p.parent_same_executable:
-        ev.append("its parent (pid %s) runs the same executable" % p.parent_pid)
+        ev.append(_ev("parent-layout", "its parent (pid %s) has the same libraries at the same addresses "
+                                       "(forked, no exec)" % p.parent_pid))
     if c.py_orphans and all(getattr(pt, "thread_ident", None) for pt in c.py_orphans):
-        ev.append("%d Python thread state(s) have no thread here" % len(c.py_orphans))
+        ev.append(_ev("python-thread-states", "%d Python thread state(s) have no thread here (a fork that did "
+                                              "not go through os.fork())" % len(c.py_orphans)))
     # Python frames that only run in a forked child (works from a core whose parent is gone)
     for pt in c.py_by_tid.values():
         for fr in getattr(pt, "frames", None) or []:
             fn, path = getattr(fr, "function", None), getattr(fr, "file", None) or ""
             if fn == "_launch" and path.endswith("multiprocessing/popen_fork.py"):
-                ev.append("a thread runs multiprocessing's fork start method in the child "
-                          "(popen_fork.Popen._launch on its Python stack)")
+                ev.append(_ev("fork-start-method", "a thread runs multiprocessing's fork start method in the child "
+                                                   "(popen_fork.Popen._launch on its Python stack)"))
                 return True, ev
     return bool(ev), ev
 
 
-def _parent_unknown(c):
-    """No live parent to compare with (a core analysed after the parent exited, or elsewhere)."""
-    p = c.pinfo
-    return not p.parent_pid or (p.same_layout_as_parent is None and p.parent_same_executable is None
-                                and not p.parent_tids)
+def _evidence_words(evidence):
+    return "; ".join(e["text"] for e in evidence)
 
 
 def _owner_vanished_in_fork(c, owner_tid):
@@ -503,12 +508,12 @@ def _public_lock(lock):
     return {"address": lock.get("address"), "kind": lock.get("kind"), "python_type": lock.get("python_type")}
 
 
-def _live_holder_dict(c, ht, source):
+def _live_holder_dict(c, ht, source, evidence=()):
     if ht is None:
         return None
     return {"tid": ht["tid"], "name": ht["name"], "alive": True, "pid": c.r.pid,
             "python_stack": ht["python_stack"], "native_stack": ht["native_stack"], "source": source,
-            "_live": True, "_kind": "live", "_where": None}
+            "_live": True, "_kind": "live", "_where": None, "_evidence": list(evidence)}
 
 
 def _py_lock_object(c, t, address):
@@ -563,7 +568,10 @@ def _holder_from_agent_orphan(c, e, lock):
             "_candidates": candidates,
             "pid": (fork.parent_pid if fork else None) or reg.header.get("parent_pid") or None,
             "python_stack": pyt.frames if pyt is not None else [], "native_stack": stack,
-            "source": "agent", "_kind": "fork-deadlock", "_live": False, "_where": where}
+            "source": "agent", "_kind": "fork-deadlock", "_live": False, "_where": where,
+            "_evidence": [_ev("agent-orphan-record", "the agent recorded this lock as held at the fork by %s"
+                              % ("thread %s (%s)" % (tid, name or "?") if tid else
+                                 "a thread lost in the fork (a PyMutex records no owner)"))]}
 
 
 def _lock_and_holder(c, t, w):
@@ -635,7 +643,8 @@ def _lock_and_holder(c, t, w):
                 continue  # a Condition waiter holding and acquiring its own semaphore
             if rt.state == agent_registry.THREAD_LIVE and rt.tid in c.tids:
                 ht = c.tthreads.get(rt.tid)
-                hd = _live_holder_dict(c, ht, "agent")
+                hd = _live_holder_dict(c, ht, "agent", [_ev("agent-held-entry", "the agent recorded thread %s "
+                                                                  "taking this lock" % rt.tid)])
                 stack = _symbolise(c.reg.stack(h.stack_id)) if h.stack_id else _symbolise([h.call_site])
                 hd["_where"] = stack[0]["function"] if stack else None
                 return lock, hd, None
@@ -649,17 +658,34 @@ def _lock_and_holder(c, t, w):
                               "pid": fork.parent_pid if fork else c.pinfo.parent_pid,
                               "python_stack": [], "native_stack": stack, "source": "agent",
                               "_kind": "fork-deadlock", "_live": False,
-                              "_where": stack[0]["function"] if stack else None}, None
+                              "_where": stack[0]["function"] if stack else None,
+                              "_evidence": [_ev("agent-held-entry", "the agent recorded thread %s taking this "
+                                                "lock; that thread vanished in the fork" % rt.tid)]}, None
     # 3. the lock's own owner field (mutex/rwlock TID, RLock/io owner ident)
     if owner_ident and owner_ident in c.idents:
         owner_tid = c.idents[owner_ident].tid
     if owner_tid is not None:
+        field = _ev("lock-owner-field", "the lock's owner field names thread %s" % owner_tid)
         if owner_tid in c.tids:
-            return lock, _live_holder_dict(c, c.tthreads.get(owner_tid), "inferred"), None
+            return lock, _live_holder_dict(c, c.tthreads.get(owner_tid), "inferred", [field]), None
         vanished = _owner_vanished_in_fork(c, owner_tid) or c.fork_child
-        return lock, _gone_holder(c, owner_tid, None, "fork-deadlock" if vanished else "orphaned-lock"), None
+        field["text"] += ", which is not a thread of this process"
+        return lock, _gone_holder(c, owner_tid, None, "fork-deadlock" if vanished else "orphaned-lock",
+                                  [field]), None
     if owner_ident:
-        return lock, _gone_holder(c, None, owner_ident, "fork-deadlock" if c.fork_child else "orphaned-lock"), None
+        # an RLock's / io.Buffered's owner is the holder's pthread_self(), which is the address of
+        # its glibc descriptor: glibc tells whether that thread was lost in a fork or ended
+        d = c.glibc.by_address(owner_ident)
+        field = _ev("lock-owner-field", "the lock's owner field names pthread 0x%x, %s" % (owner_ident, (
+            "a thread glibc describes as running at the fork and not here: lost in the fork"
+            if d is not None and d.lost_in_fork else
+            "a thread that has ended (glibc marked it exiting)" if d is not None and d.exited else
+            "no thread of this process")))
+        if d is not None and d.exited:
+            kind = "orphaned-lock"
+        else:
+            kind = "fork-deadlock" if (c.fork_child or (d is not None and d.lost_in_fork)) else "orphaned-lock"
+        return lock, _gone_holder(c, None, owner_ident, kind, [field]), None
     # 4. no owner recorded (threading.Lock, semaphore): can anyone release it?
     # A timed wait ends by itself; other threads in timed waits may still release it.
     if w.timed:
@@ -671,11 +697,31 @@ def _lock_and_holder(c, t, w):
         return lock, None, None
     if lock["_state"] and lock["_state"].startswith("value ") and not lock["_state"].startswith("value 0"):
         return lock, None, None
+    alone = _ev("no-releaser", "no other thread here can release it (%s)" % (
+        "this is the only thread" if len(c.r.threads) == 1 else
+        "every other thread is blocked without a timeout"))
     if c.fork_child:
-        return lock, _gone_holder(c, None, None, "fork-deadlock"), None
+        h = _gone_holder(c, None, None, "fork-deadlock", [alone])
+        h["_self_possible"] = True      # the lock records no owner: the forking thread may have taken it
+        return lock, h, None
     if len(c.r.threads) == 1 and lock.get("python_type"):
-        # the only thread waits on a Python lock nobody else can release: it waits on itself
-        return lock, _live_holder_dict(c, t, "inferred"), None
+        g = c.glibc
+        if g.readable and not g.descriptors_other_than(t["tid"]):
+            # the only thread waits on a Python lock nobody else can release, and glibc
+            # remembers no other thread this process ever ran: it waits on itself
+            return lock, _live_holder_dict(c, t, "inferred", [alone, _ev(
+                "glibc-no-other-thread", "glibc describes no other thread of this process, running, "
+                                         "exited or lost in a fork")]), None
+        # the lock records no owner and nothing tells who took it: blocked for ever, cause unknown
+        why = ("glibc describes %d thread%s that ended" % (len(g.exited()), "" if len(g.exited()) == 1 else "s")
+               if g.readable else "glibc's thread lists could not be read (%s)" % g.why)
+        h = _gone_holder(c, None, None, "blocked-forever", [alone, _ev("cause-unknown", (
+            "a %s records no owner, no parent of this process could be checked, and %s: this thread may "
+            "have taken it itself, or %s may have") % (lock.get("kind"), why, (
+                "a thread that ended" if g.readable else "a thread lost in a fork, or one that ended")))])
+        h["pid"] = None
+        h["_ended_only"] = g.readable    # glibc shows no thread lost in a fork, only threads that ended
+        return lock, h, None
     return lock, None, None
 
 
@@ -720,7 +766,8 @@ def _shared_holder(c, t, w, lock, sl, owner_tid):
         c.r.notes.append(note)
         entry.update(_sl=sl, _note=note, _who=_who(t), _site=_with_site(t["python_stack"]))
         return None
-    h = _gone_holder(c, owner_tid, None, "orphaned-lock")
+    h = _gone_holder(c, owner_tid, None, "orphaned-lock", [_ev(
+        "shared-mapping", "the lock lies in a shared mapping; %s" % shared_mappings.lost_words(sl))])
     h["pid"] = None
     h["_shared"] = sl
     return h
@@ -776,7 +823,7 @@ def name_shared_holders(reports):
             e["_note"] = note
 
 
-def _gone_holder(c, tid, ident, kind):
+def _gone_holder(c, tid, ident, kind, evidence=()):
     name = None
     pystack = []
     pyt = None
@@ -794,7 +841,7 @@ def _gone_holder(c, tid, ident, kind):
     return {"tid": tid, "name": name, "alive": False,
             "pid": c.pinfo.parent_pid if kind == "fork-deadlock" else c.r.pid,
             "python_stack": pystack, "native_stack": [], "source": "inferred",
-            "_kind": kind, "_live": False, "_where": None, "_ident": ident}
+            "_kind": kind, "_live": False, "_where": None, "_ident": ident, "_evidence": list(evidence)}
 
 
 def _parent_thread_name(c, tid):
@@ -819,18 +866,22 @@ def _gil_holder(c, t):
         nt = c.idents[ident]
         if nt.tid == t["tid"]:
             return None
-        return _live_holder_dict(c, c.tthreads.get(nt.tid), "inferred")
+        return _live_holder_dict(c, c.tthreads.get(nt.tid), "inferred", [_ev(
+            "gil-state", "the GIL is locked and its last holder is pthread 0x%x, thread %s" % (ident, nt.tid))])
     if ident is None and tstate:
         for tid, pt in c.py_by_tid.items():
             if getattr(pt, "tstate", None) == tstate:
                 if tid == t["tid"]:
                     return None
-                return _live_holder_dict(c, c.tthreads.get(tid), "inferred")
+                return _live_holder_dict(c, c.tthreads.get(tid), "inferred", [_ev(
+                    "gil-state", "the GIL is locked and its last holder is the thread state of thread %s" % tid)])
     pyt = None
     for pt in c.py_orphans:
         if (ident and getattr(pt, "thread_ident", None) == ident) or (tstate and getattr(pt, "tstate", None) == tstate):
             pyt = pt
-    h = _gone_holder(c, getattr(pyt, "native_tid", None) if pyt else None, ident, "gil-held-across-fork")
+    h = _gone_holder(c, getattr(pyt, "native_tid", None) if pyt else None, ident, "gil-held-across-fork", [_ev(
+        "gil-state", "the GIL is locked and its last holder (%s) is no thread of this process" % (
+            "pthread 0x%x" % ident if ident else "thread state 0x%x" % tstate if tstate else "unknown"))])
     h["pid"] = c.pinfo.parent_pid
     if pyt is not None:
         h["name"] = getattr(pyt, "name", None)
@@ -882,8 +933,9 @@ def _thread_pool_finding(c, t):
             "lock": {"address": "0x%x" % n.wait.futex if n.wait.futex else None, "kind": "thread_pool",
                      "python_type": None},
             "holder": holder,
-            "advice": "%s does not survive fork: do not use it in the parent before fork (or limit it to one "
-                      "thread there), exec in the child, or use the 'spawn'/'forkserver' start method" % label,
+            "advice": _advice(c, "thread-pool", runtime=label),
+            "evidence": [_ev("runtime-frames", "thread %s waits (futex) inside %s, and no thread here runs %s code"
+                             % (t["tid"], label, label))] + list(c.fork_evidence),
             "_where": None, "_lock_state": None, "_lock_description": None}
 
 
@@ -1049,6 +1101,10 @@ def _finding(c, kind, t, lock, h):
         if h.get("tid") is None and h.get("_ident") is None:
             summary = "%s blocks on %s that no thread here holds or can release: it was held across " \
                       "fork() by a thread of the parent" % (who, lw)
+            if h.get("_self_possible"):
+                summary = "%s blocks on %s that no thread here can release: a thread lost in the fork held it " \
+                          "(or this thread took it before the fork: a %s records no owner)" % (
+                              who, lw, lock.get("kind") or "lock")
         if h.get("_inferred"):
             summary += " (the holder is inferred: %s; a PyMutex records no owner)" % h["_inferred"]
         elif h.get("_candidates"):
@@ -1078,20 +1134,35 @@ def _finding(c, kind, t, lock, h):
                       "thread %s, which vanished in fork() while importing it" % (
                           who, repr(modname) if modname else "?", hname)
         if shape == "join" or (shape == "condition" and h.get("source") == "inferred"):
-            advice = ADVICE["workers"]
+            advice = _advice(c, "workers")
         elif shape == "import":
-            advice = ADVICE["import"]
+            advice = _advice(c, "import")
+        elif _raw_fork_skipped_reinit(c, t):
+            advice = _advice(c, "raw-fork")
         elif lock["kind"] in ("threading.Lock", "threading.RLock"):
-            advice = ADVICE["py-lock"]
+            advice = _advice(c, "py-lock")
         elif lock["kind"] == "io.buffered":
-            advice = ADVICE["io"]
+            advice = _advice(c, "io")
         elif lock["kind"] in ("semaphore", "pymutex") and c.proc is not None:
-            advice = ADVICE["py-lock"]
+            advice = _advice(c, "py-lock")
         else:
-            advice = ADVICE["c"]
+            advice = _advice(c, "c")
     elif kind == "gil-held-across-fork":
         summary = "%s waits for the GIL, which is held by thread %s that vanished in fork()" % (who, hname)
-        advice = ADVICE["gil"]
+        advice = _advice(c, "gil")
+    elif kind == "blocked-forever":
+        if h.get("_ended_only"):
+            summary = "%s blocks for ever on %s, and the memory cannot tell why: either a thread that has " \
+                      "ended took it and never released it, or this thread took it itself earlier (a %s " \
+                      "records no owner)" % (who, lw, lock.get("kind") or "lock")
+            advice = "if a thread that ended held it: %s; if this thread took it twice: %s" % (
+                _advice(c, "orphaned"), _advice(c, "self-deadlock"))
+        else:
+            summary = "%s blocks for ever on %s, and the memory cannot tell why: either a thread lost in a " \
+                      "fork held it (this process may be a fork child whose parent is gone), or this thread " \
+                      "took it itself earlier (a %s records no owner)" % (who, lw, lock.get("kind") or "lock")
+            advice = "if it was held across fork(): %s; if this thread took it twice: %s" % (
+                _advice(c, "py-lock"), _advice(c, "self-deadlock"))
     elif h.get("_shared") is not None:
         sl = h["_shared"]
         owner = ("its owner thread %s exists in no process that maps it" % h["tid"]) if h.get("tid") else \
@@ -1100,16 +1171,14 @@ def _finding(c, kind, t, lock, h):
             who, shared_mappings.head_words(sl), shared_mappings.lost_words(sl), owner,
             "threads waiting on it: this one%s" % ("".join(
                 ", %d in process %d" % (len(p.waiters), p.pid) for p in sl.peers if p.waiters)))
-        advice = ADVICE["shared-lost"]
+        advice = _advice(c, "shared-lost")
     else:
         summary = "%s blocks on %s whose owner thread %s no longer exists (no sign of a fork)" % (who, lw, hname)
-        advice = ADVICE["orphaned"]
+        advice = _advice(c, "orphaned")
     names = set(symbols.base_name(f.function) for f in t["_native"].frames)
     if names & {"PyOS_AfterFork_Child", "run_at_forkers"} or _in_at_fork_hook(c, t):
         summary += "; this is inside os.fork() in the child: an at-fork child hook (os.register_at_fork) blocks"
-        advice = ("an os.register_at_fork(after_in_child=...) hook runs before the locks are re-created by the "
-                  "hooks registered after it (logging's among them): do not take locks in it (no logging), "
-                  "register it after importing logging, or use the 'spawn' or 'forkserver' start method")
+        advice = _advice(c, "at-fork-hook")
     elif _at_interpreter_exit(c, t, lock, names):
         summary += "; this is the interpreter's shutdown (flushing the standard streams at exit)"
     elif "child_exec" in names or any("_posixsubprocess" in (f.module or "") for f in t["_native"].frames) \
@@ -1117,16 +1186,45 @@ def _finding(c, kind, t, lock, h):
         summary += "; this is subprocess's preexec_fn in the forked child, which never reaches exec " \
                    "(the parent's Popen() waits for it too)"
     if kind != "gil-held-across-fork" and c.fork_evidence and h.get("source") == "inferred" and kind == "fork-deadlock":
-        summary += " [evidence: %s]" % "; ".join(c.fork_evidence)
+        summary += " [evidence: %s]" % _evidence_words(c.fork_evidence)
     holder = dict((k, v) for k, v in h.items() if not k.startswith("_"))
+    evidence = [_waiter_evidence(t, lock)] + list(h.get("_evidence") or [])
+    if kind in ("fork-deadlock", "gil-held-across-fork"):
+        evidence += [e for e in c.fork_evidence if e not in evidence]
     f = {"kind": kind, "summary": summary, "waiter": _waiter_dict(t), "lock": _public_lock(lock),
-         "holder": holder, "advice": advice}
+         "holder": holder, "advice": advice, "evidence": evidence}
     f["_where"] = h.get("_where")
     if kind == "fork-deadlock" and h.get("source") == "inferred":
         f["_shape"] = _python_wait_shape(t)
     f["_lock_state"] = lock.get("_state")
     f["_lock_description"] = lock.get("_description")
     return f
+
+
+def _waiter_evidence(t, lock):
+    w = t["_native"].wait
+    how = (w.detail or w.kind) if w is not None else None
+    return _ev("waiter-stack", "thread %s's own stack shows it waiting for %s%s, without a timeout"
+               % (t["tid"], _lock_words(lock), " (%s)" % how if how else ""))
+
+
+# Python code whose locks os.fork() re-creates in the child through its at-fork hooks
+# (logging: Lib/logging/__init__.py _after_at_fork_child_reinit_locks; threading._after_fork;
+# concurrent.futures.thread): a fork that skips them leaves these locks as the parent had them.
+_REINIT_BY_OS_FORK = ("/logging/__init__.py", "/logging/handlers.py", "/threading.py", "/concurrent/futures/thread.py")
+
+
+def _raw_fork_skipped_reinit(c, t):
+    """True when this child was forked without os.fork() (CPython thread states of other threads
+    are still here: os.fork() deletes them, PyOS_AfterFork_Child) and the waiter blocks in code
+    whose locks os.fork()'s hooks would have re-created: forking through os.fork() is the fix."""
+    if not any(e["id"] == "python-thread-states" for e in c.fork_evidence):
+        return False
+    for f in (t.get("python_stack") or [])[:4]:
+        fl = (f.get("file") or "").replace("\\", "/")
+        if fl.endswith(_REINIT_BY_OS_FORK):
+            return True
+    return False
 
 
 def _cycles(edges):

@@ -280,7 +280,7 @@ def _link_tree(reports):
     for r in reports:  # the tree is being shown: no need to suggest --tree
         r.notes = [n for n in r.notes if "forkwatch attach --tree" not in n]
     for r in reports:
-        ppid = getattr(r.process, "parent_pid", None) if r.process is not None else None
+        ppid = getattr(r.process, "ppid", None) if r.process is not None else None
         parent = by_pid.get(ppid)
         if parent is None or parent is r:
             continue

@@ -144,7 +144,7 @@ def apply(reports, severity):
     for r in reports:
         if not getattr(r, "pool_waits", None):
             continue
-        kids = [c for c in reports if c is not r and getattr(c.process, "parent_pid", None) == r.pid]
+        kids = [c for c in reports if c is not r and getattr(c.process, "ppid", None) == r.pid]
         f = lost_task_finding(r, kids)
         if f is None:
             continue

@@ -18,7 +18,8 @@ class ProcessInfo(object):
         self.pid = None
         self.source = "live"
         self.executable = None
-        self.parent_pid = None
+        self.ppid = None                 # the parent pid as the kernel (or the core's note) says
+        self.parent_pid = None           # the fork parent, when proven (parent_is_proven); else None
         self.parent_executable = None
         self.parent_same_executable = None
         self.parent_tids = None          # live: TIDs of the parent's threads
@@ -114,6 +115,32 @@ def _same_layout_as_parent(ppid):
     return False
 
 
+def _stat_fields(pid):
+    """/proc/PID/stat's fields after the command (state, ppid, ...), or None."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read()
+        return stat[stat.rindex(b")") + 2:].split()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def parent_is_proven(pid, ppid):
+    """True only when live process `ppid` is provably the process `pid` was forked from (without
+    an exec since): not init, started no later than the child, and its C library mapped from
+    the same file at the same address (ASLR gives every exec new addresses). An orphan's
+    reaper (init, a subreaper such as `forkwatch run`) or a reused pid fails these."""
+    if not ppid or ppid == 1:
+        return False
+    mine, theirs = _stat_fields(pid), _stat_fields(ppid)
+    try:
+        if mine is None or theirs is None or int(theirs[19]) > int(mine[19]):   # starttime, field 22
+            return False
+    except (ValueError, IndexError):
+        return False
+    return _same_layout_as_parent(ppid) is True
+
+
 def gather(registry=None):
     pi = ProcessInfo()
     inf = gdb.selected_inferior()
@@ -125,36 +152,37 @@ def gather(registry=None):
     except Exception:  # defensive: info target parsing
         core = None
     if core is not None:
+        # A core carries its own evidence (its notes, its memory); whatever now runs under the
+        # pid its NT_PRPSINFO names as the parent is not evidence (issue 19: a verdict must not
+        # change with the machine's state at analysis time).
         pi.source = "core"
         pi.core_file = core
         info = _core_prpsinfo(core)
         if info:
             if not pi.pid:
                 pi.pid = info[0]
-            pi.parent_pid = info[1] or None
+            pi.ppid = info[1] or None
+            pi.parent_pid = info[1] if info[1] and info[1] != 1 else None
             pi.core_command = to_text(info[2]) or None
-            if pi.parent_pid and os.path.exists("/proc/%d" % pi.parent_pid):
-                pi.same_layout_as_parent = _same_layout_as_parent(pi.parent_pid)
     elif pi.pid:
-        try:
-            with open("/proc/%d/stat" % pi.pid, "rb") as f:
-                stat = f.read()
-            pi.parent_pid = int(stat[stat.rindex(b")") + 2:].split()[1]) or None
-        except (OSError, ValueError, IndexError):
-            pass
+        stat = _stat_fields(pi.pid)
+        if stat is not None:
+            pi.ppid = pi.parent_pid = int(stat[1]) or None
         exe = _read_link("/proc/%d/exe" % pi.pid)
         if exe:
             pi.executable = exe
-        if pi.parent_pid:
+        if pi.parent_pid and parent_is_proven(pi.pid, pi.parent_pid):
             pexe = _read_link("/proc/%d/exe" % pi.parent_pid)
             pi.parent_executable = pexe
             if pexe and exe:
                 pi.parent_same_executable = (pexe == exe)
-            pi.same_layout_as_parent = _same_layout_as_parent(pi.parent_pid)
+            pi.same_layout_as_parent = True
             try:
                 pi.parent_tids = set(int(x) for x in os.listdir("/proc/%d/task" % pi.parent_pid))
             except (OSError, ValueError):
                 pi.parent_tids = None
+        else:
+            pi.parent_pid = None    # a shell, init, a subreaper, a reused pid: not our fork parent
     if registry is not None:
         pi.agent = True
         if registry.valid and registry.header.get("parent_pid") and not pi.parent_pid:

@@ -59,6 +59,7 @@ def report_object(r):
             fo["cycle"] = f["cycle"]
         if "_lost" in f:
             fo["lost"] = f["_lost"]
+        fo["evidence"] = [{"id": e["id"], "text": e["text"]} for e in f.get("evidence") or []]
         obj["findings"].append(fo)
     return _clean(obj)
 

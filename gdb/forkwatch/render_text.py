@@ -102,6 +102,8 @@ def render(r):
         if f.get("cycle"):
             out.append("  cycle   : %s" % " -> ".join(str(x) for x in f["cycle"] + f["cycle"][:1]))
         out.append("  advice  : %s" % f["advice"])
+        for i, e in enumerate(f.get("evidence") or []):
+            out.append("  %s: %s" % ("evidence" if i == 0 else "        ", term(e["text"])))
     if not r.findings:
         out.append("")
         for t in r.threads:

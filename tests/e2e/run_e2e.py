@@ -39,6 +39,8 @@ def analyse(verb, target, wd):
         raise AssertionError("%s: exit %d, stdout not JSON: %r; stderr: %s"
                              % (" ".join(cmd[1:]), res.returncode, res.stdout[:300],
                                 res.stderr.strip()[-500:]))
+    for d in (doc if isinstance(doc, list) else [doc]):
+        fwtest.check_evidence(d)   # every claim backed by the finding's evidence
     return res.returncode, doc
 
 
@@ -259,6 +261,70 @@ def test_core_parent_gone(script, interp, want_verdict, want_re):
         fwtest.remove_tree(wd)
 
 
+def test_live_parent_gone(script, interp, want_verdict, want_re):
+    """A hung fork child whose parent has died (reparented to init or a subreaper): attach must
+    not take the new parent for evidence, and the child's own memory still says fork."""
+    wd = fwtest.workdir("e2e-live-parent-gone-%s-%s" % (script, interp.label))
+    started = fwtest.start([interp.path, os.path.join(fwtest.FIXTURE_SRC, "python", script + ".py")],
+                           wd, {}, fixture_timeout=FIXTURE_TIMEOUT)
+    child = None
+    try:
+        ev = fwtest.wait_events(started.events_path, ["child_pid", "parent_pid", "child_blocking"], READY_BOUND)
+        child, parent = int(ev["child_pid"][0]), int(ev["parent_pid"][0])
+        check(parent == started.pid, "the fixture's parent %d is not the process started" % parent)
+        fwtest.wait_for("child %d asleep in futex" % child, lambda: fwtest.blocked_in_futex(child), READY_BOUND)
+        fwtest.kill_pid(parent)
+        started.wait(READY_BOUND)
+
+        def reparented():
+            with open("/proc/%d/stat" % child, "rb") as f:
+                st = f.read()
+            return int(st[st.rindex(b")") + 2:].split()[1]) != parent
+        fwtest.wait_for("child %d reparented" % child, reparented, READY_BOUND)
+        rc, doc = analyse("attach", child, wd)
+        f = (doc.get("findings") or [{}])[0]
+        check(doc.get("verdict") == want_verdict and rc == 1,
+              "verdict %r (exit %d), want %r: %s" % (doc.get("verdict"), rc, want_verdict, f.get("summary")))
+        check(re.search(want_re, f.get("summary") or ""), "summary %r does not match %r"
+              % (f.get("summary"), want_re))
+        check("itself" not in (f.get("summary") or "") and "RLock" not in (f.get("advice") or ""),
+              "a fork victim called a self-deadlock: %s / %s" % (f.get("summary"), f.get("advice")))
+    finally:
+        if child is not None:
+            fwtest.kill_pid(child)
+        started.cleanup()
+        fwtest.remove_tree(wd)
+
+
+def test_relock_alone(mode, interp, want_verdict, want_re):
+    """The only thread relocks a threading.Lock: proven self-deadlock when the process never had
+    another thread (glibc describes none), blocked-forever when one ran and ended (a Lock records
+    no owner, so that thread may have taken it). Live and from a core."""
+    wd = fwtest.workdir("e2e-relock-%s-%s" % (mode, interp.label))
+    started = fwtest.start([interp.path, os.path.join(fwtest.FIXTURE_SRC, "python", "relock_alone.py"), mode],
+                           wd, {}, fixture_timeout=FIXTURE_TIMEOUT)
+    try:
+        ev = fwtest.wait_events(started.events_path, ["parent_pid", "child_blocking"], READY_BOUND)
+        pid = int(ev["parent_pid"][0])
+        fwtest.wait_for("%d asleep in futex" % pid, lambda: fwtest.blocked_in_futex(pid), READY_BOUND)
+        prefix = os.path.join(wd, "core")
+        res = fwtest.run(["gcore", "-o", prefix, str(pid)], TOOL_BOUND, cwd=wd)
+        check(res.returncode == 0, "gcore failed (%d)" % res.returncode)
+        line = fwtest.marker_line(os.path.join(fwtest.FIXTURE_SRC, "python", "relock_alone.py"), "FW-RELOCK")
+        for verb, target in (("attach", pid), ("core", "%s.%d" % (prefix, pid))):
+            rc, doc = analyse(verb, target, wd)
+            f = (doc.get("findings") or [{}])[0]
+            check(doc.get("verdict") == want_verdict and rc == 1, "%s: verdict %r (exit %d), want %r: %s"
+                  % (verb, doc.get("verdict"), rc, want_verdict, f.get("summary")))
+            check(re.search(want_re, f.get("summary") or ""), "%s: summary %r does not match %r"
+                  % (verb, f.get("summary"), want_re))
+            check(fwtest.frames_match((f.get("waiter") or {}).get("python_stack") or [], "relock_alone.py", line),
+                  "%s: the waiter's stack misses relock_alone.py:%d" % (verb, line))
+    finally:
+        started.cleanup()
+        fwtest.remove_tree(wd)
+
+
 def main():
     missing = fwtest.have_build(fwtest.FORKWATCH, fwtest.AGENT, fwtest.FIXTURE_BIN,
                                 os.path.join(fwtest.ROOT, "gdb", "forkwatch-gdb.py"))
@@ -284,10 +350,20 @@ def main():
             # Safe Python fixtures: with the agent on one interpreter (they only check silence).
             if fx.hang or fx.lang == "c" or interp in debian:
                 cases.append(("e2e/%s/agent-warn" % tag, test_case, (fx, interp, True)))
-    for interp in debian:
+    for interp in interps:
+        # the child's memory alone (glibc's descriptor of the thread lost in the fork) says fork
         cases.append(("e2e/core-parent-gone/lock_held_at_fork/%s" % interp.label, test_core_parent_gone,
-                      (("lock_held_at_fork", interp, "deadlock", r"or, if this process is a fork child, a thread "
-                                                                  r"lost in the fork took it"))))
+                      (("lock_held_at_fork", interp, "fork-deadlock", r"glibc still describes 1 thread that "
+                                                                       r"never exited"))))
+        cases.append(("e2e/live-parent-gone/lock_held_at_fork/%s" % interp.label, test_live_parent_gone,
+                      (("lock_held_at_fork", interp, "fork-deadlock", r"glibc still describes 1 thread that "
+                                                                       r"never exited"))))
+        cases.append(("e2e/relock-alone/never/%s" % interp.label, test_relock_alone,
+                      ("never", interp, "deadlock", r"it waits on itself")))
+        cases.append(("e2e/relock-alone/ended/%s" % interp.label, test_relock_alone,
+                      ("ended", interp, "blocked-forever", r"a thread that has ended took it .* or this thread "
+                                                           r"took it itself")))
+    for interp in debian:
         cases.append(("e2e/core-parent-gone/shape_mp_fork_worker/%s" % interp.label, test_core_parent_gone,
                       (("shape_mp_fork_worker", interp, "fork-deadlock", r"evidence: .*popen_fork"))))
     jobs = max(1, min(2, int(os.environ.get("FORKWATCH_TEST_JOBS", "2"))))

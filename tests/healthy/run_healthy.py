@@ -91,6 +91,8 @@ def analyse(args, wd):
     except ValueError:
         raise AssertionError("forkwatch %s: exit %d, not JSON: %r; stderr %s"
                              % (" ".join(args), res.returncode, res.stdout[:200], res.stderr[-400:]))
+    for d in (doc if isinstance(doc, list) else [doc]):
+        fwtest.check_evidence(d)   # every claim backed by the finding's evidence
     return res.returncode, doc
 
 

@@ -593,3 +593,47 @@ def workdir(prefix):
 def remove_tree(path):
     import shutil
     shutil.rmtree(path, ignore_errors=True)
+
+
+# What each claim of a finding needs among its evidence ids (gdb/forkwatch/analysis.py `_ev`):
+# a finding never claims a holder, a live holder, a cycle, a fork or "itself" that its
+# evidence does not show (issue 19).
+HOLDER_EVIDENCE = {"agent-orphan-record", "agent-held-entry", "lock-owner-field", "gil-state", "with-block",
+                   "shared-mapping"}
+LIVE_HOLDER_EVIDENCE = {"agent-held-entry", "lock-owner-field", "gil-state", "with-block",
+                        "glibc-no-other-thread"}
+FORK_EVIDENCE = {"agent-fork-child", "glibc-lost-threads", "parent-layout", "python-thread-states",
+                 "fork-start-method", "agent-orphan-record", "agent-held-entry"}
+
+
+def evidence_problems(doc):
+    """The claims in a forkwatch/1 document's findings that their evidence does not back
+    (a list of strings; empty when every claim is backed)."""
+    out = []
+    for i, f in enumerate(doc.get("findings") or []):
+        kind = f.get("kind")
+        if kind == "lost-task":
+            continue            # a tree-level conclusion (lost_tasks.py), carries its own words
+        ids = set(e.get("id") for e in f.get("evidence") or [])
+        where = "finding %d (%s)" % (i, kind)
+        if not ids:
+            out.append("%s has no evidence" % where)
+            continue
+        h = f.get("holder") or {}
+        if h.get("alive") and not ids & LIVE_HOLDER_EVIDENCE:
+            out.append("%s names a live holder without evidence for one: %s" % (where, sorted(ids)))
+        if kind in ("fork-deadlock", "gil-held-across-fork") and not ids & FORK_EVIDENCE:
+            out.append("%s claims a fork without fork evidence: %s" % (where, sorted(ids)))
+        if f.get("cycle") and "wait-cycle" not in ids:
+            out.append("%s claims a cycle without wait-cycle evidence" % where)
+        if re.search(r"waits on itself|only it could release", f.get("summary") or "") and \
+                not ids & {"glibc-no-other-thread", "lock-owner-field", "with-block"}:
+            out.append("%s says the thread waits on itself without evidence: %s" % (where, sorted(ids)))
+        if kind == "deadlock" and f.get("cycle") and len(f["cycle"]) > 1 and not ids & LIVE_HOLDER_EVIDENCE:
+            out.append("%s names a cycle whose holders have no evidence: %s" % (where, sorted(ids)))
+    return out
+
+
+def check_evidence(doc):
+    problems = evidence_problems(doc)
+    check(not problems, "; ".join(problems))

@@ -305,6 +305,8 @@ def analyse(args, wd):
         raise AssertionError("%s: exit %d, stdout not JSON: %r; stderr: %s"
                              % (" ".join(cmd[1:]), res.returncode, res.stdout[:300],
                                 res.stderr.strip()[-500:]))
+    for d in (doc if isinstance(doc, list) else [doc]):
+        fwtest.check_evidence(d)   # every claim backed by the finding's evidence
     return res.returncode, doc
 
 
