@@ -831,7 +831,10 @@ def case_nocall(agent_core, agent_exe):
     nocall_run("core of the agent C fixture",
                'gdb.execute("file %s", to_string=True)\ngdb.execute("core-file %s", to_string=True)'
                % (agent_exe, agent_core), "", "fork-deadlock")
-    # the check itself works: an inferior call is seen (a call of getpid() in the live process)
+    # the check itself works: an inferior call is seen (a call of getpid() in the live process).
+    # The call itself may fail: gdb 13 on kernels/CPUs with AMX state (seen with 6.18) cannot
+    # write the extended register state back ("Couldn't write extended state status: Bad
+    # address"); the inferior_call event has fired by then, and that is what is checked here.
     p = subprocess.Popen(["sleep", "120"])
     STARTED.append(p)
     T.wait_for("sleep started", lambda: T.proc_stat_state(p.pid) == "S", 10)
@@ -839,7 +842,8 @@ def case_nocall(agent_core, agent_exe):
     with open(script, "w") as f:
         f.write("import gdb\ncalls=[]\ngdb.events.inferior_call.connect(lambda ev: calls.append(1))\n"
                 "gdb.execute('attach %d', to_string=True)\n"
-                "gdb.parse_and_eval('((int (*)(void)) getpid)()')\n"
+                "try:\n    gdb.parse_and_eval('((int (*)(void)) getpid)()')\n"
+                "except gdb.error as e:\n    print('CALL FAILED: %%s' %% e)\n"
                 "print('SELFTEST=%%d' %% len(calls))\ngdb.execute('detach', to_string=True)\n" % p.pid)
     g = gdb_batch(["-x", script], timeout=60)
     check("self-test: the inferior_call handler sees a real call", "SELFTEST=2" in g.out or "SELFTEST=1" in g.out,

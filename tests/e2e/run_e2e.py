@@ -325,6 +325,56 @@ def test_relock_alone(mode, interp, want_verdict, want_re):
         fwtest.remove_tree(wd)
 
 
+ADVICE_TABLE = os.path.join(fwtest.ROOT, "gdb", "forkwatch", "advice.json")
+# a dotted name in an advice text that the user is told to call: its module (or object) prefix
+_API_PREFIXES = ("os", "threading", "lock", "logging", "multiprocessing", "concurrent")
+
+
+def test_advice_apis(interp):
+    """Every advice row that covers this interpreter's version names only APIs it has: each
+    row's "apis" exist in it (imported and looked up by the interpreter itself), and every
+    dotted call its text recommends is among the row's "apis"."""
+    with open(ADVICE_TABLE, encoding="utf-8") as f:
+        rows = json.load(f)["advice"]
+    probe = ("import importlib, json, sys\n"
+             "out = {}\n"
+             "for name in json.loads(sys.argv[1]):\n"
+             "    parts = name.split('.')\n"
+             "    try:\n"
+             "        obj = importlib.import_module(parts[0])\n"
+             "        for p in parts[1:]:\n"
+             "            obj = getattr(obj, p)\n"
+             "        out[name] = True\n"
+             "    except (ImportError, AttributeError):\n"
+             "        out[name] = False\n"
+             "print(json.dumps(out))\n")
+    minor = tuple(int(x) for x in interp.version_string.split(".")[:2])
+
+    def covers(row):
+        lo, hi = row.get("python") or [None, None]
+        lo = tuple(int(x) for x in lo.split(".")) if lo else None
+        hi = tuple(int(x) for x in hi.split(".")) if hi else None
+        return (lo is None or minor >= lo) and (hi is None or minor <= hi)
+    rows = [r for r in rows if covers(r)]
+    keys = set(r["key"] for r in rows)
+    check({"py-lock", "raw-fork", "gil", "self-deadlock"} <= keys,
+          "no advice for Python %s among %s" % (interp.version_string, sorted(keys)))
+    names = sorted(set(a for r in rows for a in r.get("apis") or []))
+    res = fwtest.run([interp.path, "-c", probe, json.dumps(names)], TOOL_BOUND)
+    check(res.returncode == 0, "probe failed: %s" % res.stderr[-300:])
+    have = json.loads(res.stdout)
+    missing = [n for n in names if not have.get(n)]
+    check(not missing, "advice for Python %s names APIs it lacks: %s" % (interp.version_string, missing))
+    for r in rows:
+        for tok in re.findall(r"\b([A-Za-z_]+)((?:\.[A-Za-z_]+)+)", r["text"]):
+            head, tail = tok[0], tok[1]
+            if head not in _API_PREFIXES:
+                continue
+            last = tail.rsplit(".", 1)[-1]
+            check(any(a.rsplit(".", 1)[-1] == last for a in r.get("apis") or []),
+                  "advice %r names %s%s but does not list it in its apis" % (r["key"], head, tail))
+
+
 def main():
     missing = fwtest.have_build(fwtest.FORKWATCH, fwtest.AGENT, fwtest.FIXTURE_BIN,
                                 os.path.join(fwtest.ROOT, "gdb", "forkwatch-gdb.py"))
@@ -363,6 +413,7 @@ def main():
         cases.append(("e2e/relock-alone/ended/%s" % interp.label, test_relock_alone,
                       ("ended", interp, "blocked-forever", r"a thread that has ended took it .* or this thread "
                                                            r"took it itself")))
+        cases.append(("e2e/advice-apis/%s" % interp.label, test_advice_apis, (interp,)))
     for interp in debian:
         cases.append(("e2e/core-parent-gone/shape_mp_fork_worker/%s" % interp.label, test_core_parent_gone,
                       (("shape_mp_fork_worker", interp, "fork-deadlock", r"evidence: .*popen_fork"))))
