@@ -207,7 +207,7 @@ static const char *advice_key(const struct json_object *ev)
     const struct json_object *lock = fwj_get(ev, "lock");
     const char *kind = fwj_get_string(lock, "kind");
     const char *pykind = fwj_get_string(lock, "python_kind");
-    const char *fork = fwj_get_path(ev, "python", "fork") ? fwj_get_string(fwj_get(ev, "python"), "fork") : NULL;
+    const char *fork = fwj_get_string(fwj_get(ev, "python"), "fork");
     if (!kind)
         return NULL;
     if (strcmp(kind, "gil") == 0)
