@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,11 @@
 static char json_buf[JSON_CAP];
 static char text_buf[TEXT_CAP];
 static struct fw_py_frame waiter_py[WAITER_PY_MAX];
+/* What the waiter's own thread found out just before the event is written
+ * (fw_event_report); empty/0/-1 when unknown, and then the event says nothing. */
+static char waiter_pyname[FW_PY_NAME_LEN];
+static const char *lock_pykind;   /* "threading.Lock" / "threading.RLock" or 0 */
+static int forked_raw = -1;       /* fw_python_forked_raw() */
 static int report_fd = -1;
 static int events_busy;   /* spin flag: events are rare, and usually one thread is left */
 
@@ -62,6 +68,19 @@ static const char *lock_kind_name(const struct fw_fork_held *fh)
     uint64_t owner;
     return fh->kind == FW_KIND_PYMUTEX ? fw_pymutex_kind(fh->lock_addr, &owner)
                                        : fw_kind_json_name(fh->kind);
+}
+
+/* The Python lock around the native one, when known: a PyMutex's object is read
+ * from memory; a semaphore's was found from the waiter's stack (fw_event_report). */
+static const char *lock_python_kind(const struct fw_fork_held *fh)
+{
+    if (fh->kind == FW_KIND_SEMAPHORE)
+        return lock_pykind;
+    if (fh->kind == FW_KIND_PYMUTEX) {
+        const char *k = lock_kind_name(fh);
+        return strncmp(k, "threading.", 10) == 0 ? k : 0;
+    }
+    return 0;
 }
 
 /* getenv without libc's locks or allocation: the environment array as the
@@ -215,30 +234,16 @@ static void json_py_frames(struct fw_buf *b, const struct fw_py_frame *f, uint32
     fw_buf_char(b, ']');
 }
 
-/* The holder's acquisition stack: the pooled stack, else just the call site. */
+/* Where the holder took the lock: its exact call site, recorded by that
+ * acquisition. The pooled stacks (fw_stacks.c) are kept per call site, the first
+ * stack seen there: for a call site shared by many callers (CPython's
+ * PyThread_acquire_lock_timed serves every Python lock) that is another
+ * thread's stack from another time, so the event never shows them. */
 static void json_holder_native(struct fw_buf *b, const struct fw_fork_held *fh)
 {
-    const struct fw_registry *r = &forkwatch_registry;
     fw_buf_char(b, '[');
-    const struct fw_stack *s = 0;
-    if (fh->stack_id && fh->stack_id <= FW_MAX_STACKS) {
-        s = &r->stacks[fh->stack_id - 1];
-        if (__atomic_load_n(&s->depth, __ATOMIC_ACQUIRE) == 0)
-            s = 0;
-    }
-    if (!s) {
-        if (fh->call_site)   /* 0: adopted in the child without any entry */
-            json_native_frame(b, fh->call_site, fh->call_site_function);
-    } else {
-        for (uint32_t i = 0; i < s->depth && i < FW_STACK_DEPTH; i++) {
-            if (fw_buf_room(b) < FRAME_ROOM)
-                break;
-            if (i)
-                fw_buf_char(b, ',');
-            json_native_frame(b, s->frames[i],
-                              s->frames[i] == fh->call_site ? fh->call_site_function : 0);
-        }
-    }
+    if (fh->call_site)   /* 0: adopted in the child without any entry */
+        json_native_frame(b, fh->call_site, fh->call_site_function);
     fw_buf_char(b, ']');
 }
 
@@ -350,7 +355,24 @@ void fw_event_format_json(struct fw_buf *b, int event, uint32_t idx, uint32_t ac
     fw_buf_char(b, ',');
     fw_json_key(b, "kind");
     fw_json_string(b, lock_kind_name(fh), 32);
+    const char *pykind = lock_python_kind(fh);
+    if (pykind) {
+        fw_buf_char(b, ',');
+        fw_json_key(b, "python_kind");
+        fw_json_string(b, pykind, 32);
+    }
     fw_buf_char(b, '}');
+
+    const char *pyver = fw_python_version();
+    if (pyver) {
+        fw_buf_str(b, ",\"python\":{");
+        fw_json_key(b, "version");
+        fw_json_string(b, pyver, 16);
+        /* "os.fork": the at-fork hooks ran; "raw": fork() from C skipped them. */
+        fw_buf_str(b, ",\"fork\":");
+        fw_json_string(b, forked_raw == 1 ? "raw" : forked_raw == 0 ? "os.fork" : 0, 16);
+        fw_buf_char(b, '}');
+    }
 
     fw_buf_str(b, ",\"holder\":{");
     json_i64_field(b, "tid", fh->holder_tid);
@@ -378,6 +400,11 @@ void fw_event_format_json(struct fw_buf *b, int event, uint32_t idx, uint32_t ac
     fw_buf_char(b, ',');
     fw_json_key(b, "name");
     fw_json_string(b, self ? self->name : 0, FW_NAME_LEN);
+    if (waiter_pyname[0]) {
+        fw_buf_char(b, ',');
+        fw_json_key(b, "python_name");
+        fw_json_string(b, waiter_pyname, FW_PY_NAME_LEN);
+    }
     fw_buf_str(b, ",\"native_stack\":[");
     json_native_frame(b, call_site, 0);
     fw_buf_str(b, "],\"python_stack\":");
@@ -433,11 +460,12 @@ static void format_text(struct fw_buf *b, int event, uint32_t idx, int mode, uin
     fw_buf_str(b, " (forked from ");
     fw_buf_i64(b, r->header.parent_pid);
     fw_buf_str(b, "): thread \"");
-    fw_text_escaped(b, self ? self->name : "?", FW_NAME_LEN);
+    fw_text_escaped(b, waiter_pyname[0] ? waiter_pyname : self ? self->name : "?", FW_PY_NAME_LEN);
     fw_buf_str(b, "\" (tid ");
     fw_buf_i64(b, self ? self->tid : 0);
     fw_buf_str(b, mode == FW_ACQ_BLOCKING ? ") blocks on " : mode == FW_ACQ_TRY ? ") tries " : ") waits with a timeout on ");
-    fw_buf_str(b, kind_text(fh->kind));
+    const char *pykind = lock_python_kind(fh);
+    fw_buf_str(b, pykind ? pykind : kind_text(fh->kind));
     fw_buf_char(b, ' ');
     fw_buf_hex(b, fh->lock_addr);
     if (fh->holder_slot >= FW_MAX_THREADS) {
@@ -462,7 +490,7 @@ static void format_text(struct fw_buf *b, int event, uint32_t idx, int mode, uin
     fw_buf_i64(b, fh->holder_tid);
     fw_buf_str(b, "), which does not exist in this child\n");
 
-    fw_buf_str(b, "forkwatch:   the holder, at the fork (Python) and where it took the lock (native):\n");
+    fw_buf_str(b, "forkwatch:   the holder, at the fork (Python) and the call that took the lock (native):\n");
     const struct fw_py_frame *hf;
     uint32_t hn;
     holder_py_frames(fh, &hf, &hn);
@@ -544,8 +572,16 @@ void fw_event_report(int event, uint32_t idx, uint32_t acquired_kind, int mode, 
         ;
     fw_tls_guard++;
     uint32_t wpy_count = 0;
-    if (fw_cfg.python && fw_child_is_single_threaded())
-        wpy_count = fw_python_current_stack(waiter_py, WAITER_PY_MAX);
+    waiter_pyname[0] = '\0';
+    forked_raw = -1;
+    lock_pykind = 0;
+    if (fw_cfg.python && fw_child_is_single_threaded()) {
+        wpy_count = fw_python_current_stack(waiter_py, WAITER_PY_MAX, waiter_pyname, sizeof waiter_pyname);
+        forked_raw = fw_python_forked_raw();
+    }
+    const struct fw_fork_held *fh = &forkwatch_registry.fork_held[idx];
+    if (fh->kind == FW_KIND_SEMAPHORE && fw_python_version())
+        lock_pykind = fw_pysem_kind(fh->lock_addr);
 
     struct fw_buf b;
     fw_buf_init(&b, json_buf, JSON_CAP - 1);

@@ -39,7 +39,7 @@ uint64_t fw_pymutex_awaited(const void *sem)
 }
 
 /* The type name of the object at obj, if readable: "" otherwise. */
-static void type_name(uint64_t obj, char *out, size_t n)
+void fw_py_type_name(uint64_t obj, char *out, size_t n)
 {
     uint64_t type, name;
     out[0] = '\0';
@@ -63,7 +63,7 @@ const char *fw_pymutex_kind(uint64_t addr, uint64_t *owner)
     *owner = 0;
     if (addr < MUTEX_IN_OBJECT)
         return "pymutex";
-    type_name(addr - MUTEX_IN_OBJECT, name, sizeof name);
+    fw_py_type_name(addr - MUTEX_IN_OBJECT, name, sizeof name);
     if (strcmp(name, "_thread.lock") == 0)
         return "threading.Lock";
     if (strcmp(name, "_thread.RLock") == 0) {
@@ -73,4 +73,39 @@ const char *fw_pymutex_kind(uint64_t addr, uint64_t *owner)
         return "threading.RLock";
     }
     return "pymutex";
+}
+
+/* 3.8-3.13.0: lockobject and rlockobject (Modules/_threadmodule.c) are
+ * {PyObject_HEAD; PyThread_type_lock lock_lock; ...}, lock_lock a malloc'd sem_t.
+ * lock_PyThread_acquire_lock / rlock_acquire keep `self` live across the call
+ * to acquire_timed (they use it afterwards), so it sits in a callee-saved
+ * register that a callee spills, or in their own frame: scan the words of the
+ * calling thread's stack above this frame for an object of type _thread.lock or
+ * _thread.RLock whose lock_lock is sem. A match is the lock itself (its type
+ * and its semaphore both agree); no match says nothing. */
+#define SEM_SCAN_WINDOW (64u * 1024u)
+#define SEM_SCAN_CHUNK 512u
+
+const char *fw_pysem_kind(uint64_t sem)
+{
+    volatile char here = 0;
+    uint64_t sp = ((uint64_t)(uintptr_t)&here + 7u) & ~(uint64_t)7u;
+    uint64_t words[SEM_SCAN_CHUNK / 8u];
+    for (uint64_t at = sp; at < sp + SEM_SCAN_WINDOW; at += SEM_SCAN_CHUNK) {
+        if (!fw_safe_read(at, words, sizeof words))
+            return 0;   /* the end of the stack */
+        for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+            uint64_t obj = words[i], inner;
+            if (obj < 4096 || (obj & 7u) || !fw_safe_read(obj + MUTEX_IN_OBJECT, &inner, sizeof inner) ||
+                inner != sem)
+                continue;
+            char name[32];
+            fw_py_type_name(obj, name, sizeof name);
+            if (strcmp(name, "_thread.lock") == 0)
+                return "threading.Lock";
+            if (strcmp(name, "_thread.RLock") == 0)
+                return "threading.RLock";
+        }
+    }
+    return 0;
 }

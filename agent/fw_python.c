@@ -60,6 +60,7 @@ static struct {
     uint64_t runtime_lo, runtime_hi;   /* _PyRuntime: holds the GIL and its mutex */
     int (*GCDisable)(void);            /* 3.10+, optional */
     int (*GCEnable)(void);
+    char version[16];                  /* "3.11.7": read in the parent, kept for the child */
 } py;
 
 /* offsetof(PyThreadState, thread_id), from `ptype/o struct _ts` of each
@@ -116,6 +117,13 @@ void fw_python_resolve(void)
     if (!LOOKUP(IsInitialized, "Py_IsInitialized") || !LOOKUP(GetVersion, "Py_GetVersion"))
         return;
     py.minor = parse_minor(py.GetVersion());
+    {   /* the version number only: Py_GetVersion() continues " (main, date) [compiler]" */
+        const char *v = py.GetVersion();
+        size_t i = 0;
+        for (; v && v[i] && v[i] != ' ' && i + 1 < sizeof py.version; i++)
+            py.version[i] = v[i];
+        py.version[i] = '\0';
+    }
     py.pymutex_locks = py.minor > 13 || (py.minor == 13 && parse_micro(py.GetVersion()) >= 1);
     py.thread_id_off = thread_id_offset(py.minor);
     if (!py.thread_id_off)
@@ -390,8 +398,10 @@ int32_t fw_python_thread_index(uint64_t pthread_id)
     return -1;
 }
 
-uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max)
+uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max, char *name, size_t name_cap)
 {
+    if (name_cap)
+        name[0] = '\0';
     /* No dlsym in the child: only what the parent resolved at the fork. */
     if (py.resolved != 1 || !py.IsInitialized())
         return 0;
@@ -411,8 +421,38 @@ uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max)
     obj_t et, ev, tb;
     py.ErrFetch(&et, &ev, &tb);
     uint32_t n = read_frames(ts, out, max);
+    if (name_cap)
+        thread_name(tstate_ident(ts), name, name_cap);
     py.ErrRestore(et, ev, tb);
     if (!attached)
         py.SaveThread();
     return n;
+}
+
+const char *fw_python_version(void)
+{
+    return py.resolved == 1 && py.version[0] ? py.version : 0;
+}
+
+/* os.fork() runs PyOS_AfterFork_Child in the child before any Python code, and
+ * it deletes every other thread state (_PyThreadState_DeleteExcept up to 3.12,
+ * _PyThreadState_RemoveExcept + _PyThreadState_DeleteList in 3.13+), after the
+ * interpreter's at-fork hooks' preparation (PyOS_BeforeFork) in the parent. A
+ * fork from C (ctypes, an extension) runs neither: the lost threads' states are
+ * still listed. Only plain field reads (PyInterpreterState_Head/ThreadHead,
+ * PyThreadState_Next); the caller checked that the child has one thread, so no
+ * one changes the lists. */
+int fw_python_forked_raw(void)
+{
+    if (py.resolved != 1 || !py.IsInitialized())
+        return -1;
+    obj_t self = py.ThisThreadState();
+    if (!self || tstate_ident(self) != (uint64_t)pthread_self())
+        return -1;
+    uint32_t others = 0, seen = 0;
+    for (obj_t in = py.InterpHead(); in && seen < 4096; in = py.InterpNext(in))
+        for (obj_t ts = py.ThreadHead(in); ts && seen < 4096; ts = py.ThreadNext(ts), seen++)
+            if (ts != self)
+                others++;
+    return others > 0;
 }

@@ -5,6 +5,7 @@
 
 #include "forkwatch_abi.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Finds the C API with dlsym (once). Parent side only. */
@@ -29,9 +30,19 @@ int fw_python_initialized(void);
 /* Index in py_threads[] of the thread with this pthread_self(), or -1. */
 int32_t fw_python_thread_index(uint64_t pthread_id);
 
-/* Child: the calling thread's Python frames (innermost first) into out[0..max).
- * Only call when the child has a single thread. Returns the count (0 if none). */
-uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max);
+/* Child: the calling thread's Python frames (innermost first) into out[0..max),
+ * and its threading name (threading._active[ident]._name, "" if none) into
+ * name[0..name_cap). Only call when the child has a single thread. Returns the
+ * frame count (0 if none). */
+uint32_t fw_python_current_stack(struct fw_py_frame *out, uint32_t max, char *name, size_t name_cap);
+
+/* The loaded CPython's version number ("3.11.7"), read in the parent; 0 if none. */
+const char *fw_python_version(void);
+
+/* Child with one thread: 1 when this process was forked without os.fork()
+ * (other threads' Python thread states are still listed: no at-fork hooks ran),
+ * 0 when it went through os.fork(), -1 when unknown. */
+int fw_python_forked_raw(void);
 
 /* 3.13.1+: Python locks are PyMutexes, taken without a call the agent sees. */
 int fw_python_pymutex_locks(void);

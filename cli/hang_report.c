@@ -63,7 +63,8 @@ static void write_stack(FILE *out, const char *title, const struct json_object *
     long long tid = 0;
     char name[64];
     fwj_get_int(who, "tid", &tid);
-    fw_escape_cstr(fwj_get_string(who, "name"), name, sizeof name);
+    const char *pyname = fwj_get_string(who, "python_name");
+    fw_escape_cstr(pyname && *pyname ? pyname : fwj_get_string(who, "name"), name, sizeof name);
     fprintf(out, "%s: thread %lld \"%s\"\n", title, tid, name);
     const struct json_object *py = fwj_get(who, "python_stack");
     for (size_t i = 0; i < fwj_len(py) && i < STACK_LINES; i++) {
@@ -134,11 +135,14 @@ static void write_report(FILE *out, const struct json_object *ev)
     fw_print_event_summary(out, ev);
     fputc('\n', out);
     write_stack(out, "waiter (in the fork child)", fwj_get(ev, "waiter"));
-    write_stack(out, "holder (lost in the fork; Python stack at the fork, native where it took the lock)",
+    write_stack(out, "holder (lost in the fork; Python stack at the fork, native: the call that took the lock)",
                 fwj_get(ev, "holder"));
     const struct json_object *lost = fwj_get(ev, "lost_threads");
     for (size_t i = 0; i < fwj_len(lost); i++)
         write_stack(out, "lost in the fork", fwj_at(lost, i));
+    char advice_raw[1024], advice[1100];
+    if (fw_event_advice(ev, advice_raw, sizeof advice_raw))
+        fprintf(out, "advice: %s\n", fw_escape_cstr(advice_raw, advice, sizeof advice));
 }
 
 /* A file of CPython's standard library (".../lib/python3.N/x.py") and not of an installed package. */

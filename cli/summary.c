@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "advice_table.h"
 #include "hang_report.h"
 #include "text_escape.h"
 
@@ -88,9 +89,43 @@ static void format_native_frame(const struct json_object *f, char *out, size_t n
         put(out, n, "%s", where);
 }
 
+/* A file of CPython's standard library (".../lib/python3.N/x.py", "<frozen ...>"),
+ * not of an installed package (site-packages, dist-packages). */
+static bool is_stdlib_file(const char *file)
+{
+    if (!file)
+        return true;
+    return strncmp(file, "<frozen", 7) == 0 || (strstr(file, "/lib/python3.") && !strstr(file, "-packages/"));
+}
+
+/* The innermost frame of stack, from index `from` outwards, in the user's own
+ * code (not the standard library); NULL when there is none. */
+static const struct json_object *user_frame_from(const struct json_object *stack, size_t from)
+{
+    for (size_t i = from; i < fwj_len(stack); i++) {
+        const struct json_object *f = fwj_at(stack, i);
+        if (fwj_is_object(f) && !is_stdlib_file(fwj_get_string(f, "file")))
+            return f;
+    }
+    return NULL;
+}
+
+/* A thread's name as Python knows it (threading's name) when the agent read it. */
+static const char *thread_name(const struct json_object *who)
+{
+    const char *py = fwj_get_string(who, "python_name");
+    return py && *py ? py : fwj_get_string(who, "name");
+}
+
+/* Where a thread is: the innermost line of the user's own code when its Python
+ * stack has one (the line a Python user wrote, not logging's), else its
+ * innermost Python frame, else its innermost native frame outside the plumbing. */
 static void describe_place(const struct json_object *who, bool python_with_function, char *out, size_t n)
 {
-    const struct json_object *py = first_frame(fwj_get(who, "python_stack"), false);
+    const struct json_object *pys = fwj_get(who, "python_stack");
+    const struct json_object *py = user_frame_from(pys, 0);
+    if (!py)
+        py = first_frame(pys, false);
     if (py) {
         format_python_frame(py, python_with_function, out, n);
         return;
@@ -105,14 +140,6 @@ static void describe_place(const struct json_object *who, bool python_with_funct
         put(out, n, "an unknown place");
 }
 
-/* A file of CPython's standard library (".../lib/python3.N/x.py"), not of an
- * installed package (site-packages, dist-packages). */
-static bool is_stdlib_file(const char *file)
-{
-    if (!file)
-        return true;
-    return strstr(file, "/lib/python3.") && !strstr(file, "-packages/");
-}
 
 /* Two Python frames are "the same place in the code" when file and function match. */
 static bool same_python_function(const struct json_object *a, const struct json_object *b)
@@ -127,8 +154,10 @@ static bool same_python_function(const struct json_object *a, const struct json_
  * when it took the lock: its innermost frame is wherever the holder happened to
  * be (often a wait). The frame that holds the lock is usually in the function
  * where the child now waits for the same lock (both ran the same `with lock:`),
- * so look for the innermost holder frame in a function the waiter is in.
- * For a native holder the recorded stack *is* the acquisition stack.
+ * so look for the innermost holder frame in a function the waiter is in, and
+ * name the user's own line that called it. Without such a frame, name the
+ * user's innermost line at the fork, as that. For a native holder the event has
+ * the call that took the lock (its exact call site).
  */
 static void describe_holder(const struct json_object *holder, const struct json_object *waiter, char *out, size_t n)
 {
@@ -140,34 +169,67 @@ static void describe_holder(const struct json_object *holder, const struct json_
         put(out, n, "acquired at %s", place);
         return;
     }
-    if (fwj_is_array(wpy)) {
+    for (size_t h = 0; h < fwj_len(hpy); h++) {
         for (size_t w = 0; w < fwj_len(wpy); w++) {
-            for (size_t h = 0; h < fwj_len(hpy); h++) {
-                if (!fwj_is_object(fwj_at(wpy, w)) || !fwj_is_object(fwj_at(hpy, h)))
-                    continue;
-                if (same_python_function(fwj_at(wpy, w), fwj_at(hpy, h))) {
-                    char place[800];
-                    format_python_frame(fwj_at(hpy, h), true, place, sizeof place);
-                    put(out, n, "holding it in %s", place);
-                    return;
-                }
+            if (!fwj_is_object(fwj_at(wpy, w)) || !fwj_is_object(fwj_at(hpy, h)))
+                continue;
+            if (!same_python_function(fwj_at(wpy, w), fwj_at(hpy, h)))
+                continue;
+            char place[800], user[800];
+            const struct json_object *uf = user_frame_from(hpy, h);
+            format_python_frame(fwj_at(hpy, h), true, place, sizeof place);
+            if (uf && uf != fwj_at(hpy, h)) {
+                format_python_frame(uf, true, user, sizeof user);
+                put(out, n, "holding it in %s, called from %s", place, user);
+            } else {
+                put(out, n, "holding it in %s", place);
             }
+            return;
         }
     }
     /* No shared function: name the innermost frame of the user's own code
      * (a stdlib frame such as threading.py's wait says little). */
-    const struct json_object *chosen = fwj_at(hpy, 0);
-    for (size_t h = 0; h < fwj_len(hpy); h++) {
-        const struct json_object *f = fwj_at(hpy, h);
-        if (fwj_is_object(f) && !is_stdlib_file(fwj_get_string(f, "file"))) {
-            chosen = f;
-            break;
-        }
-    }
+    const struct json_object *chosen = user_frame_from(hpy, 0);
+    if (!chosen)
+        chosen = fwj_at(hpy, 0);
     char place[800] = "an unknown place";
     if (fwj_is_object(chosen))
         format_python_frame(chosen, true, place, sizeof place);
     put(out, n, "which was in %s at the fork", place);
+}
+
+/* The advice row for this event (advice_table.h), by what the event shows:
+ * the GIL; a Python Lock/RLock lost in a fork from C (no at-fork hooks ran:
+ * "raw-fork") or in os.fork() ("py-lock", by version); a C library's lock ("c").
+ * Nothing for what the event cannot tell (a semaphore of unknown owner). */
+static const char *advice_key(const struct json_object *ev)
+{
+    const struct json_object *lock = fwj_get(ev, "lock");
+    const char *kind = fwj_get_string(lock, "kind");
+    const char *pykind = fwj_get_string(lock, "python_kind");
+    const char *fork = fwj_get_string(fwj_get(ev, "python"), "fork");
+    if (!kind)
+        return NULL;
+    if (strcmp(kind, "gil") == 0)
+        return "gil";
+    if ((pykind && strncmp(pykind, "threading.", 10) == 0) || strncmp(kind, "threading.", 10) == 0) {
+        if (fork && strcmp(fork, "raw") == 0)
+            return "raw-fork";
+        if (fork && strcmp(fork, "os.fork") == 0)
+            return "py-lock";
+        return NULL;
+    }
+    if (strcmp(kind, "pthread_mutex") == 0 || strcmp(kind, "pthread_rwlock") == 0 || strcmp(kind, "c11_mtx") == 0)
+        return "c";
+    return NULL;
+}
+
+bool fw_event_advice(const struct json_object *ev, char *out, size_t n)
+{
+    const char *key = advice_key(ev);
+    if (n)
+        out[0] = '\0';
+    return key && fw_advice_text(key, fwj_get_string(fwj_get(ev, "python"), "version"), out, n);
 }
 
 void fw_print_event_summary(FILE *out, const struct json_object *ev)
@@ -183,15 +245,19 @@ void fw_print_event_summary(FILE *out, const struct json_object *ev)
     fwj_get_int(waiter, "tid", &wtid);
     fwj_get_int(holder, "tid", &htid);
     char wname[64], hname[64], kind[64], addr[64], acquire[32];
-    fw_escape_cstr(fwj_get_string(waiter, "name"), wname, sizeof wname);
-    fw_escape_cstr(fwj_get_string(holder, "name"), hname, sizeof hname);
-    fw_escape_cstr(fwj_get_string(lock, "kind"), kind, sizeof kind);
+    fw_escape_cstr(thread_name(waiter), wname, sizeof wname);
+    fw_escape_cstr(thread_name(holder), hname, sizeof hname);
+    const char *pykind = fwj_get_string(lock, "python_kind");
+    fw_escape_cstr(pykind && *pykind ? pykind : fwj_get_string(lock, "kind"), kind, sizeof kind);
     fw_escape_cstr(fwj_get_string(lock, "address"), addr, sizeof addr);
     fw_escape_cstr(fwj_get_string(ev, "acquire"), acquire, sizeof acquire);
     char wplace[800], hplace[800], ctx[900];
     describe_place(waiter, false, wplace, sizeof wplace);
     fw_event_context(ev, ctx, sizeof ctx); /* which test (PYTEST_CURRENT_TEST) or --label */
     describe_holder(holder, waiter, hplace, sizeof hplace);
+    char advice_raw[1024], advice[1100], tail[1200] = "";
+    if (fw_event_advice(ev, advice_raw, sizeof advice_raw))
+        put(tail, sizeof tail, "; advice: %s", fw_escape_cstr(advice_raw, advice, sizeof advice));
 
     if (deadlock && strcmp(kind, "gil") == 0) {
         /* The GIL has no acquiring call site; a holder stack (when the agent had
@@ -202,8 +268,8 @@ void fw_print_event_summary(FILE *out, const struct json_object *ev)
             put(where, sizeof where, ", %s", hplace);   /* "which was in ... at the fork" */
         fprintf(out, "forkwatch: fork deadlock%s: pid %lld thread %lld \"%s\" at %s waits for the GIL (%s), held by "
                      "\"%s\" (tid %lld, gone since the fork: fork() was called from C with the GIL released "
-                     "while that thread had it)%s\n",
-                ctx, pid, wtid, wname, wplace, addr, hname, htid, where);
+                     "while that thread had it)%s%s\n",
+                ctx, pid, wtid, wname, wplace, addr, hname, htid, where, tail);
         return;
     }
     const struct json_object *lost = fwj_get(ev, "lost_threads");
@@ -221,13 +287,13 @@ void fw_print_event_summary(FILE *out, const struct json_object *ev)
             describe_place(fwj_at(lost, i), true, lplace, sizeof lplace);
             fprintf(out, "%s \"%s\" (tid %lld, %s)", i ? ";" : "", lname, ltid, lplace);
         }
-        fputc('\n', out);
+        fprintf(out, "%s\n", tail);
     } else if (deadlock)
         fprintf(out, "forkwatch: fork deadlock%s: pid %lld thread %lld \"%s\" at %s waits on %s %s held by \"%s\" "
-                     "(tid %lld, gone since the fork), %s\n",
-                ctx, pid, wtid, wname, wplace, kind, addr, hname, htid, hplace);
+                     "(tid %lld, gone since the fork), %s%s\n",
+                ctx, pid, wtid, wname, wplace, kind, addr, hname, htid, hplace, tail);
     else
         fprintf(out, "forkwatch: fork hazard%s: pid %lld thread %lld \"%s\" at %s tried (%s) %s %s held by \"%s\" "
-                     "(tid %lld, gone since the fork), %s\n",
-                ctx, pid, wtid, wname, wplace, acquire, kind, addr, hname, htid, hplace);
+                     "(tid %lld, gone since the fork), %s%s\n",
+                ctx, pid, wtid, wname, wplace, acquire, kind, addr, hname, htid, hplace, tail);
 }

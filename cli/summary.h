@@ -12,4 +12,9 @@
  * event are escaped. */
 void fw_print_event_summary(FILE *out, const struct json_object *event);
 
+/* The advice for this event from the shared advice table (advice_table.h), chosen
+ * by its lock, the fork (from C or os.fork()) and the CPython version; false and
+ * out empty when the event does not tell enough (then nothing is advised). */
+bool fw_event_advice(const struct json_object *event, char *out, size_t n);
+
 #endif

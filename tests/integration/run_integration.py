@@ -8,9 +8,12 @@
 - `--on-deadlock warn`: the event is written, the child really hangs, the harness kills it.
 Python fixtures run on every interpreter found (printed first).
 """
+import importlib.util
 import os
+import re
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import fwtest  # noqa: E402
@@ -125,6 +128,95 @@ def test_hang_abort(fx, interp):
         fwtest.remove_tree(wd)
 
 
+def load_advice():
+    """gdb/forkwatch/advice.py, the GDB side's reader of the one advice table, loaded
+    by path (it needs no gdb): the run summary must give the text it gives."""
+    path = os.path.join(fwtest.ROOT, "gdb", "forkwatch", "advice.py")
+    spec = importlib.util.spec_from_file_location("fw_advice_for_tests", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# How each Python hang was forked, so which advice row is its own: the Wub
+# Machine forks from C (ctypes), skipping Python's at-fork hooks; lock_held_at_fork
+# goes through os.fork() and loses a plain user Lock.
+SPEAKS_LIKE_ATTACH = {"wub_machine": ("raw", "raw-fork"), "lock_held_at_fork": ("os.fork", "py-lock")}
+
+
+def test_speaks_like_attach(fx, interp):
+    """Under `run`, a Python hang is told as `attach` tells it: the summary line names the
+    lock's Python kind, the waiter's Python thread name and its user line, the holder's user
+    line at the fork, and the advice (from advice.json, for this interpreter); the JUnit
+    file/line and the GitHub annotation point at the user's waiting line; the event carries
+    the same facts, and no holder stack from another thread's time (a per-call-site cache)."""
+    wd = fwtest.workdir("int-speak-" + fx.name)
+    try:
+        junit = os.path.join(wd, "junit.xml")
+        report = os.path.join(wd, "report.jsonl")
+        st = fwtest.start([fwtest.FORKWATCH, "run", "--report", report, "--junit", junit, "--"] +
+                          fx.command(interp), wd, fixture_timeout=FIXTURE_TIMEOUT,
+                          env_extra={"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": fwtest.ROOT})
+        try:
+            rc = st.wait(RUN_BOUND)
+            out, err = st.output()
+        finally:
+            st.cleanup()
+        check(rc == fwtest.DEADLOCK_STATUS, "exit %d, want 86 (stderr: %s)" % (rc, err.strip()[-400:]))
+        events = fwtest.read_events(st.events_path)
+        base = os.path.basename(fx.source)
+        wait_line = marker_line(fx.source, fx.waiter_py_marker)
+        hold_line = marker_line(fx.source, fx.holder_py_marker)
+        (want_kind,) = fx.lock_kinds
+        fork, key = SPEAKS_LIKE_ATTACH[fx.name]
+        advice = load_advice().text(key, interp.version_string)
+
+        found = deadlock_events(fwtest.read_report(report), int(events["child_pid"][0]))
+        check(len(found) == 1, "want one fork-deadlock event, got %d" % len(found))
+        ev = found[0]
+        lock = ev.get("lock") or {}
+        check(lock.get("python_kind") == want_kind, "event lock.python_kind %r != %r (lock %r)"
+              % (lock.get("python_kind"), want_kind, lock))
+        check((ev.get("waiter") or {}).get("python_name") == "MainThread",
+              "event waiter.python_name %r" % (ev.get("waiter") or {}).get("python_name"))
+        py = ev.get("python") or {}
+        check(py.get("version") == interp.version_string and py.get("fork") == fork,
+              "event python %r, want version %s fork %s" % (py, interp.version_string, fork))
+        native = (ev.get("holder") or {}).get("native_stack") or []
+        check(len(native) <= 1, "the holder's native stack is more than the call that took the lock "
+              "(a stack cached per call site, from another thread or time): %s" % fmt_frames(native))
+
+        summary = [l for l in err.splitlines() if l.startswith("forkwatch: fork deadlock: ")]
+        check(len(summary) == 1, "want one run summary line, got %r" % summary)
+        line = summary[0]
+        check(" %s " % want_kind in line, "summary lacks the lock's Python kind %s: %s" % (want_kind, line))
+        check(re.search(r'thread \d+ "MainThread" at \S*/%s:%d waits on ' % (re.escape(base), wait_line), line),
+              "summary lacks the waiter's name and user line %s:%d: %s" % (base, wait_line, line))
+        held = line.split(" waits on ", 1)[-1]
+        check(re.search(r"\S*/%s:%d\b" % (re.escape(base), hold_line), held),
+              "summary lacks the holder's line %s:%d: %s" % (base, hold_line, line))
+        check(line.endswith("; advice: " + advice), "summary lacks the %s advice for %s: %s"
+              % (key, interp.version_string, line))
+
+        case = ET.parse(junit).getroot().find("./testsuite/testcase")
+        check(case is not None, "no JUnit testcase")
+        check(os.path.basename(case.get("file") or "") == base and case.get("line") == str(wait_line),
+              "JUnit file/line %s:%s, want %s:%d" % (case.get("file"), case.get("line"), base, wait_line))
+        failure = case.find("failure")
+        check(failure.get("message") == line[len("forkwatch: "):], "JUnit message is not the summary: %r"
+              % failure.get("message"))
+        check("advice: " + advice in (failure.text or ""), "JUnit body lacks the advice")
+
+        rel = os.path.relpath(os.path.realpath(fx.source), fwtest.ROOT)
+        notes = [l for l in out.splitlines() if l.startswith("::error ")]
+        check(len(notes) == 1 and notes[0].startswith("::error file=%s,line=%d," % (rel, wait_line)),
+              "annotation does not point at %s:%d: %r" % (rel, wait_line, notes))
+        check(" %s " % want_kind in notes[0] and "%s:%d" % (base, hold_line) in notes[0],
+              "annotation lacks the lock kind or the holder's line: %s" % notes[0])
+    finally:
+        fwtest.remove_tree(wd)
+
+
 def test_safe(fx, interp):
     wd = fwtest.workdir("int-" + fx.name)
     try:
@@ -205,6 +297,9 @@ def main():
     for interp in interps:
         cases.append(("run-warn/lock_held_at_fork/" + interp.label, test_warn_hangs,
                       (fwtest.fixture("lock_held_at_fork"), interp)))
+        for name in sorted(SPEAKS_LIKE_ATTACH):
+            cases.append(("run-speaks-like-attach/%s/%s" % (name, interp.label), test_speaks_like_attach,
+                          (fwtest.fixture(name, "python"), interp)))
     runner.run(cases, jobs=2)
     return runner.finish()
 
