@@ -1102,8 +1102,9 @@ def _finding(c, kind, t, lock, h):
             summary = "%s blocks on %s that no thread here holds or can release: it was held across " \
                       "fork() by a thread of the parent" % (who, lw)
             if h.get("_self_possible"):
-                summary = "%s blocks on %s that no thread here can release: a thread lost in the fork held it " \
-                          "(or this thread took it before the fork: a %s records no owner)" % (
+                summary = "%s blocks on %s that no thread here can release: it was held across fork() by a " \
+                          "thread lost in the fork (or this thread took it before the fork: a %s records no " \
+                          "owner)" % (
                               who, lw, lock.get("kind") or "lock")
         if h.get("_inferred"):
             summary += " (the holder is inferred: %s; a PyMutex records no owner)" % h["_inferred"]
