@@ -253,6 +253,9 @@ if [ -n "$CORE" ]; then
     check "core: --exe that does not exist, exit 3" eval 'test $rc = 3 && contains err "/no/such/exe"'
     PATH=$WORK/nogdb "$FW" core "$CORE" > out 2> err; rc=$?
     check "core: no gdb installed, exit 3, says apt-get install gdb" eval 'test $rc = 3 && contains err "apt-get install gdb"'
+    "$FW" core "$CORE" --exe /bin/ls > out 2> err; rc=$?
+    check "core of sleep with --exe /bin/ls: exit 3, one line naming both, nothing on stdout" \
+        eval 'test $rc = 3 && test "$(lines_of err)" = 1 && test ! -s out && contains err "executable /bin/ls did not dump core $CORE"'
 else
     bad "core: gcore of a sleep process" "gcore failed"
 fi
@@ -278,6 +281,51 @@ if [ -n "$CORE" ]; then
     check "core: GDB's status 1 (a finding) becomes ours" test "$rc" = 1
     check "core: executable found from NT_FILE, batch command as designed" \
         eval 'grep -qx "forkwatch batch core $CORE --exe /[^ ]*/sleep --json" gdb.args'
+fi
+
+# A mismatched executable is an error, not a verdict (issue 19): GDB only warns "core file
+# may not match" and reads the core with the wrong symbols (a false NO-DEADLOCK, exit 0).
+python3 -c 'import sys, time; print("up", flush=True); time.sleep(30)' > py.up &
+PYP=$!; STARTED_PIDS="$STARTED_PIDS $PYP"
+wait_for_file py.up 10
+PYEXE=$(readlink -f "/proc/$PYP/exe")
+timeout 60 gcore -o py.core "$PYP" > /dev/null 2>&1
+kill "$PYP"; wait "$PYP" 2>/dev/null
+PYCORE=py.core.$PYP
+if [ -s "$PYCORE" ] && [ -n "$PYEXE" ]; then
+    for wrong in /bin/sleep "$WORK/prog"; do
+        "$FW" core "$PYCORE" --exe "$wrong" > out 2> err; rc=$?
+        check "core of python3 with --exe $(basename "$wrong"): exit 3, one line, empty stdout" \
+            eval 'test $rc = 3 && test "$(lines_of err)" = 1 && test ! -s out && contains err "executable $wrong did not dump core $PYCORE: its executable $PYEXE has build-id "'
+        PATH=$WORK/fakebin:$PATH FAKE_GDB_MODE=0 "$FW" core "$PYCORE" --exe "$wrong" > out 2> err; rc=$?
+        check "core of python3 with --exe $(basename "$wrong"): GDB not even started" eval 'test $rc = 3 && ! contains out verdict'
+    done
+    # the right executable under a name the core does not record (its recorded path gone)
+    cp "$PYEXE" "$WORK/python-copy"
+    PATH=$WORK/fakebin:$PATH FAKE_GDB_MODE=1 "$FW" core "$PYCORE" --exe "$WORK/python-copy" --json > out 2> err; rc=$?
+    check "core of python3 with the right --exe elsewhere: GDB runs, its status kept" \
+        eval 'test $rc = 1 && grep -qx "forkwatch batch core $PYCORE --exe $WORK/python-copy --json" gdb.args'
+else
+    bad "core: gcore of a python3 process" "gcore failed"
+fi
+# No --exe: the file at the recorded path was rebuilt since the core was made.
+printf '#include <unistd.h>\nint main(void) { pause(); return 0; }\n' > sleeper.c
+cc -o sleeper sleeper.c || exit 1
+./sleeper > /dev/null 2>&1 & SLP=$!; STARTED_PIDS="$STARTED_PIDS $SLP"
+deadline=$(( $(date +%s) + 10 ))
+until [ "$(readlink "/proc/$SLP/exe" 2>/dev/null)" = "$WORK/sleeper" ] || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.02; done
+timeout 60 gcore -o sleeper.core "$SLP" > /dev/null 2>&1
+kill "$SLP"; wait "$SLP" 2>/dev/null
+if [ -s "sleeper.core.$SLP" ]; then
+    PATH=$WORK/fakebin:$PATH FAKE_GDB_MODE=0 "$FW" core "sleeper.core.$SLP" > out 2> err; rc=$?
+    check "core whose recorded executable is unchanged: accepted" test "$rc" = 0
+    printf '#include <stdio.h>\n#include <unistd.h>\nint main(void) { puts("rebuilt"); pause(); return 0; }\n' > sleeper.c
+    cc -o sleeper sleeper.c
+    "$FW" core "sleeper.core.$SLP" > out 2> err; rc=$?
+    check "core whose recorded executable was rebuilt: exit 3, one line, asks for --exe" \
+        eval 'test $rc = 3 && test "$(lines_of err)" = 1 && contains err "$WORK/sleeper is no longer the program that dumped core" && contains err "pass --exe"'
+else
+    bad "core: gcore of a sleeper process" "gcore failed"
 fi
 sleep 30 & SP=$!; STARTED_PIDS="$STARTED_PIDS $SP"
 PATH=$WORK/fakebin:$PATH FAKE_GDB_MODE=0 "$FW" attach "$SP" --json --tree > out 2> err; rc=$?
