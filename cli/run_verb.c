@@ -74,6 +74,22 @@ static bool option_value(int argc, char **argv, int *i, const char *name, const 
     return true;
 }
 
+/* A file option's value: a word that looks like an option ("--", "--quiet",
+ * "-") is a forgotten value, not a file name (`--junit -- CMD` once wrote a
+ * JUnit file named "--"). A file really named so is given as ./-NAME. */
+static bool file_name_value(const char *option, const char *v)
+{
+    char esc[128];
+    if (!v || !*v)
+        fw_usage_error("run", "%s needs a file name", option);
+    else if (v[0] == '-')
+        fw_usage_error("run", "%s needs a file name, not the option-like '%s' (write ./%s for a file of that name)",
+                       option, fw_escape_cstr(v, esc, sizeof esc), esc);
+    else
+        return true;
+    return false;
+}
+
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
     o->on_deadlock = "abort";
@@ -107,13 +123,12 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
                 return fw_usage_error("run", "--label needs one line of text (at most 512 bytes)");
             o->label = v;
         } else if (option_value(argc, argv, &i, "--junit", &v)) {
-            if (!v || !*v)
-                return fw_usage_error("run", "--junit needs a file name");
+            if (!file_name_value("--junit", v))
+                return FW_EXIT_USAGE;
             o->junit = v;
-        }
-        else if (option_value(argc, argv, &i, "--report", &v)) {
-            if (!v || !*v)
-                return fw_usage_error("run", "--report needs a file name");
+        } else if (option_value(argc, argv, &i, "--report", &v)) {
+            if (!file_name_value("--report", v))
+                return FW_EXIT_USAGE;
             o->report = v;
         } else if (option_value(argc, argv, &i, "--on-deadlock", &v)) {
             if (!v || (strcmp(v, "abort") && strcmp(v, "warn") && strcmp(v, "off")))

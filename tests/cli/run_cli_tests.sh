@@ -75,6 +75,17 @@ check "run without a command: exit 2" test "$rc" = 2
 check "run --on-deadlock maybe: exit 2" eval 'test $rc = 2 && contains err "abort, warn or off"'
 "$FW" run --frob -- true > out 2> err; rc=$?
 check "run with an unknown option: exit 2" test "$rc" = 2
+# A file option's value that looks like an option is a forgotten value: `--junit -- CMD` once
+# wrote a JUnit file named "--" (one was committed at the repository's root).
+mkdir -p "$WORK/optdir"
+for args in "--junit --" "--junit=--" "--junit --quiet" "--junit -" "--report --" "--report=-x" "--report --junit j.xml"; do
+    ( cd "$WORK/optdir" && exec "$FW" run $args -- sh -c ': > ran' ) > out 2> err; rc=$?
+    check "run $args: exit 2, one forkwatch: line naming the option, nothing run or written" \
+        eval 'test $rc = 2 && test "$(grep -c "^forkwatch: " err)" = 1 && contains err "${args%%[ =]*} needs a file name" && test -z "$(ls -A "$WORK/optdir")"'
+done
+( cd "$WORK/optdir" && exec "$FW" run --junit ./-- -- sh -c ': > ran' ) > out 2> err; rc=$?
+check "run --junit ./--: a file of that name, asked for plainly, is written" \
+    eval 'test $rc = 0 && test -f "$WORK/optdir/ran" && grep -q "<testsuites" "$WORK/optdir/--"'
 "$FW" attach > out 2> err; rc=$?
 check "attach without a PID: exit 2" test "$rc" = 2
 "$FW" attach 1 --timeout -4 > out 2> err; rc=$?
