@@ -105,14 +105,62 @@ check "run: FORKWATCH_ON_DEADLOCK from --on-deadlock" contains out "POLICY=warn"
 check "run: no FORKWATCH_QUIET without --quiet" contains out "QUIET=unset"
 check "run: summary names the report" contains err "0 fork deadlocks, 0 fork hazards in 0 processes; report: $WORK/rel.jsonl"
 
-env -u LD_PRELOAD TMPDIR="$WORK/tmp" "$FW" run --quiet -- sh -c "$PRINT_ENV" > out 2> err; rc=$?
+env -u LD_PRELOAD TMPDIR="$WORK/tmp" "$FW" run --quiet -- sh -c "$PRINT_ENV"'; echo "MODE=$(stat -c %a "${FORKWATCH_REPORT%/*}")"' > out 2> err; rc=$?
 check "run --quiet: FORKWATCH_QUIET=1, default policy abort" eval 'contains out "QUIET=1" && contains out "POLICY=abort"'
 check "run --quiet: nothing on stderr when nothing was found" test ! -s err
 check "run: LD_PRELOAD is just the agent when unset before" contains out "LD_PRELOAD=$AGENT"
 report=$(sed -n 's/^REPORT=//p' out)
 case "$report" in "$WORK"/tmp/forkwatch.*/report.jsonl) ok "run: default report in a fresh dir under TMPDIR";;
     *) bad "run: default report in a fresh dir under TMPDIR" "$report";; esac
-check "run: default report dir is private (0700)" test "$(stat -c %a "$(dirname "$report")")" = 700
+check "run: default report dir is private (0700)" contains out "MODE=700"
+
+# A clean run leaves no temporary directory behind (issue 19); a run that recorded something
+# keeps its report, named by the summary. TMPDIR is private to each case, so that nothing
+# else on the machine appears in it.
+tmp_case() { # NAME: a fresh private TMPDIR in $TC
+    TC=$WORK/tmpcase-$1; mkdir -p "$TC"
+}
+left_in() { [ -z "$(ls -A "$1")" ]; }
+tmp_case clean
+TMPDIR=$TC "$FW" run -- python3 -c pass > out 2> err; rc=$?
+check "run, clean: exit 0, nothing left in TMPDIR, summary says no report kept" \
+    eval 'test $rc = 0 && left_in "$TC" && contains err "0 fork deadlocks, 0 fork hazards in 0 processes; nothing recorded, no report kept"'
+tmp_case junit
+TMPDIR=$TC "$FW" run --junit "$WORK/clean-junit.xml" -- python3 -c pass > out 2> err; rc=$?
+check "run --junit, clean: JUnit written, nothing left in TMPDIR" eval 'test $rc = 0 && left_in "$TC" && grep -q "<testsuites" clean-junit.xml'
+tmp_case quiet
+TMPDIR=$TC "$FW" run --quiet -- true > out 2> err; rc=$?
+check "run --quiet, clean: nothing left in TMPDIR, nothing said" eval 'test $rc = 0 && left_in "$TC" && test ! -s err'
+tmp_case killed
+TMPDIR=$TC "$FW" run -- sh -c 'kill -KILL $$' > out 2> err; rc=$?
+check "run, command killed by SIGKILL: 137, nothing left in TMPDIR" eval 'test $rc = 137 && left_in "$TC"'
+tmp_case junitdir
+TMPDIR=$TC "$FW" run --junit "$WORK/no-such-dir/j.xml" -- true > out 2> err; rc=$?
+check "run --junit in a missing directory: exit 3, nothing left in TMPDIR" eval 'test $rc = 3 && left_in "$TC"'
+# forkwatch itself gets SIGTERM or SIGINT while the command runs (forwarded to it)
+for sig in TERM INT; do
+    tmp_case "sig$sig"; rm -f ready
+    TMPDIR=$TC "$FW" run -- sh -c 'echo $$ > ready; exec sleep 30' > out 2> err &
+    FWPID=$!; STARTED_PIDS="$STARTED_PIDS $FWPID"
+    if wait_for_file ready 10; then
+        STARTED_PIDS="$STARTED_PIDS $(cat ready)"
+        kill -"$sig" "$FWPID"
+        ( sleep 10; kill -KILL "$FWPID" 2>/dev/null ) & WD=$!
+        wait "$FWPID"; rc=$?
+        kill "$WD" 2>/dev/null; wait "$WD" 2>/dev/null
+        want=$(( 128 + $(kill -l "$sig") ))
+        check "run gets SIG$sig: command ended by it ($want), nothing left in TMPDIR" eval 'test $rc = $want && left_in "$TC"'
+    else
+        bad "run gets SIG$sig" "command did not start"
+    fi
+done
+# something recorded: the report is kept, in its private directory, and named
+tmp_case events
+printf '{"schema":"forkwatch-event/1","event":"agent-warning","time_ns":1,"pid":4343,"message":"x"}\n' > line_kept
+TMPDIR=$TC "$FW" run -- sh -c 'cat line_kept >> "$FORKWATCH_REPORT"' > out 2> err; rc=$?
+kept=$(ls "$TC"/forkwatch.*/report.jsonl 2>/dev/null)
+check "run that recorded an event: its report kept and named by the summary" \
+    eval 'test $rc = 0 && test -n "$kept" && contains "$kept" "agent-warning" && contains err "report: $kept"'
 
 "$FW" run --report "$WORK/no-such-dir/r.jsonl" -- true > out 2> err; rc=$?
 check "run: report dir that does not exist, exit 3 before running" eval 'test $rc = 3 && contains err "no-such-dir"'
