@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core_exe.h"
 #include "text_escape.h"
 
 /* Notes of a core are small (NT_FILE grows with the mappings); more than this
@@ -26,7 +27,7 @@
 struct core_facts {
     char *nt_file;          /* raw NT_FILE descriptor */
     size_t nt_file_len;
-    uint64_t at_phdr;       /* from NT_AUXV, 0 if none */
+    uint64_t at_phdr, at_entry, at_phnum; /* from NT_AUXV, 0 if none */
     char fname[17];         /* NT_PRPSINFO pr_fname */
     char psargs[81];        /* NT_PRPSINFO pr_psargs */
 };
@@ -71,6 +72,10 @@ static void parse_note(struct core_facts *cf, uint32_t type, const char *desc, s
             memcpy(&val, desc + i + 8, 8);
             if (key == AT_PHDR)
                 cf->at_phdr = val;
+            else if (key == AT_ENTRY)
+                cf->at_entry = val;
+            else if (key == AT_PHNUM)
+                cf->at_phnum = val;
         }
     } else if (type == NT_PRPSINFO && len >= PRPSINFO_MIN_LEN) {
         /* x86-64/aarch64 elf_prpsinfo: pr_fname at 40, pr_psargs at 56. */
@@ -299,21 +304,32 @@ bool fw_check_core(const char *core_path, const char *exe_opt, char *exe_out, si
     for (size_t i = 0; ok && i < phnum; i++)
         if (phs[i].p_type == PT_NOTE)
             read_notes(fd, &phs[i], &cf);
-    close(fd);
-    free(phs);
+    /* The executable the core names (the file mapped at AT_PHDR), if it does. */
+    char named[PATH_MAX];
+    bool have_named = ok && exe_from_nt_file(&cf, named, sizeof named);
     if (ok && exe_opt) {
         ok = check_exe(exe_opt, false) && (size_t)snprintf(exe_out, n, "%s", exe_opt) < n;
     } else if (ok) {
-        if (!exe_from_nt_file(&cf, exe_out, n)) {
+        if (!have_named || (size_t)snprintf(exe_out, n, "%s", named) >= n) {
             fprintf(stderr, "forkwatch: cannot tell from %s which program made it (no NT_FILE note); "
                             "pass --exe PATH\n", esc);
             ok = false;
         } else {
             ok = check_exe(exe_out, true);
-            if (ok)
-                compare_with_prpsinfo(&cf, exe_out);
         }
     }
+    /* Whichever way it was found, the executable must be the core's: GDB would
+     * read the core with the wrong symbols and find nothing, a false all-clear. */
+    if (ok) {
+        struct fw_core_image img = {.fd = fd, .phs = phs, .phnum = phnum, .nt_file = cf.nt_file,
+                                    .nt_file_len = cf.nt_file_len, .at_phdr = cf.at_phdr,
+                                    .at_entry = cf.at_entry, .at_phnum = cf.at_phnum};
+        ok = fw_core_exe_matches(&img, core_path, have_named ? named : NULL, exe_out, exe_opt != NULL);
+    }
+    if (ok && !exe_opt)
+        compare_with_prpsinfo(&cf, exe_out);
+    close(fd);
+    free(phs);
     free(cf.nt_file);
     return ok;
 }

@@ -185,22 +185,24 @@ static FILE *open_rewrite(const char *path, mode_t mode, char *tmp, size_t n)
     return f;
 }
 
+/* shown_path NULL: nothing was recorded and the temporary report is removed. */
 static void print_totals(const struct fw_report_totals *t, const char *shown_path, bool quiet, const char *note)
 {
     if (quiet && t->deadlocks == 0 && t->hazards == 0)
         return;
-    fprintf(stderr, "forkwatch: %d fork deadlock%s, %d fork hazard%s in %d process%s; report: %s%s\n",
+    fprintf(stderr, "forkwatch: %d fork deadlock%s, %d fork hazard%s in %d process%s; %s%s%s\n",
             t->deadlocks, t->deadlocks == 1 ? "" : "s", t->hazards, t->hazards == 1 ? "" : "s", t->processes,
-            t->processes == 1 ? "" : "es", shown_path, note);
+            t->processes == 1 ? "" : "es", shown_path ? "report: " : "nothing recorded, no report kept",
+            shown_path ? shown_path : "", note);
 }
 
 bool fw_report_process(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *t)
 {
-    return fw_report_process_with(path, start_offset, quiet, t, NULL, NULL);
+    return fw_report_process_with(path, start_offset, quiet, false, t, NULL, NULL);
 }
 
-bool fw_report_process_with(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *t,
-                            fw_report_event_fn on_deadlock, void *ctx)
+bool fw_report_process_with(const char *path, off_t start_offset, bool quiet, bool transient,
+                            struct fw_report_totals *t, fw_report_event_fn on_deadlock, void *ctx)
 {
     const struct event_sink sink = {on_deadlock, ctx};
     char shown[PATH_MAX + 64];
@@ -209,7 +211,11 @@ bool fw_report_process_with(const char *path, off_t start_offset, bool quiet, st
 
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
-        print_totals(t, shown, quiet, " (no events written)");
+        t->empty = true;
+        if (transient)
+            print_totals(t, NULL, quiet, "");
+        else
+            print_totals(t, shown, quiet, " (no events written)");
         return true;
     }
     struct stat st;
@@ -288,6 +294,7 @@ bool fw_report_process_with(const char *path, off_t start_offset, bool quiet, st
         fprintf(stderr, "forkwatch: error reading the report %s\n", shown);
         return false;
     }
-    print_totals(t, shown, quiet, "");
+    t->empty = pos == 0;
+    print_totals(t, transient && t->empty ? NULL : shown, quiet, "");
     return true;
 }

@@ -13,6 +13,7 @@ struct fw_report_totals {
     int deadlocks;   /* the agent's fork deadlocks and the watchdog's hangs with a finding */
     int hazards;
     int processes;   /* distinct pids among this run's events */
+    bool empty;      /* the report holds nothing at all (not a byte) */
 };
 
 /* Processes PATH. Lines that start before start_offset belong to earlier runs:
@@ -25,7 +26,9 @@ struct json_object;
 /* Called with each deadlock event of this run (the agent's "fork-deadlock",
  * the watchdog's "hang"), once symbolised; the event is freed afterwards. */
 typedef void (*fw_report_event_fn)(const struct json_object *event, void *ctx);
-bool fw_report_process_with(const char *path, off_t start_offset, bool quiet, struct fw_report_totals *totals,
-                            fw_report_event_fn on_deadlock, void *ctx);
+/* transient: PATH is the run's own temporary report, which the caller removes
+ * when it is empty: the summary then says so instead of naming it. */
+bool fw_report_process_with(const char *path, off_t start_offset, bool quiet, bool transient,
+                            struct fw_report_totals *totals, fw_report_event_fn on_deadlock, void *ctx);
 
 #endif

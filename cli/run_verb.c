@@ -74,6 +74,22 @@ static bool option_value(int argc, char **argv, int *i, const char *name, const 
     return true;
 }
 
+/* A file option's value: a word that looks like an option ("--", "--quiet",
+ * "-") is a forgotten value, not a file name (`--junit -- CMD` once wrote a
+ * JUnit file named "--"). A file really named so is given as ./-NAME. */
+static bool file_name_value(const char *option, const char *v)
+{
+    char esc[128];
+    if (!v || !*v)
+        fw_usage_error("run", "%s needs a file name", option);
+    else if (v[0] == '-')
+        fw_usage_error("run", "%s needs a file name, not the option-like '%s' (write ./%s for a file of that name)",
+                       option, fw_escape_cstr(v, esc, sizeof esc), esc);
+    else
+        return true;
+    return false;
+}
+
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
     o->on_deadlock = "abort";
@@ -107,13 +123,12 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
                 return fw_usage_error("run", "--label needs one line of text (at most 512 bytes)");
             o->label = v;
         } else if (option_value(argc, argv, &i, "--junit", &v)) {
-            if (!v || !*v)
-                return fw_usage_error("run", "--junit needs a file name");
+            if (!file_name_value("--junit", v))
+                return FW_EXIT_USAGE;
             o->junit = v;
-        }
-        else if (option_value(argc, argv, &i, "--report", &v)) {
-            if (!v || !*v)
-                return fw_usage_error("run", "--report needs a file name");
+        } else if (option_value(argc, argv, &i, "--report", &v)) {
+            if (!file_name_value("--report", v))
+                return FW_EXIT_USAGE;
             o->report = v;
         } else if (option_value(argc, argv, &i, "--on-deadlock", &v)) {
             if (!v || (strcmp(v, "abort") && strcmp(v, "warn") && strcmp(v, "off")))
@@ -290,11 +305,25 @@ static bool writable_dir_of(const char *path)
     return true;
 }
 
+/* The report file forkwatch created in its own mode-0700 directory, and the directory. */
+static void remove_private_report(char *report)
+{
+    unlink(report);
+    char *slash = strrchr(report, '/');
+    if (slash) {
+        *slash = '\0';
+        rmdir(report);
+        *slash = '/';
+    }
+}
+
 static off_t current_size(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
 }
+
+static int run_and_report(const struct run_options *o, const char *agent);
 
 int fw_verb_run(int argc, char **argv)
 {
@@ -318,44 +347,63 @@ int fw_verb_run(int argc, char **argv)
                         "install forkwatch elsewhere\n", fw_escape_cstr(agent, esc, sizeof esc));
         return FW_EXIT_ERROR;
     }
+    /* SIGINT, SIGTERM and SIGHUP are held from here to the end, except while the
+     * command runs (they are forwarded to it then): one arriving before it starts
+     * reaches it once it runs; one arriving after it ended takes effect once the
+     * summary is printed and the temporary report removed, not half-way. */
+    fw_block_forwarded_signals();
+    rc = run_and_report(&o, agent);
+    fw_unblock_forwarded_signals();
+    return rc;
+}
+
+/* The rest of `run`, forwarded signals blocked on entry (see fw_verb_run). */
+static int run_and_report(const struct run_options *o, const char *agent)
+{
     char report[PATH_MAX];
-    if (!choose_report_path(&o, report, sizeof report))
+    if (!choose_report_path(o, report, sizeof report))
         return FW_EXIT_ERROR;
     /* A --report file may hold earlier runs: only what this run appends counts. */
     off_t start = current_size(report);
-    if (o.junit && !writable_dir_of(o.junit))
+    if (o->junit && !writable_dir_of(o->junit)) {
+        if (!o->report)
+            remove_private_report(report);
         return FW_EXIT_ERROR;
+    }
 
-    struct fw_watch_options wo = {.hang_timeout_s = o.hang_timeout_s, .grace_s = o.grace_s,
-                                  .policy = o.on_deadlock, .label = o.label, .report = report,
-                                  .report_start = start, .verbose = o.verbose};
-    bool watching = o.hang_timeout_s > 0 || o.grace_s >= 0;
+    struct fw_watch_options wo = {.hang_timeout_s = o->hang_timeout_s, .grace_s = o->grace_s,
+                                  .policy = o->on_deadlock, .label = o->label, .report = report,
+                                  .report_start = start, .verbose = o->verbose};
+    bool watching = o->hang_timeout_s > 0 || o->grace_s >= 0;
     if (watching)
         fw_watch_prepare(&wo);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
     int status;
-    pid_t pid = start_command(&o, agent, report, &status);
+    pid_t pid = start_command(o, agent, report, &status);
     if (pid < 0) {
+        fw_block_forwarded_signals();
         /* Nothing ran: do not leave an empty private report directory behind. */
-        if (!o.report) {
-            unlink(report);
-            *strrchr(report, '/') = '\0';
-            rmdir(report);
-        }
+        if (!o->report)
+            remove_private_report(report);
         return status;
     }
     bool tree_ended = false;
     status = watching ? fw_watch_command(pid, &wo, &tree_ended) : wait_for_command(pid);
+    fw_block_forwarded_signals();
     clock_gettime(CLOCK_MONOTONIC, &t1);
 
     struct fw_report_totals totals = {0};
     struct fw_ci_cases cases = {0};
-    bool report_ok = fw_report_process_with(report, start, o.quiet, &totals, fw_ci_collect, &cases);
+    bool report_ok = fw_report_process_with(report, start, o->quiet, !o->report, &totals, fw_ci_collect, &cases);
+    /* A clean run leaves nothing behind: its temporary report goes when it holds
+     * nothing (the summary said so); one with events stays, named by the summary. */
+    if (!o->report && totals.empty)
+        remove_private_report(report);
     bool junit_ok = true;
-    if (o.junit)
-        junit_ok = fw_junit_write(o.junit, &cases,
+    if (o->junit)
+        junit_ok = fw_junit_write(o->junit, &cases,
                                   (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     const char *gha = getenv("GITHUB_ACTIONS");
     if (gha && strcmp(gha, "true") == 0)
@@ -365,7 +413,7 @@ int fw_verb_run(int argc, char **argv)
         return FW_EXIT_RUN_DEADLOCK;
     if (!junit_ok)
         return FW_EXIT_ERROR;
-    if (o.fail_on_hazard && totals.hazards > 0)
+    if (o->fail_on_hazard && totals.hazards > 0)
         return FW_EXIT_RUN_HAZARD;
     if (!report_ok)
         return FW_EXIT_ERROR;

@@ -21,7 +21,8 @@ static const struct verb_help verbs[] = {
      "Runs CMD with the forkwatch agent preloaded (it and all its descendants), watches\n"
      "every process of its tree for hangs, then symbolises the report and prints a summary\n"
      "of fork deadlocks and hazards.\n"
-     "  --report FILE        JSON Lines report (default: a fresh private temp dir)\n"
+     "  --report FILE        JSON Lines report (default: in a fresh private temp dir, kept only\n"
+     "                       when something was recorded)\n"
      "  --on-deadlock MODE   abort (default: the child exits 86; a hung process the watchdog\n"
      "                       diagnosed is ended), warn (report, then block / leave it), off (no\n"
      "                       report, no watchdog, no grace)\n"
@@ -53,7 +54,8 @@ static const struct verb_help verbs[] = {
     {"core",
      "forkwatch core COREFILE [--exe PATH] [--json] [--timeout SECONDS] [--verbose]",
      "Reads a core file with GDB and prints the same verdict as attach.\n"
-     "  --exe PATH     the program that dumped the core (default: from the core's file notes)\n"
+     "  --exe PATH     the program that dumped the core (default: from the core's file notes);\n"
+     "                 another program (build-id, ELF header or entry point differ) is refused\n"
      "  --json         one JSON object (schema forkwatch/1) on stdout\n"
      "  --timeout S    give up after S seconds (default 120)\n"
      "  --verbose      show GDB's own messages\n"

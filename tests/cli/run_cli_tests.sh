@@ -75,6 +75,17 @@ check "run without a command: exit 2" test "$rc" = 2
 check "run --on-deadlock maybe: exit 2" eval 'test $rc = 2 && contains err "abort, warn or off"'
 "$FW" run --frob -- true > out 2> err; rc=$?
 check "run with an unknown option: exit 2" test "$rc" = 2
+# A file option's value that looks like an option is a forgotten value: `--junit -- CMD` once
+# wrote a JUnit file named "--" (one was committed at the repository's root).
+mkdir -p "$WORK/optdir"
+for args in "--junit --" "--junit=--" "--junit --quiet" "--junit -" "--report --" "--report=-x" "--report --junit j.xml"; do
+    ( cd "$WORK/optdir" && exec "$FW" run $args -- sh -c ': > ran' ) > out 2> err; rc=$?
+    check "run $args: exit 2, one forkwatch: line naming the option, nothing run or written" \
+        eval 'test $rc = 2 && test "$(grep -c "^forkwatch: " err)" = 1 && contains err "${args%%[ =]*} needs a file name" && test -z "$(ls -A "$WORK/optdir")"'
+done
+( cd "$WORK/optdir" && exec "$FW" run --junit ./-- -- sh -c ': > ran' ) > out 2> err; rc=$?
+check "run --junit ./--: a file of that name, asked for plainly, is written" \
+    eval 'test $rc = 0 && test -f "$WORK/optdir/ran" && grep -q "<testsuites" "$WORK/optdir/--"'
 "$FW" attach > out 2> err; rc=$?
 check "attach without a PID: exit 2" test "$rc" = 2
 "$FW" attach 1 --timeout -4 > out 2> err; rc=$?
@@ -94,14 +105,62 @@ check "run: FORKWATCH_ON_DEADLOCK from --on-deadlock" contains out "POLICY=warn"
 check "run: no FORKWATCH_QUIET without --quiet" contains out "QUIET=unset"
 check "run: summary names the report" contains err "0 fork deadlocks, 0 fork hazards in 0 processes; report: $WORK/rel.jsonl"
 
-env -u LD_PRELOAD TMPDIR="$WORK/tmp" "$FW" run --quiet -- sh -c "$PRINT_ENV" > out 2> err; rc=$?
+env -u LD_PRELOAD TMPDIR="$WORK/tmp" "$FW" run --quiet -- sh -c "$PRINT_ENV"'; echo "MODE=$(stat -c %a "${FORKWATCH_REPORT%/*}")"' > out 2> err; rc=$?
 check "run --quiet: FORKWATCH_QUIET=1, default policy abort" eval 'contains out "QUIET=1" && contains out "POLICY=abort"'
 check "run --quiet: nothing on stderr when nothing was found" test ! -s err
 check "run: LD_PRELOAD is just the agent when unset before" contains out "LD_PRELOAD=$AGENT"
 report=$(sed -n 's/^REPORT=//p' out)
 case "$report" in "$WORK"/tmp/forkwatch.*/report.jsonl) ok "run: default report in a fresh dir under TMPDIR";;
     *) bad "run: default report in a fresh dir under TMPDIR" "$report";; esac
-check "run: default report dir is private (0700)" test "$(stat -c %a "$(dirname "$report")")" = 700
+check "run: default report dir is private (0700)" contains out "MODE=700"
+
+# A clean run leaves no temporary directory behind (issue 19); a run that recorded something
+# keeps its report, named by the summary. TMPDIR is private to each case, so that nothing
+# else on the machine appears in it.
+tmp_case() { # NAME: a fresh private TMPDIR in $TC
+    TC=$WORK/tmpcase-$1; mkdir -p "$TC"
+}
+left_in() { [ -z "$(ls -A "$1")" ]; }
+tmp_case clean
+TMPDIR=$TC "$FW" run -- python3 -c pass > out 2> err; rc=$?
+check "run, clean: exit 0, nothing left in TMPDIR, summary says no report kept" \
+    eval 'test $rc = 0 && left_in "$TC" && contains err "0 fork deadlocks, 0 fork hazards in 0 processes; nothing recorded, no report kept"'
+tmp_case junit
+TMPDIR=$TC "$FW" run --junit "$WORK/clean-junit.xml" -- python3 -c pass > out 2> err; rc=$?
+check "run --junit, clean: JUnit written, nothing left in TMPDIR" eval 'test $rc = 0 && left_in "$TC" && grep -q "<testsuites" clean-junit.xml'
+tmp_case quiet
+TMPDIR=$TC "$FW" run --quiet -- true > out 2> err; rc=$?
+check "run --quiet, clean: nothing left in TMPDIR, nothing said" eval 'test $rc = 0 && left_in "$TC" && test ! -s err'
+tmp_case killed
+TMPDIR=$TC "$FW" run -- sh -c 'kill -KILL $$' > out 2> err; rc=$?
+check "run, command killed by SIGKILL: 137, nothing left in TMPDIR" eval 'test $rc = 137 && left_in "$TC"'
+tmp_case junitdir
+TMPDIR=$TC "$FW" run --junit "$WORK/no-such-dir/j.xml" -- true > out 2> err; rc=$?
+check "run --junit in a missing directory: exit 3, nothing left in TMPDIR" eval 'test $rc = 3 && left_in "$TC"'
+# forkwatch itself gets SIGTERM or SIGINT while the command runs (forwarded to it)
+for sig in TERM INT; do
+    tmp_case "sig$sig"; rm -f ready
+    TMPDIR=$TC "$FW" run -- sh -c 'echo $$ > ready; exec sleep 30' > out 2> err &
+    FWPID=$!; STARTED_PIDS="$STARTED_PIDS $FWPID"
+    if wait_for_file ready 10; then
+        STARTED_PIDS="$STARTED_PIDS $(cat ready)"
+        kill -"$sig" "$FWPID"
+        ( sleep 10; kill -KILL "$FWPID" 2>/dev/null ) & WD=$!
+        wait "$FWPID"; rc=$?
+        kill "$WD" 2>/dev/null; wait "$WD" 2>/dev/null
+        want=$(( 128 + $(kill -l "$sig") ))
+        check "run gets SIG$sig: command ended by it ($want), nothing left in TMPDIR" eval 'test $rc = $want && left_in "$TC"'
+    else
+        bad "run gets SIG$sig" "command did not start"
+    fi
+done
+# something recorded: the report is kept, in its private directory, and named
+tmp_case events
+printf '{"schema":"forkwatch-event/1","event":"agent-warning","time_ns":1,"pid":4343,"message":"x"}\n' > line_kept
+TMPDIR=$TC "$FW" run -- sh -c 'cat line_kept >> "$FORKWATCH_REPORT"' > out 2> err; rc=$?
+kept=$(ls "$TC"/forkwatch.*/report.jsonl 2>/dev/null)
+check "run that recorded an event: its report kept and named by the summary" \
+    eval 'test $rc = 0 && test -n "$kept" && contains "$kept" "agent-warning" && contains err "report: $kept"'
 
 "$FW" run --report "$WORK/no-such-dir/r.jsonl" -- true > out 2> err; rc=$?
 check "run: report dir that does not exist, exit 3 before running" eval 'test $rc = 3 && contains err "no-such-dir"'
@@ -253,6 +312,9 @@ if [ -n "$CORE" ]; then
     check "core: --exe that does not exist, exit 3" eval 'test $rc = 3 && contains err "/no/such/exe"'
     PATH=$WORK/nogdb "$FW" core "$CORE" > out 2> err; rc=$?
     check "core: no gdb installed, exit 3, says apt-get install gdb" eval 'test $rc = 3 && contains err "apt-get install gdb"'
+    "$FW" core "$CORE" --exe /bin/ls > out 2> err; rc=$?
+    check "core of sleep with --exe /bin/ls: exit 3, one line naming both, nothing on stdout" \
+        eval 'test $rc = 3 && test "$(lines_of err)" = 1 && test ! -s out && contains err "executable /bin/ls did not dump core $CORE"'
 else
     bad "core: gcore of a sleep process" "gcore failed"
 fi
@@ -278,6 +340,51 @@ if [ -n "$CORE" ]; then
     check "core: GDB's status 1 (a finding) becomes ours" test "$rc" = 1
     check "core: executable found from NT_FILE, batch command as designed" \
         eval 'grep -qx "forkwatch batch core $CORE --exe /[^ ]*/sleep --json" gdb.args'
+fi
+
+# A mismatched executable is an error, not a verdict (issue 19): GDB only warns "core file
+# may not match" and reads the core with the wrong symbols (a false NO-DEADLOCK, exit 0).
+python3 -c 'import sys, time; print("up", flush=True); time.sleep(30)' > py.up &
+PYP=$!; STARTED_PIDS="$STARTED_PIDS $PYP"
+wait_for_file py.up 10
+PYEXE=$(readlink -f "/proc/$PYP/exe")
+timeout 60 gcore -o py.core "$PYP" > /dev/null 2>&1
+kill "$PYP"; wait "$PYP" 2>/dev/null
+PYCORE=py.core.$PYP
+if [ -s "$PYCORE" ] && [ -n "$PYEXE" ]; then
+    for wrong in /bin/sleep "$WORK/prog"; do
+        "$FW" core "$PYCORE" --exe "$wrong" > out 2> err; rc=$?
+        check "core of python3 with --exe $(basename "$wrong"): exit 3, one line, empty stdout" \
+            eval 'test $rc = 3 && test "$(lines_of err)" = 1 && test ! -s out && contains err "executable $wrong did not dump core $PYCORE: its executable $PYEXE has build-id "'
+        PATH=$WORK/fakebin:$PATH FAKE_GDB_MODE=0 "$FW" core "$PYCORE" --exe "$wrong" > out 2> err; rc=$?
+        check "core of python3 with --exe $(basename "$wrong"): GDB not even started" eval 'test $rc = 3 && ! contains out verdict'
+    done
+    # the right executable under a name the core does not record (its recorded path gone)
+    cp "$PYEXE" "$WORK/python-copy"
+    PATH=$WORK/fakebin:$PATH FAKE_GDB_MODE=1 "$FW" core "$PYCORE" --exe "$WORK/python-copy" --json > out 2> err; rc=$?
+    check "core of python3 with the right --exe elsewhere: GDB runs, its status kept" \
+        eval 'test $rc = 1 && grep -qx "forkwatch batch core $PYCORE --exe $WORK/python-copy --json" gdb.args'
+else
+    bad "core: gcore of a python3 process" "gcore failed"
+fi
+# No --exe: the file at the recorded path was rebuilt since the core was made.
+printf '#include <unistd.h>\nint main(void) { pause(); return 0; }\n' > sleeper.c
+cc -o sleeper sleeper.c || exit 1
+./sleeper > /dev/null 2>&1 & SLP=$!; STARTED_PIDS="$STARTED_PIDS $SLP"
+deadline=$(( $(date +%s) + 10 ))
+until [ "$(readlink "/proc/$SLP/exe" 2>/dev/null)" = "$WORK/sleeper" ] || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.02; done
+timeout 60 gcore -o sleeper.core "$SLP" > /dev/null 2>&1
+kill "$SLP"; wait "$SLP" 2>/dev/null
+if [ -s "sleeper.core.$SLP" ]; then
+    PATH=$WORK/fakebin:$PATH FAKE_GDB_MODE=0 "$FW" core "sleeper.core.$SLP" > out 2> err; rc=$?
+    check "core whose recorded executable is unchanged: accepted" test "$rc" = 0
+    printf '#include <stdio.h>\n#include <unistd.h>\nint main(void) { puts("rebuilt"); pause(); return 0; }\n' > sleeper.c
+    cc -o sleeper sleeper.c
+    "$FW" core "sleeper.core.$SLP" > out 2> err; rc=$?
+    check "core whose recorded executable was rebuilt: exit 3, one line, asks for --exe" \
+        eval 'test $rc = 3 && test "$(lines_of err)" = 1 && contains err "$WORK/sleeper is no longer the program that dumped core" && contains err "pass --exe"'
+else
+    bad "core: gcore of a sleeper process" "gcore failed"
 fi
 sleep 30 & SP=$!; STARTED_PIDS="$STARTED_PIDS $SP"
 PATH=$WORK/fakebin:$PATH FAKE_GDB_MODE=0 "$FW" attach "$SP" --json --tree > out 2> err; rc=$?
