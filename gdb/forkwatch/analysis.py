@@ -88,6 +88,19 @@ def _symbolise(addrs):
     return out
 
 
+def _acquisition_site(call_site, function=None):
+    """Where a holder took a lock, as the agent recorded it for that acquisition: its call site
+    only. The agent's pooled stacks are kept per call site (the first stack seen there): for a
+    call site shared by many callers (CPython's PyThread_acquire_lock_timed serves every Python
+    lock) that is another thread's stack from another time (issue 19), so it is never shown."""
+    if not call_site:
+        return []
+    stack = _symbolise([call_site])
+    if function:
+        stack[0]["function"] = function
+    return stack
+
+
 def _python_package_note(pinfo):
     exe = os.path.basename(pinfo.executable or "")
     m = re.match(r"python(\d)\.(\d+)", exe)
@@ -314,7 +327,7 @@ def analyze():
         if c.reg is not None and lock.get("_addr"):
             for rt, hh in c.reg.holders_of(lock["_addr"]):
                 if rt.tid == nxt_tid:
-                    stack = _symbolise(c.reg.stack(hh.stack_id)) if hh.stack_id else _symbolise([hh.call_site])
+                    stack = _acquisition_site(hh.call_site)
                     holder["native_stack"] = stack
                     holder["source"] = "agent"
                     where = stack[0]["function"] if stack else None
@@ -534,11 +547,7 @@ def _holder_from_agent_orphan(c, e, lock):
     reg = c.reg
     fork = reg.fork_by_id(reg.header.get("born_of_fork_id")) or reg.latest_fork()
     pyt = reg.py_thread(index=e.py_thread) if e.py_thread >= 0 else reg.py_thread(ident=e.holder_pthread)
-    stack = _symbolise(reg.stack(e.stack_id)) if e.stack_id else []
-    if not stack and e.call_site:
-        stack = _symbolise([e.call_site])
-        if e.call_site_function:
-            stack[0]["function"] = e.call_site_function
+    stack = _acquisition_site(e.call_site, e.call_site_function)
     where = e.call_site_function or (stack[0]["function"] if stack else None)
     name = (pyt.name if pyt is not None and pyt.name else None) or e.holder_name or None
     tid = e.holder_tid
@@ -645,7 +654,7 @@ def _lock_and_holder(c, t, w):
                 ht = c.tthreads.get(rt.tid)
                 hd = _live_holder_dict(c, ht, "agent", [_ev("agent-held-entry", "the agent recorded thread %s "
                                                                   "taking this lock" % rt.tid)])
-                stack = _symbolise(c.reg.stack(h.stack_id)) if h.stack_id else _symbolise([h.call_site])
+                stack = _acquisition_site(h.call_site)
                 hd["_where"] = stack[0]["function"] if stack else None
                 return lock, hd, None
             if rt.state == agent_registry.THREAD_VANISHED:
@@ -653,7 +662,7 @@ def _lock_and_holder(c, t, w):
                        for e in c.reg.fork_held):
                     continue  # re-initialised in the child: that old hold no longer counts
                 fork = c.reg.latest_fork()
-                stack = _symbolise(c.reg.stack(h.stack_id)) if h.stack_id else _symbolise([h.call_site])
+                stack = _acquisition_site(h.call_site)
                 return lock, {"tid": rt.tid, "name": rt.name or None, "alive": False,
                               "pid": fork.parent_pid if fork else c.pinfo.parent_pid,
                               "python_stack": [], "native_stack": stack, "source": "agent",
