@@ -18,8 +18,14 @@
 #define DEFAULT_TIMEOUT_S 120.0
 #define MAX_TIMEOUT_S 86400.0
 
+/* `forkwatch core` takes the cores of one job together (a parent's core names the holders
+ * of its children's locks); a bound keeps the GDB command line finite. */
+#define MAX_CORES 16
+
 struct analyse_options {
-    const char *target;   /* PID or COREFILE */
+    const char *target;   /* PID or (the first) COREFILE */
+    const char *cores[MAX_CORES];
+    int ncores;
     const char *exe;
     bool json, tree, verbose;
     double timeout_s;
@@ -65,6 +71,12 @@ static int parse_options(const char *verb, int argc, char **argv, bool is_core, 
             o->exe = v;
         } else if (a[0] == '-' && a[1] != '\0')
             return fw_usage_error(verb, "unknown option '%s'", fw_escape_cstr(a, esc, sizeof esc));
+        else if (is_core && o->ncores < MAX_CORES) {
+            o->cores[o->ncores++] = a;
+            if (!o->target)
+                o->target = a;
+        } else if (is_core)
+            return fw_usage_error(verb, "at most %d core files at once", MAX_CORES);
         else if (o->target)
             return fw_usage_error(verb, "unexpected argument '%s'", fw_escape_cstr(a, esc, sizeof esc));
         else
@@ -131,12 +143,21 @@ int fw_verb_core(int argc, char **argv)
         return fw_print_verb_help("core");
     if (rc)
         return rc;
-    char exe[PATH_MAX];
-    if (!fw_check_core(o.target, o.exe, exe, sizeof exe))
-        return FW_EXIT_ERROR;
-    char cmd[3 * PATH_MAX + 64] = "forkwatch batch core";
-    if (!append_arg(cmd, sizeof cmd, o.target) || !append_arg(cmd, sizeof cmd, "--exe") ||
-        !append_arg(cmd, sizeof cmd, exe) || (o.json && !append_arg(cmd, sizeof cmd, "--json"))) {
+    static char cmd[MAX_CORES * 6 * PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "forkwatch batch core");
+    for (int i = 0; i < o.ncores; i++) {
+        /* each core is checked (and its executable found) on its own: --exe, when given,
+         * must fit every one of them */
+        char exe[PATH_MAX];
+        if (!fw_check_core(o.cores[i], o.exe, exe, sizeof exe))
+            return FW_EXIT_ERROR;
+        if (!append_arg(cmd, sizeof cmd, o.cores[i]) || !append_arg(cmd, sizeof cmd, "--exe") ||
+            !append_arg(cmd, sizeof cmd, exe)) {
+            fprintf(stderr, "forkwatch: paths too long\n");
+            return FW_EXIT_ERROR;
+        }
+    }
+    if (o.json && !append_arg(cmd, sizeof cmd, "--json")) {
         fprintf(stderr, "forkwatch: paths too long\n");
         return FW_EXIT_ERROR;
     }

@@ -52,8 +52,10 @@ static const struct verb_help verbs[] = {
      "  --verbose      show GDB's own messages\n"
      "Exit: 0 no deadlock found; 1 a finding; 2 usage; 3 could not analyse.\n"},
     {"core",
-     "forkwatch core COREFILE [--exe PATH] [--json] [--timeout SECONDS] [--verbose]",
-     "Reads a core file with GDB and prints the same verdict as attach.\n"
+     "forkwatch core COREFILE... [--exe PATH] [--json] [--timeout SECONDS] [--verbose]",
+     "Reads a core file with GDB and prints the same verdict as attach. Several cores of one\n"
+     "job (a parent's and its fork children's) are read together: a child's holder is then\n"
+     "named from its parent's core (JSON: a list, one object per core).\n"
      "  --exe PATH     the program that dumped the core (default: from the core's file notes);\n"
      "                 another program (build-id, ELF header or entry point differ) is refused\n"
      "  --json         one JSON object (schema forkwatch/1) on stdout\n"

@@ -155,7 +155,9 @@ class _Ctx(object):
     pass
 
 
-def analyze():
+def analyze(parent=None):
+    """`parent`: process_info.ParentFacts of the parent's core when several cores of one job are
+    analysed together (None otherwise)."""
     r = Report()
     symbols.reset_caches()
     registry = None
@@ -185,7 +187,7 @@ def analyze():
     else:
         registry_ok = None
     r.registry = registry_ok
-    pinfo = process_info.gather(registry)
+    pinfo = process_info.gather(registry, parent)
     r.process = pinfo
     r.pid = pinfo.pid
     r.source = pinfo.source
@@ -445,7 +447,10 @@ def _fork_evidence(c):
                                          ", ".join("0x%x" % d.address for d in lost[:6]),
                                          "it was lost" if len(lost) == 1 else "they were lost")))
     p = c.pinfo
-    if p.same_layout_as_parent:
+    if p.same_layout_as_parent and p.parent_facts is not None:
+        ev.append(_ev("parent-core", "the core of its parent (pid %s, %s) has the C library at the same "
+                                     "address (forked, no exec)" % (p.parent_pid, p.parent_facts.core_file)))
+    elif p.same_layout_as_parent:
         ev.append(_ev("parent-layout", "its parent (pid %s) has the same libraries at the same addresses "
                                        "(forked, no exec)" % p.parent_pid))
     if c.py_orphans and all(getattr(pt, "thread_ident", None) for pt in c.py_orphans):
@@ -467,13 +472,10 @@ def _evidence_words(evidence):
 
 
 def _owner_vanished_in_fork(c, owner_tid):
-    """Evidence that a TID not present here was a thread of our parent."""
+    """Evidence that a TID not present here was a thread of our parent (its proven live parent,
+    or its parent's core given with this one, still has that thread)."""
     p = c.pinfo
-    if p.parent_tids and owner_tid in p.parent_tids:
-        return True
-    if p.parent_pid and p.pid and p.parent_pid < owner_tid < p.pid:
-        return True
-    return False
+    return bool(p.parent_tids and owner_tid in p.parent_tids)
 
 
 def _who(t):
@@ -845,17 +847,46 @@ def _gone_holder(c, tid, ident, kind, evidence=()):
         pystack = _py_frames(getattr(pyt, "frames", None))
         if tid is None:
             tid = getattr(pyt, "native_tid", None)
+    evidence = list(evidence)
+    pf = c.pinfo.parent_facts
+    if tid is None and ident is not None and pf is not None and ident in pf.idents:
+        tid = pf.idents[ident]
+    where_now = None
     if name is None and tid is not None and kind == "fork-deadlock":
         name = _parent_thread_name(c, tid)
+        if pf is not None and tid in pf.threads:
+            pystack_now, native_now = pf.stacks.get(tid, ([], []))
+            where_now = _user_pyline(pystack_now) or _first_native_outside_libc(native_now)
+            evidence.append(_ev("parent-core", "the parent's core (%s) has thread %s%s%s" % (
+                pf.core_file, tid, " (%s)" % name if name else "",
+                ", there in %s" % where_now if where_now else "")))
     return {"tid": tid, "name": name, "alive": False,
             "pid": c.pinfo.parent_pid if kind == "fork-deadlock" else c.r.pid,
             "python_stack": pystack, "native_stack": [], "source": "inferred",
-            "_kind": kind, "_live": False, "_where": None, "_ident": ident, "_evidence": list(evidence)}
+            "_kind": kind, "_live": False, "_where": None, "_ident": ident, "_evidence": evidence}
+
+
+def _user_pyline(pystack):
+    for f in pystack or []:
+        if f.get("file") and f.get("function"):
+            return "%s (%s:%s)" % (f["function"], f["file"], f.get("line"))
+    return None
+
+
+def _first_native_outside_libc(frames):
+    for f in frames or []:
+        mod = os.path.basename(f.get("module") or "")
+        if f.get("function") and not mod.startswith(("libc.so", "libpthread", "ld-linux")):
+            return "%s in %s" % (f["function"], mod or "?")
+    return None
 
 
 def _parent_thread_name(c, tid):
-    """Live only: the name of the holder's thread in the parent, which still runs it."""
+    """The name of the holder's thread in the parent, which still runs it: from the parent's
+    core given with this one, or, live, from the proven parent's /proc."""
     p = c.pinfo
+    if p.parent_facts is not None:
+        return p.parent_facts.threads.get(tid)
     if p.source != "live" or not p.parent_tids or tid not in p.parent_tids:
         return None
     try:

@@ -298,24 +298,74 @@ def _link_tree(reports):
             parent.summary = (parent.summary + "; " if parent.summary else "") + line
 
 
+def _core_pairs(rest):
+    """[(core, exe)] from CORE --exe EXE [CORE --exe EXE ...] (an --exe applies to the core before it)."""
+    pairs = []
+    i = 0
+    while i < len(rest):
+        if rest[i] == "--exe":
+            if not pairs or i + 1 >= len(rest) or pairs[-1][1] is not None:
+                raise BatchError(CORE_USAGE)
+            pairs[-1] = (pairs[-1][0], rest[i + 1])
+            i += 2
+            continue
+        pairs.append((rest[i], None))
+        i += 1
+    if not pairs:
+        raise BatchError(CORE_USAGE)
+    return pairs
+
+
+def _parents_first(pairs):
+    """The cores ordered so that a parent's core (NT_PRPSINFO pid == a child's ppid) is analysed
+    before its children's: each child then has its parent's facts."""
+    info = dict((core, process_info._core_prpsinfo(core)) for core, _ in pairs)
+    pids = set(i[0] for i in info.values() if i)
+    done, out, todo = set(), [], list(pairs)
+    while todo:
+        ready = [p for p in todo if not info[p[0]] or info[p[0]][1] not in pids - done
+                 or info[p[0]][1] == info[p[0]][0]]
+        if not ready:           # a pid/ppid loop (damaged notes): keep the given order
+            ready = todo[:1]
+        for p in ready:
+            todo.remove(p)
+            out.append(p)
+            if info[p[0]]:
+                done.add(info[p[0]][0])
+    return out
+
+
+CORE_USAGE = "usage: forkwatch batch core CORE --exe EXE [CORE --exe EXE ...] [--json]"
+
+
 def batch_core(args):
     as_json = "--json" in args
-    rest = [a for a in args if a != "--json"]
-    exe = None
-    if "--exe" in rest:
-        i = rest.index("--exe")
-        if i + 1 >= len(rest):
-            raise BatchError("usage: forkwatch batch core CORE --exe EXE [--json]")
-        exe = rest[i + 1]
-        del rest[i:i + 2]
-    if len(rest) != 1:
-        raise BatchError("usage: forkwatch batch core CORE --exe EXE [--json]")
-    core = rest[0]
-    if not os.path.exists(core):
-        raise BatchError("no such core file: %s" % core)
-    _load_core(core, exe)
-    r = _analyse_and_print(as_json)
-    return EXIT_FINDING if r.verdict != "no-deadlock" else EXIT_OK
+    pairs = _core_pairs([a for a in args if a != "--json"])
+    for core, _ in pairs:
+        if not os.path.exists(core):
+            raise BatchError("no such core file: %s" % core)
+    if len(pairs) == 1:
+        _load_core(*pairs[0])
+        r = _analyse_and_print(as_json)
+        return EXIT_FINDING if r.verdict != "no-deadlock" else EXIT_OK
+    # several cores of one job: parents first, each child analysed with its parent's facts
+    reports = []
+    facts = {}
+    for core, exe in _parents_first(pairs):
+        info = process_info._core_prpsinfo(core)
+        _load_core(core, exe)
+        r = analysis.analyze(parent=facts.get(info[1]) if info else None)
+        _report_errors(r)
+        reports.append(r)
+        if r.pid:
+            facts[r.pid] = process_info.ParentFacts.from_report(r)
+    _link_tree(reports)
+    lost_tasks.apply(reports, analysis.SEVERITY)
+    if as_json:
+        gdb.write(render_json.render_many(reports) + "\n")
+    else:
+        gdb.write("\n\n".join(render_text.render(r) for r in reports) + "\n")
+    return EXIT_FINDING if any(r.verdict != "no-deadlock" for r in reports) else EXIT_OK
 
 
 class BatchCommand(gdb.Command):
@@ -337,7 +387,7 @@ or forkwatch batch core CORE --exe EXE [--json]. Prints the verdict and quits GD
                 code = batch_core(args[1:])
             else:
                 raise BatchError("usage: forkwatch batch attach PID [--json] [--tree] | "
-                                 "forkwatch batch core CORE --exe EXE [--json]")
+                                 "forkwatch batch core CORE --exe EXE [CORE --exe EXE ...] [--json]")
         except BatchError as e:
             error_line(str(e))
             _detach()

@@ -28,6 +28,8 @@ class ProcessInfo(object):
         self.core_file = None
         self.core_command = None         # core: pr_fname of NT_PRPSINFO (the main thread's name)
         self.notes = []
+        self.libc_address = None
+        self.parent_facts = None         # ParentFacts from the parent's core (several cores of one job)
 
 
 def _core_file_path():
@@ -115,6 +117,35 @@ def _same_layout_as_parent(ppid):
     return False
 
 
+class ParentFacts(object):
+    """What another core of the same job says about this process's parent: its pid, its threads
+    (tid -> name, pthread_self -> tid) and where its C library was mapped. Made from that core's
+    own analysis (from_report), so a child's core can name a holder by the parent's core."""
+
+    def __init__(self, pid, threads, idents, libc_address, core_file, stacks=None):
+        self.pid = pid
+        self.threads = threads          # {tid: name or None}
+        self.stacks = stacks or {}      # {tid: (python_stack, native_stack)} as that core shows them
+        self.idents = idents            # {pthread_self: tid}
+        self.libc_address = libc_address
+        self.core_file = core_file
+
+    @classmethod
+    def from_report(cls, r):
+        threads = dict((t["tid"], t.get("name")) for t in r.threads)
+        idents = dict((t["_native"].pthread, t["tid"]) for t in r.threads if getattr(t["_native"], "pthread", None))
+        stacks = dict((t["tid"], (t.get("python_stack") or [], t.get("native_stack") or [])) for t in r.threads)
+        return cls(r.pid, threads, idents, getattr(r.process, "libc_address", None),
+                   getattr(r.process, "core_file", None), stacks)
+
+
+def libc_address():
+    """Load address GDB gives the C library (or the first shared library), or None."""
+    libs = symbols.shared_libraries()
+    libc = [l for l in libs if os.path.basename(l[2]).startswith("libc.so")]
+    return (libc or libs)[0][0] if libs else None
+
+
 def _stat_fields(pid):
     """/proc/PID/stat's fields after the command (state, ppid, ...), or None."""
     try:
@@ -141,7 +172,8 @@ def parent_is_proven(pid, ppid):
     return _same_layout_as_parent(ppid) is True
 
 
-def gather(registry=None):
+def gather(registry=None, parent=None):
+    """`parent`: ParentFacts of this core's parent, from another core of the same job."""
     pi = ProcessInfo()
     inf = gdb.selected_inferior()
     pi.pid = inf.pid or None
@@ -164,6 +196,13 @@ def gather(registry=None):
             pi.ppid = info[1] or None
             pi.parent_pid = info[1] if info[1] and info[1] != 1 else None
             pi.core_command = to_text(info[2]) or None
+        pi.libc_address = libc_address()
+        if parent is not None and pi.parent_pid == parent.pid:
+            # the parent's core, given with this one: its threads are evidence (same libc address:
+            # forked without an exec, as ASLR gives every exec new addresses)
+            pi.parent_facts = parent
+            pi.parent_tids = set(parent.threads)
+            pi.same_layout_as_parent = bool(pi.libc_address and pi.libc_address == parent.libc_address)
     elif pi.pid:
         stat = _stat_fields(pi.pid)
         if stat is not None:

@@ -375,6 +375,50 @@ def test_advice_apis(interp):
                   "advice %r names %s%s but does not list it in its apis" % (r["key"], head, tail))
 
 
+def test_cores_of_one_job(interp):
+    """`forkwatch core CHILD PARENT`: the cores of one job read together, parents first. The
+    child's holder (a pthread mutex whose owner field names a thread of the parent) is then
+    placed by the parent's core, which also stands as the fork evidence; the child's core alone
+    carries neither."""
+    wd = fwtest.workdir("e2e-cores-%s" % interp.label)
+    lib = os.path.join(fwtest.FIXTURE_BIN, "libheldmutex.so")
+    started = fwtest.start([interp.path, os.path.join(fwtest.FIXTURE_SRC, "python", "clib_mutex_at_fork.py")],
+                           wd, {"FIXTURE_LIB": lib, "FIXTURE_PARENT_KEEPS_HOLDER": "1"},
+                           fixture_timeout=FIXTURE_TIMEOUT)
+    try:
+        ev = fwtest.wait_events(started.events_path, ["child_pid", "parent_pid", "holder_tid", "child_blocking"],
+                                READY_BOUND)
+        child, parent, holder = int(ev["child_pid"][0]), int(ev["parent_pid"][0]), int(ev["holder_tid"][0])
+        fwtest.wait_for("child %d asleep in futex" % child, lambda: fwtest.blocked_in_futex(child), READY_BOUND)
+        prefix = os.path.join(wd, "core")
+        res = fwtest.run(["gcore", "-o", prefix, str(parent), str(child)], TOOL_BOUND, cwd=wd)
+        cores = dict((p, "%s.%d" % (prefix, p)) for p in (parent, child))
+        check(res.returncode == 0 and all(os.path.exists(c) for c in cores.values()),
+              "gcore failed (%d)" % res.returncode)
+        started.cleanup()      # both ended: only the cores are analysed
+        res = fwtest.run([fwtest.FORKWATCH, "core", "--json", cores[child], cores[parent]], TOOL_BOUND, cwd=wd)
+        docs = json.loads(res.stdout)
+        check(res.returncode == 1 and isinstance(docs, list) and [d.get("pid") for d in docs] == [parent, child],
+              "exit %d, pids %r (want the parent's core first): %s" % (
+                  res.returncode, [d.get("pid") for d in docs] if isinstance(docs, list) else docs, res.stderr[-300:]))
+        for d in docs:
+            fwtest.check_evidence(d)
+        f = (docs[1].get("findings") or [{}])[0]
+        ids = [e.get("id") for e in f.get("evidence") or []]
+        check(docs[1].get("verdict") == "fork-deadlock" and (f.get("holder") or {}).get("tid") == holder,
+              "child: %r, holder %r, want tid %d" % (docs[1].get("verdict"), f.get("holder"), holder))
+        check("parent-core" in ids and any("owner_main" in (e.get("text") or "") for e in f["evidence"]),
+              "child: no parent-core evidence placing thread %d in owner_main: %s" % (holder, f.get("evidence")))
+        check(any(k.get("pid") == child for k in docs[0].get("children") or []),
+              "the parent's report does not list its stuck child: %s" % docs[0].get("children"))
+        rc, alone = analyse("core", cores[child], wd)
+        check("parent-core" not in [e.get("id") for e in (alone.get("findings") or [{}])[0].get("evidence") or []],
+              "the child's core alone claims its parent's core")
+    finally:
+        started.cleanup()
+        fwtest.remove_tree(wd)
+
+
 def main():
     missing = fwtest.have_build(fwtest.FORKWATCH, fwtest.AGENT, fwtest.FIXTURE_BIN,
                                 os.path.join(fwtest.ROOT, "gdb", "forkwatch-gdb.py"))
@@ -415,6 +459,7 @@ def main():
                                                            r"took it itself")))
         cases.append(("e2e/advice-apis/%s" % interp.label, test_advice_apis, (interp,)))
     for interp in debian:
+        cases.append(("e2e/cores-of-one-job/%s" % interp.label, test_cores_of_one_job, (interp,)))
         cases.append(("e2e/core-parent-gone/shape_mp_fork_worker/%s" % interp.label, test_core_parent_gone,
                       (("shape_mp_fork_worker", interp, "fork-deadlock", r"evidence: .*popen_fork"))))
     jobs = max(1, min(2, int(os.environ.get("FORKWATCH_TEST_JOBS", "2"))))
