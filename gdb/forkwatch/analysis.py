@@ -851,6 +851,12 @@ def _gone_holder(c, tid, ident, kind, evidence=()):
     pf = c.pinfo.parent_facts
     if tid is None and ident is not None and pf is not None and ident in pf.idents:
         tid = pf.idents[ident]
+    if name is None and kind in ("fork-deadlock", "gil-held-across-fork"):
+        got = _stopped_thread_object(c, tid, ident)
+        if got is not None:
+            name, native_id, how = got
+            tid = tid if tid is not None else native_id
+            evidence.append(_ev("python-thread-object", how))
     where_now = None
     if name is None and tid is not None and kind == "fork-deadlock":
         name = _parent_thread_name(c, tid)
@@ -864,6 +870,31 @@ def _gone_holder(c, tid, ident, kind, evidence=()):
             "pid": c.pinfo.parent_pid if kind == "fork-deadlock" else c.r.pid,
             "python_stack": pystack, "native_stack": [], "source": "inferred",
             "_kind": kind, "_live": False, "_where": None, "_ident": ident, "_evidence": evidence}
+
+
+def _stopped_thread_object(c, tid, ident):
+    """(name, native id, evidence text) of the threading.Thread object, still in memory, of a thread lost in
+    the fork: matched by its native id (the lock's owner TID), or by its ident (pthread_self)
+    when exactly one object has it and glibc says that descriptor's thread was running at the
+    fork (glibc reuses a descriptor for later threads: an older Thread object may share it)."""
+    if c.proc is None or (tid is None and ident is None):
+        return None
+    try:
+        stopped = c.proc.stopped_threads()
+    except Exception:
+        return None
+    if tid is not None:
+        named = [s for s in stopped if s[1] == tid and s[2]]
+        if len(named) == 1:
+            return named[0][2], tid, ("a threading.Thread named %r with native id %s is still in memory, stopped "
+                                 "(threading._dangling)" % (named[0][2], tid))
+    if ident is not None:
+        d = c.glibc.by_address(ident)
+        named = [s for s in stopped if s[0] == ident and s[2]]
+        if len(named) == 1 and d is not None and d.lost_in_fork:
+            return named[0][2], named[0][1], ("a threading.Thread named %r with ident 0x%x, the descriptor of a thread "
+                                 "lost in the fork, is still in memory (threading._dangling)" % (named[0][2], ident))
+    return None
 
 
 def _user_pyline(pystack):

@@ -227,13 +227,13 @@ def test_case(fx, interp, with_agent):
         fwtest.remove_tree(wd)
 
 
-def test_core_parent_gone(script, interp, want_verdict, want_re):
+def test_core_parent_gone(script, interp, want_verdict, want_re, args=(), want_holder=None):
     """Post mortem with no parent left: the child's core is analysed after its parent
     was killed, so nothing can be compared with the parent. The verdict must then come
     from the core alone (a Python frame that only runs in a forked child) or say what
     cannot be told, never a confident 'it waits on itself' for a fork victim."""
     wd = fwtest.workdir("e2e-parent-gone-%s-%s" % (script, interp.label))
-    started = fwtest.start([interp.path, os.path.join(fwtest.FIXTURE_SRC, "python", script + ".py")],
+    started = fwtest.start([interp.path, os.path.join(fwtest.FIXTURE_SRC, "python", script + ".py")] + list(args),
                            wd, {}, fixture_timeout=FIXTURE_TIMEOUT)
     try:
         ev = fwtest.wait_events(started.events_path, ["child_pid", "parent_pid", "child_blocking"], READY_BOUND)
@@ -256,6 +256,10 @@ def test_core_parent_gone(script, interp, want_verdict, want_re):
               "verdict %r (exit %d), want %r: %s" % (doc.get("verdict"), rc, want_verdict, f.get("summary")))
         check(re.search(want_re, f.get("summary") or ""), "summary %r does not match %r"
               % (f.get("summary"), want_re))
+        if want_holder:
+            h = f.get("holder") or {}
+            check(h.get("name") == want_holder and h.get("tid") == int(ev["holder_tid"][0]),
+                  "holder %r, want %s [tid %s]" % (h, want_holder, ev["holder_tid"][0]))
     finally:
         started.cleanup()
         fwtest.remove_tree(wd)
@@ -449,6 +453,10 @@ def main():
         cases.append(("e2e/core-parent-gone/lock_held_at_fork/%s" % interp.label, test_core_parent_gone,
                       (("lock_held_at_fork", interp, "fork-deadlock", r"glibc still describes 1 thread that "
                                                                        r"never exited"))))
+        # an RLock names its owner: glibc places it as lost in the fork, its threading.Thread names it
+        cases.append(("e2e/core-parent-gone/lock_held_at_fork-rlock/%s" % interp.label, test_core_parent_gone,
+                      ("lock_held_at_fork", interp, "fork-deadlock", r"threading\.RLock .* held by thread \d+ "
+                       r"\(Holder\)", ("rlock",), "Holder")))
         cases.append(("e2e/live-parent-gone/lock_held_at_fork/%s" % interp.label, test_live_parent_gone,
                       (("lock_held_at_fork", interp, "fork-deadlock", r"glibc still describes 1 thread that "
                                                                        r"never exited"))))

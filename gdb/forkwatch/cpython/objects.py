@@ -132,6 +132,34 @@ class Reader:
         raw = _mem.read(obj + self.lay["tuple.ob_item"], 8 * size) if size else b""
         return [int.from_bytes(raw[8 * i:8 * i + 8], "little") for i in range(size)]
 
+    # -- sets and weak references -------------------------------------
+    # PySetObject {PyObject_HEAD; fill; used; mask; setentry *table; ...} and setentry {key,
+    # hash}, PyWeakReference {PyObject_HEAD; wr_object; ...}: the same offsets in 3.8-3.15
+    # (Include/cpython/setobject.h, Include/cpython/weakrefobject.h; checked with ptype /o on
+    # the pyenv 3.8/3.13 and Debian 3.14/3.15 builds). The free-threaded build is refused earlier.
+    SET_MASK, SET_TABLE, SETENTRY_SIZE, WEAKREF_OBJECT = 32, 40, 16, 16
+
+    def set_items(self, obj, limit=4096):
+        """The keys of a set (live entries only: NULL and the dummy are skipped by the caller's
+        type checks), [] when unreadable or larger than `limit`."""
+        if self.safe_type_name(obj) != "set":
+            return []
+        mask = _mem.i64(obj + self.SET_MASK)
+        if mask < 0 or mask + 1 > 4 * limit:
+            return []
+        table = _mem.ptr(obj + self.SET_TABLE)
+        raw = _mem.read(table, (mask + 1) * self.SETENTRY_SIZE)
+        keys = [int.from_bytes(raw[i:i + 8], "little") for i in range(0, len(raw), self.SETENTRY_SIZE)]
+        return [k for k in keys if k and plausible_pointer(k)][:limit]
+
+    def weakref_target(self, ref):
+        """The object a weak reference points to (None when it died or is not a weakref)."""
+        name = self.safe_type_name(ref) or ""
+        if "weakref" not in name and "ReferenceType" not in name:
+            return None
+        target = _mem.ptr(ref + self.WEAKREF_OBJECT)
+        return target if plausible_pointer(target) else None
+
     # -- dicts ---------------------------------------------------------
     def _keys_entries(self, keys):
         """[(key, value_or_None, index)] for a PyDictKeysObject (value None in split tables)."""

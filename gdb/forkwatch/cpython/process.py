@@ -225,6 +225,35 @@ class PythonProcess:
         self._names = names
         return names
 
+    def stopped_threads(self):
+        """[(ident, native_id, name)] of the threading.Thread objects still in memory that
+        threading no longer lists as running: `threading._dangling` (a WeakSet every Thread
+        joins at creation) minus `_active`/`_limbo`. In an os.fork() child these include the
+        threads lost in the fork while something still references their Thread object
+        (threading._after_fork stops them, Lib/threading.py). [] when unreadable."""
+        out = []
+        r = self.reader
+        try:
+            modules = self._modules()
+            mdict = r.module_dict(modules, "threading") if modules else None
+            dangling = r.dict_get_str(mdict, "_dangling") if mdict else None
+            data = r.attr(dangling, "data") if dangling else None
+            running = self.thread_names()
+            for ref in r.set_items(data or 0, 4096):
+                thread = r.weakref_target(ref)
+                if not thread:
+                    continue
+                ident = r.read_int(r.attr(thread, "_ident") or 0)
+                if ident is None or (ident & 0xFFFFFFFFFFFFFFFF) in running:
+                    continue
+                native = r.read_int(r.attr(thread, "_native_id") or 0)
+                name = r.read_str(r.attr(thread, "_name") or 0, 256)
+                out.append((ident & 0xFFFFFFFFFFFFFFFF, native, name))
+        except Exception as exc:  # a bonus: never lose the analysis for it
+            if not isinstance(exc, MemError):
+                self.errors.append("stopped threads: %r" % (exc,))
+        return out
+
     # -- public API ----------------------------------------------------
     def threads(self):
         try:
