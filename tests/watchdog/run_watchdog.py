@@ -335,13 +335,20 @@ def case_junit_clean():
 
 
 def case_usage():
-    for args, what in ((["--hang-timeout", "abc"], "--hang-timeout"), (["--hang-timeout", "0"], "--hang-timeout"),
-                       (["--grace", "-1"], "--grace"), (["--label", ""], "--label"),
-                       (["--junit"], "--junit")):
-        res = fwtest.run([fwtest.FORKWATCH, "run"] + args + ["--", "true"], 30)
-        lines = [l for l in res.stderr.splitlines() if l.startswith("forkwatch: ")]
-        check(res.returncode == 2 and len(lines) == 1 and what in lines[0],
-              "%s: exit %d, stderr %r" % (args, res.returncode, res.stderr))
+    # in a scratch directory: were a usage error missed, `--junit -- true` would write a file
+    # named `--` where it runs (it once did, into the source tree)
+    wd = fwtest.workdir("watchdog-usage")
+    try:
+        for args, what in ((["--hang-timeout", "abc"], "--hang-timeout"), (["--hang-timeout", "0"], "--hang-timeout"),
+                           (["--grace", "-1"], "--grace"), (["--label", ""], "--label"),
+                           (["--junit"], "--junit")):
+            res = fwtest.run([fwtest.FORKWATCH, "run"] + args + ["--", "true"], 30, cwd=wd)
+            lines = [l for l in res.stderr.splitlines() if l.startswith("forkwatch: ")]
+            check(res.returncode == 2 and len(lines) == 1 and what in lines[0],
+                  "%s: exit %d, stderr %r" % (args, res.returncode, res.stderr))
+            check(not os.listdir(wd), "%s: a usage error left %s behind" % (args, os.listdir(wd)))
+    finally:
+        fwtest.remove_tree(wd)
 
 
 def main():
