@@ -31,7 +31,9 @@ try:
         out["threads"] = [{
             "ident": t.thread_ident, "tid": t.native_tid, "tstate": t.tstate, "name": t.name,
             "holds_gil": t.holds_gil,
-            "frames": [[f.function, f.file, f.line] for f in t.frames]} for t in proc.threads()]
+            "frames": [[f.function, f.file, f.line] for f in t.frames],
+            "with_holds": [[h.manager, h.function, h.line] for h in proc.with_holds(t)[0]],
+            "condition_waits": proc.condition_waits(t)} for t in proc.threads()]
         g = proc.gil()
         out["gil"] = None if g is None else {"locked": g.locked, "holder_ident": g.holder_ident,
                                               "holder_tstate": g.holder_tstate}
