@@ -18,7 +18,8 @@ EVIDENCE_ID = "with-block"
 
 
 def _holds(c, pt):
-    """[WithHold] of PyThread pt minus what a Condition.wait() in it released, cached."""
+    """[(WithHold, lock object it took)] of PyThread pt, minus what a Condition.wait() in it
+    released; read once per thread and analysis (a waiter per thread would read them again)."""
     cache = c.__dict__.setdefault("_with_holds", {})
     key = id(pt)
     if key in cache:
@@ -34,20 +35,22 @@ def _holds(c, pt):
         inner = proc.reader.attr(cond, "_lock")
         if inner:
             released.add(inner)
-    holds = [h for h in holds if h.manager not in released]
-    cache[key] = holds
-    return holds
+    out = []
+    for h in holds:
+        took = _lock_taken(c, h.manager)
+        if h.manager not in released and took not in released:
+            out.append((h, took))
+    cache[key] = out
+    return out
 
 
-def _enters(c, manager, lock_obj):
-    """True when `with manager:` takes the Lock object at lock_obj: the Lock itself, or a
-    threading.Condition whose _lock it is."""
-    if manager == lock_obj:
-        return True
+def _lock_taken(c, manager):
+    """The object whose lock `with manager:` takes: a threading.Condition's _lock, else the
+    manager itself (a Lock, or anything else, which then matches no Lock)."""
     r = c.proc.reader
-    if r.safe_type_name(manager) != "Condition":
-        return False
-    return r.attr(manager, "_lock") == lock_obj
+    if r.safe_type_name(manager) == "Condition":
+        return r.attr(manager, "_lock") or manager
+    return manager
 
 
 def find(c, t, pyobj):
@@ -61,8 +64,8 @@ def find(c, t, pyobj):
         pt = x.get("_py")
         if pt is None:
             continue
-        for h in _holds(c, pt):
-            if _enters(c, h.manager, lock_obj):
+        for h, took in _holds(c, pt):
+            if took == lock_obj:
                 found.append((x, h))
                 break
     if len(found) != 1:
