@@ -11,6 +11,7 @@
 #include "fw_fork.h"
 #include "fw_gil.h"
 #include "fw_orphan.h"
+#include "fw_python.h"
 #include "fw_registry.h"
 #include "fw_thread.h"
 
@@ -26,7 +27,7 @@
 /* A struct _gil_runtime_state and two thread states, laid out as 3.12's. */
 static _Alignas(64) unsigned char gil[256];
 static _Alignas(64) unsigned char holder_ts[512], forker_ts[512];
-static const struct fw_gil_layout *lay;
+static const struct fw_py_layout *lay;
 static pthread_t holder_thread;
 static pthread_barrier_t step;
 static int32_t holder_tid;
@@ -57,7 +58,7 @@ static void setup(void)
 {
     unit_agent_reset(FW_POLICY_WARN);
     strcpy(fw_cfg.report_path, unit_report_path("gil"));
-    lay = fw_gil_layout_for(12);
+    lay = fw_py_layout_for(12);
     cr_assert_not_null(lay);
     put_u64(forker_ts, lay->tstate_thread_id, (uint64_t)pthread_self());
     set_gil(0, NULL);
@@ -278,7 +279,7 @@ static int run_gdb(const char *lib, const struct probe *p, size_t n, char *out, 
 
 static int check_lib(const char *lib, int minor)
 {
-    const struct fw_gil_layout *l = fw_gil_layout_for(minor);
+    const struct fw_py_layout *l = fw_py_layout_for(minor);
     cr_assert_not_null(l, "no layout for 3.%d (%s)", minor, lib);
     int old = minor <= 11, dict_old = minor <= 10;
     const struct probe p[] = {
@@ -338,7 +339,7 @@ static int check_lib(const char *lib, int minor)
         if (!at)
             continue;
         long v = strtol(at + strlen(key), NULL, 10);
-        cr_expect_eq(v, p[i].want, "%s 3.%d: %s is %ld in DWARF, %ld in fw_gil.c", lib, minor, p[i].key, v, p[i].want);
+        cr_expect_eq(v, p[i].want, "%s 3.%d: %s is %ld in DWARF, %ld in layouts.py (fw_py_offsets.h)", lib, minor, p[i].key, v, p[i].want);
     }
     return 1;
 }
