@@ -355,19 +355,19 @@ Test(gil_layout, offsets_equal_the_dwarf_of_every_cpython_installed, .timeout = 
         for (size_t i = 0; i < g.gl_pathc; i++) {
             const char *base = strrchr(g.gl_pathv[i], '/') + 1;   /* libpython3.N.so.1.0 */
             int minor = atoi(base + strlen("libpython3."));
-            if (minor >= 8 && minor <= 15)
+            if (minor >= FW_PY_FIRST_MINOR && minor <= FW_PY_LAST_MINOR)
                 checked += check_lib(g.gl_pathv[i], minor);
         }
         globfree(&g);
     }
     /* Debian's (DWARF from python3.X-dbg): 3.11 on Debian 12, 3.13 on 13, 3.13-3.15 on sid. */
-    for (int minor = 11; minor <= 15; minor++) {
+    for (int minor = 11; minor <= FW_PY_LAST_MINOR; minor++) {
         char exe[64];
         snprintf(exe, sizeof exe, "/usr/bin/python3.%d", minor);
         if (access(exe, X_OK) == 0)
             checked += check_lib(exe, minor);
     }
     if (checked == 0)
-        cr_skip_test("no CPython 3.8-3.15 with DWARF (or no gdb) to check against");
+        cr_skip_test("no CPython the table knows with DWARF (or no gdb) to check against");
     cr_log_info("gil layout: %d interpreters checked against DWARF", checked);
 }
