@@ -463,10 +463,11 @@ def check_plain_abba(doc, rc, source, target, mode, tids):
         check("%s at %s:%d" % (name, base, line) in summary,
               ctx + "summary lacks %s's with block at %s:%d: %s" % (name, base, line, summary))
     ev = f.get("evidence")
-    if ev is not None:  # the renderer shows findings' evidence once it carries the list
+    check(ev, ctx + "the finding carries no evidence")
+    if ev:
         texts = [e.get("text") or "" for e in ev if e.get("id") == "with-block"]
         for name, line in sites.items():
-            check(any("(%s)" % name in x and "%s:%d" % (base, line) in x for x in texts),
+            check(any("thread %s (" % name in x and "%s:%d" % (base, line) in x for x in texts),
                   ctx + "no with-block evidence for %s at line %d: %s" % (name, line, texts))
 
 
