@@ -9,7 +9,7 @@ PYTHON ?= python3
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 OPT     ?= -O2 -g
-CFLAGS_AGENT := $(CSTD) $(WARN) $(OPT) -fPIC -fvisibility=hidden -pthread
+CFLAGS_AGENT := $(CSTD) $(WARN) $(OPT) -fPIC -fvisibility=hidden -pthread -I$(BUILD)/gen
 CFLAGS_TOOL  := $(CSTD) $(WARN) $(OPT) -pthread
 
 # Agent: intercept_*.c hold the interposed symbols; everything else is logic
@@ -58,7 +58,16 @@ agent: $(BUILD)/libforkwatch.so
 cli: $(BUILD)/forkwatch
 fixtures: $(FIXTURE_LIBS) $(FIXTURE_PROGS)
 
-$(BUILD)/obj/agent/%.o: agent/%.c $(wildcard agent/*.h) | $(DEPS_STAMP)
+# The agent's CPython offsets come from the GDB side's table (one table for both):
+# tools/gen_py_offsets.py writes them as a header; it fails when the table breaks a
+# promise the agent's code relies on (docs/ADDING_A_PYTHON.md).
+PY_OFFSETS_H := $(BUILD)/gen/fw_py_offsets.h
+$(PY_OFFSETS_H): tools/gen_py_offsets.py gdb/forkwatch/cpython/layouts.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/gen_py_offsets.py gdb/forkwatch/cpython/layouts.py > $@.tmp || { rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+
+$(BUILD)/obj/agent/%.o: agent/%.c $(wildcard agent/*.h) $(PY_OFFSETS_H) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_AGENT) -c $< -o $@
 
@@ -83,9 +92,9 @@ $(BUILD)/fixtures/%: fixtures/c/%.c | $(DEPS_STAMP)
 
 # The unit tests also check the command's JSON glue (cli/json_doc.c) and its escaper
 # (cli/text_escape.c) against tests/escape_table.json, found through FW_SRCDIR.
-$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(AGENT_LOGIC_OBJS) tests/abi_offsets.c cli/text_escape.c cli/text_escape.h cli/json_doc.c cli/json_doc.h tests/escape_table.json
+$(BUILD)/tests/unit_tests: $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(AGENT_LOGIC_OBJS) $(PY_OFFSETS_H) tests/abi_offsets.c cli/text_escape.c cli/text_escape.h cli/json_doc.c cli/json_doc.h tests/escape_table.json
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O1 -g -pthread -Iagent -Icli $(JSONC_CFLAGS) -DFW_SRCDIR='"$(CURDIR)"' -o $@ $(UNIT_SRCS) cli/text_escape.c cli/json_doc.c $(AGENT_LOGIC_OBJS) -lcriterion $(AGENT_LIBS) $(JSONC_LIBS)
+	$(CC) $(CSTD) $(WARN) -O1 -g -pthread -Iagent -I$(BUILD)/gen -Icli $(JSONC_CFLAGS) -DFW_SRCDIR='"$(CURDIR)"' -o $@ $(UNIT_SRCS) cli/text_escape.c cli/json_doc.c $(AGENT_LOGIC_OBJS) -lcriterion $(AGENT_LIBS) $(JSONC_LIBS)
 	$(CC) $(CSTD) $(WARN) -Iagent -o $(BUILD)/tests/abi_offsets tests/abi_offsets.c
 
 unit-tests: $(BUILD)/tests/unit_tests

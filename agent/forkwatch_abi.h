@@ -51,7 +51,9 @@
 #define FW_PATH_LEN 240u
 #define FW_BUILD_ID_MAX 32u
 
-/* Lock kinds (held entries, fork-held entries, events). JSON names in comments. */
+/* Lock kinds (held entries, fork-held entries, events). JSON names in comments; the one
+ * table of kinds and their names is gdb/forkwatch/lock_kinds.py, and
+ * tests/unit/check_lock_kinds.py checks this enum and fw_event.c against it. */
 enum fw_lock_kind {
     FW_KIND_NONE = 0,
     FW_KIND_MUTEX = 1,          /* "pthread_mutex" */

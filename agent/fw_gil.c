@@ -1,7 +1,7 @@
 /* fw_gil.c — see fw_gil.h.
  *
  * Parent side: CPython found with dlsym (once), the GIL read with raw memory
- * reads through the layout table below; thread states are read fault-safely
+ * reads through the minor's offsets (fw_py_layout_for); thread states are read fault-safely
  * (process_vm_readv on ourselves), since a stale last_holder may point at freed
  * memory. Child side: memory reads, registry writes, write(2), _exit only. */
 #include "fw_gil.h"
@@ -20,41 +20,17 @@
 #include <string.h>
 #include <unistd.h>
 
-/* From `ptype/o` of each version's libpython (pyenv 3.8.18 … 3.13.0, Debian
- * 3.11.2; the -dbg DWARF of Debian 13's 3.13.5 and sid's 3.13.18/3.14.10/3.15.2): struct _gil_runtime_state is the same in all of them (last_holder 8,
- * locked 16, cond 32). tests/unit/test_gil.c checks every number against DWARF. */
-static const struct fw_gil_layout layouts[] = {
-    /* minor, runtime.ceval.gil, interp.ceval.gil, last_holder, locked, cond, thread_id,
-     * native_thread_id, interp modules, ht_cached_keys, sizeof(PyASCIIObject), PyDictValues.values */
-    { 8, 1152, 0, 8, 16, 32, 176, 0, 56, 872, 48, 0 },
-    { 9, 352, 0, 8, 16, 32, 176, 0, 856, 864, 48, 0 },
-    { 10, 352, 0, 8, 16, 32, 176, 0, 856, 872, 48, 0 },
-    { 11, 360, 0, 8, 16, 32, 152, 160, 888, 872, 48, 0 },
-    { 12, 0, 384, 8, 16, 32, 136, 144, 944, 880, 40, 0 },
-    { 13, 0, 16, 8, 16, 32, 152, 160, 7656, 880, 40, 8 },   /* also 3.13.5 (Debian 13), 3.13.18 (sid) */
-    { 14, 0, 16, 8, 16, 32, 152, 160, 7688, 880, 40, 8 },   /* 3.14.10 (sid) */
-    { 15, 0, 16, 8, 16, 32, 176, 184, 7592, 888, 40, 8 },   /* 3.15.2 (sid) */
-};
-
-const struct fw_gil_layout *fw_gil_layout_for(int minor)
-{
-    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
-        if (layouts[i].minor == minor)
-            return &layouts[i];
-    return 0;
-}
-
 int fw_gil_watch;
 
 static struct {
     int resolved;                   /* 1 found, -1 not a CPython we know */
-    const struct fw_gil_layout *lay;
+    const struct fw_py_layout *lay;
     uint64_t runtime;               /* &_PyRuntime */
     void *(*InterpMain)(void);
 } py;
 
 /* State of the latest fork (copied into the child). */
-static const struct fw_gil_layout *fork_lay;
+static const struct fw_py_layout *fork_lay;
 static uint64_t fork_gil;           /* the struct _gil_runtime_state, 0 = none */
 static uint64_t fork_interp;        /* the main interpreter, 0 = unknown */
 static int32_t gil_entry = -1;      /* its fork_held index, -1 = none */
@@ -66,7 +42,7 @@ static void resolve(void)
     if (py.resolved)
         return;
     py.resolved = -1;   /* once, like fw_python.c: a fork of a C program pays no dlsym */
-    py.lay = fw_gil_layout_for(fw_python_minor());
+    py.lay = fw_py_layout_for(fw_python_minor());
     if (!py.lay)
         return;
     py.runtime = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "_PyRuntime");
@@ -118,12 +94,12 @@ static int type_is(uint64_t obj, const char *name)
 
 /* A compact ASCII str's text into out (NUL-terminated, truncated to cap - 1);
  * returns its full length, or -1 when obj is no compact ASCII str. */
-static int64_t read_ascii(const struct fw_gil_layout *lay, uint64_t obj, char *out, size_t cap)
+static int64_t read_ascii(const struct fw_py_layout *lay, uint64_t obj, char *out, size_t cap)
 {
     uint32_t state;
     int64_t len;
     if (!type_is(obj, "str") || !fw_safe_read(obj + FW_PY_STR_STATE, &state, sizeof state) ||
-        !(state & (1u << 5)) || !(state & (1u << 6)) ||
+        !(state & (1u << FW_PY_STR_COMPACT_BIT)) || !(state & (1u << FW_PY_STR_ASCII_BIT)) ||
         !fw_safe_read(obj + FW_PY_STR_LENGTH, &len, sizeof len) || len < 0)
         return -1;
     size_t n = (uint64_t)len < cap - 1 ? (size_t)len : cap - 1;
@@ -133,14 +109,14 @@ static int64_t read_ascii(const struct fw_gil_layout *lay, uint64_t obj, char *o
     return len;
 }
 
-static int str_equals(const struct fw_gil_layout *lay, uint64_t obj, const char *s)
+static int str_equals(const struct fw_py_layout *lay, uint64_t obj, const char *s)
 {
     char buf[32];
     return read_ascii(lay, obj, buf, sizeof buf) == (int64_t)strlen(s) && strcmp(buf, s) == 0;
 }
 
 /* A non-negative int of at most 3 digits (any thread ident); 1 on success. */
-static int read_ident(const struct fw_gil_layout *lay, uint64_t obj, uint64_t *v)
+static int read_ident(const struct fw_py_layout *lay, uint64_t obj, uint64_t *v)
 {
     uint64_t ndigits;
     if (!type_is(obj, "int"))
@@ -171,7 +147,7 @@ struct dict_walk {
     uint64_t entries, esize, key_at, n;
 };
 
-static int dict_walk_init(const struct fw_gil_layout *lay, uint64_t keys, struct dict_walk *w)
+static int dict_walk_init(const struct fw_py_layout *lay, uint64_t keys, struct dict_walk *w)
 {
     int64_t n;
     if (lay->minor <= 10) {
@@ -210,7 +186,7 @@ static int dict_entry(const struct dict_walk *w, uint64_t values, uint64_t i, ui
 
 /* d[name] for a str key, walking the entries (no hashing); 0 when absent.
  * values: a split table's value array (0: combined, or read from the dict). */
-static uint64_t keys_get_str(const struct fw_gil_layout *lay, uint64_t keys, uint64_t values, const char *name)
+static uint64_t keys_get_str(const struct fw_py_layout *lay, uint64_t keys, uint64_t values, const char *name)
 {
     struct dict_walk w;
     if (!dict_walk_init(lay, keys, &w))
@@ -223,7 +199,7 @@ static uint64_t keys_get_str(const struct fw_gil_layout *lay, uint64_t keys, uin
     return 0;
 }
 
-static uint64_t dict_get_str(const struct fw_gil_layout *lay, uint64_t dict, const char *name)
+static uint64_t dict_get_str(const struct fw_py_layout *lay, uint64_t dict, const char *name)
 {
     uint64_t keys, values;
     if (!type_is(dict, "dict") || !read_u64(dict + FW_PY_MA_KEYS, &keys) ||
@@ -233,7 +209,7 @@ static uint64_t dict_get_str(const struct fw_gil_layout *lay, uint64_t dict, con
 }
 
 /* obj.name from its instance __dict__ or inline values (3.11+ managed dicts). */
-static uint64_t attr(const struct fw_gil_layout *lay, uint64_t obj, const char *name)
+static uint64_t attr(const struct fw_py_layout *lay, uint64_t obj, const char *name)
 {
     uint64_t tp, flags, p;
     if (!read_u64(obj + FW_PY_OB_TYPE, &tp) || !read_u64(tp + FW_PY_TP_FLAGS, &flags))
@@ -269,7 +245,7 @@ static uint64_t attr(const struct fw_gil_layout *lay, uint64_t obj, const char *
     return dict_get_str(lay, p, name);
 }
 
-int fw_gil_thread_name(const struct fw_gil_layout *lay, uint64_t interp, uint64_t ident,
+int fw_gil_thread_name(const struct fw_py_layout *lay, uint64_t interp, uint64_t ident,
                        char *out, size_t cap)
 {
     uint64_t modules, module, md, active, keys, values;
@@ -292,7 +268,7 @@ int fw_gil_thread_name(const struct fw_gil_layout *lay, uint64_t interp, uint64_
     return 0;
 }
 
-int fw_gil_held_by_other(const struct fw_gil_layout *lay, const void *gil, uint64_t self_ident,
+int fw_gil_held_by_other(const struct fw_py_layout *lay, const void *gil, uint64_t self_ident,
                          uint64_t *tstate, uint64_t *ident)
 {
     uint64_t base = (uint64_t)(uintptr_t)gil, last = 0, id = 0;
@@ -438,7 +414,7 @@ void fw_gil_on_cond_wait(const void *cond, uint64_t call_site)
     }
 }
 
-void fw_gil_set_for_test(const struct fw_gil_layout *lay, void *gil)
+void fw_gil_set_for_test(const struct fw_py_layout *lay, void *gil)
 {
     py.resolved = 0;
     py.lay = lay;

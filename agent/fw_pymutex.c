@@ -12,6 +12,7 @@
  * (a PyEvent's waiter sees 2, other parking-lot users other words). */
 #include "fw_pymutex.h"
 
+#include "fw_python.h"
 #include "fw_saferead.h"
 
 #include <string.h>
@@ -19,10 +20,13 @@
 #define STACK_WINDOW (256u * 1024u)   /* sem_wait's caller chain above our frame */
 #define PY_LOCKED 1u
 #define PY_HAS_PARKED 2u
-#define OB_TYPE_OFF 8u                /* PyObject {ob_refcnt; ob_type} (default build) */
-#define TP_NAME_OFF 24u               /* PyTypeObject: PyVarObject head, then tp_name */
-#define MUTEX_IN_OBJECT 16u           /* lockobject / rlockobject: PyObject_HEAD then the mutex */
-#define RMUTEX_THREAD_OFF 8u          /* _PyRecursiveMutex {PyMutex mutex; unsigned long long thread; size_t level} */
+/* Object offsets from fw_py_offsets.h (generated from gdb/forkwatch/cpython/layouts.py).
+ * One offset serves _thread.lock and _thread.RLock, with a PyMutex (3.13.1+/3.14+) or a
+ * sem_t pointer (until 3.13.0) right after PyObject_HEAD: the type is read from there. */
+_Static_assert(FW_PY_LOCK_MUTEX == FW_PY_RLOCK_MUTEX && FW_PY_LOCK_SEM == FW_PY_RLOCK_SEM,
+               "_thread.lock and _thread.RLock keep their lock at different offsets: read each with its own");
+#define MUTEX_IN_OBJECT ((uint64_t)FW_PY_LOCK_MUTEX)
+#define SEM_IN_OBJECT ((uint64_t)FW_PY_LOCK_SEM)
 
 uint64_t fw_pymutex_awaited(const void *sem)
 {
@@ -43,8 +47,8 @@ void fw_py_type_name(uint64_t obj, char *out, size_t n)
 {
     uint64_t type, name;
     out[0] = '\0';
-    if (!fw_safe_read(obj + OB_TYPE_OFF, &type, sizeof type) || type < 4096 ||
-        !fw_safe_read(type + TP_NAME_OFF, &name, sizeof name) || name < 4096)
+    if (!fw_safe_read(obj + FW_PY_OB_TYPE, &type, sizeof type) || type < 4096 ||
+        !fw_safe_read(type + FW_PY_TP_NAME, &name, sizeof name) || name < 4096)
         return;
     for (size_t i = 0; i + 1 < n; i++) {
         if (!fw_safe_read(name + i, &out[i], 1)) {
@@ -68,7 +72,7 @@ const char *fw_pymutex_kind(uint64_t addr, uint64_t *owner)
         return "threading.Lock";
     if (strcmp(name, "_thread.RLock") == 0) {
         /* 3.14+: the mutex is a _PyRecursiveMutex (3.13's RLock waits on a sem_t). */
-        if (!fw_safe_read(addr + RMUTEX_THREAD_OFF, owner, sizeof *owner))
+        if (!fw_safe_read(addr + FW_PY_RECMUTEX_THREAD, owner, sizeof *owner))
             *owner = 0;
         return "threading.RLock";
     }
@@ -96,7 +100,7 @@ const char *fw_pysem_kind(uint64_t sem)
             return 0;   /* the end of the stack */
         for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
             uint64_t obj = words[i], inner;
-            if (obj < 4096 || (obj & 7u) || !fw_safe_read(obj + MUTEX_IN_OBJECT, &inner, sizeof inner) ||
+            if (obj < 4096 || (obj & 7u) || !fw_safe_read(obj + SEM_IN_OBJECT, &inner, sizeof inner) ||
                 inner != sem)
                 continue;
             char name[32];

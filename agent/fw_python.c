@@ -32,7 +32,7 @@ static struct {
     int minor;           /* 3.minor */
     int pymutex_locks;   /* 3.13.1+: threading.Lock (3.14: RLock) is a PyMutex, invisible at fork */
     size_t thread_id_off;   /* offsetof(PyThreadState, thread_id) */
-    int has_native_id;   /* native_thread_id follows thread_id (3.11+) */
+    size_t native_id_off;   /* offsetof(PyThreadState, native_thread_id) (3.11+), 0 = none */
     int (*IsInitialized)(void);
     int (*GILState_Check)(void);
     const char *(*GetVersion)(void);
@@ -63,26 +63,17 @@ static struct {
     char version[16];                  /* "3.11.7": read in the parent, kept for the child */
 } py;
 
-/* offsetof(PyThreadState, thread_id), from `ptype/o struct _ts` of each
- * version's libpython (pyenv 3.8.18 … 3.13.0, Debian 3.11.2; Debian 13's
- * 3.13.5 and sid's 3.13.18, 3.14.10, 3.15.2 from their -dbg DWARF). */
-static size_t thread_id_offset(int minor)
-{
-    switch (minor) {
-    case 8: case 9: case 10: return 176;
-    case 11: return 152;
-    case 12: return 136;
-    case 13: return 152;
-    case 14: return 152;
-    case 15: return 176;
-    default: return 0;
-    }
-}
+/* One row per minor of gdb/forkwatch/cpython/layouts.py's TABLES (fw_py_offsets.h,
+ * generated at build time). */
+static const struct fw_py_layout layouts[] = { FW_PY_LAYOUT_ROWS };
 
-/* 3.8 has no frame accessors: PyThreadState.frame, PyFrameObject.f_back/f_code. */
-#define PY38_TSTATE_FRAME 24
-#define PY38_FRAME_BACK 24
-#define PY38_FRAME_CODE 32
+const struct fw_py_layout *fw_py_layout_for(int minor)
+{
+    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
+        if (layouts[i].minor == minor)
+            return &layouts[i];
+    return 0;
+}
 
 #define LOOKUP(field, name) (*(void **)&py.field = dlsym(RTLD_DEFAULT, name))
 
@@ -125,10 +116,11 @@ void fw_python_resolve(void)
         py.version[i] = '\0';
     }
     py.pymutex_locks = py.minor > 13 || (py.minor == 13 && parse_micro(py.GetVersion()) >= 1);
-    py.thread_id_off = thread_id_offset(py.minor);
-    if (!py.thread_id_off)
+    const struct fw_py_layout *lay = fw_py_layout_for(py.minor);
+    if (!lay)
         return;   /* a version whose layout we do not know: no Python capture */
-    py.has_native_id = py.minor >= 11;
+    py.thread_id_off = lay->tstate_thread_id;
+    py.native_id_off = lay->tstate_native_id;
     int ok = LOOKUP(GILState_Check, "PyGILState_Check") && LOOKUP(InterpHead, "PyInterpreterState_Head") &&
              LOOKUP(InterpNext, "PyInterpreterState_Next") &&
              LOOKUP(ThreadHead, "PyInterpreterState_ThreadHead") &&
@@ -168,7 +160,7 @@ static obj_t first_frame(obj_t ts)
 {
     if (py.minor >= 9)
         return py.GetFrame(ts);
-    return *(obj_t *)((char *)ts + PY38_TSTATE_FRAME);   /* borrowed on 3.8 */
+    return *(obj_t *)((char *)ts + FW_PY38_TSTATE_FRAME);   /* borrowed on 3.8 */
 }
 
 static obj_t next_frame(obj_t f)
@@ -178,7 +170,7 @@ static obj_t next_frame(obj_t f)
         back = py.FrameBack(f);
         py.DecRef(f);
     } else {
-        back = *(obj_t *)((char *)f + PY38_FRAME_BACK);
+        back = *(obj_t *)((char *)f + FW_PY38_FRAME_BACK);
     }
     return back;
 }
@@ -214,7 +206,7 @@ static void describe_frame(obj_t f, struct fw_py_frame *out)
     if (py.minor >= 9) {
         code = py.FrameCode(f);
     } else {
-        code = *(obj_t *)((char *)f + PY38_FRAME_CODE);
+        code = *(obj_t *)((char *)f + FW_PY38_FRAME_CODE);
     }
     if (!code)
         return;
@@ -261,8 +253,8 @@ static void thread_name(uint64_t ident, char *dst, size_t cap)
 
 static int32_t tid_of(obj_t ts, uint64_t ident)
 {
-    if (py.has_native_id)
-        return (int32_t)*(const uint64_t *)((const char *)ts + py.thread_id_off + 8);
+    if (py.native_id_off)
+        return (int32_t)*(const uint64_t *)((const char *)ts + py.native_id_off);
     const struct fw_registry *r = &forkwatch_registry;
     for (uint32_t i = 0; i < r->header.threads.used && i < FW_MAX_THREADS; i++)
         if (r->threads[i].state == FW_THREAD_LIVE && r->threads[i].pthread_id == ident)

@@ -4,6 +4,7 @@
 #define FW_PYTHON_H
 
 #include "forkwatch_abi.h"
+#include "fw_py_offsets.h"   /* generated from gdb/forkwatch/cpython/layouts.py */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,10 @@ int fw_python_capture_at_fork(void);
 /* The loaded CPython's minor version (3.minor), or -1 when there is none;
  * resolves once. Parent side only. */
 int fw_python_minor(void);
+
+/* The offsets of CPython 3.minor (generated from the GDB side's table), or NULL
+ * for a minor the table does not know. A plain array lookup: no lock, no call. */
+const struct fw_py_layout *fw_py_layout_for(int minor);
 
 /* Is the loaded CPython initialised (Py_IsInitialized)? 0 when there is none. */
 int fw_python_initialized(void);

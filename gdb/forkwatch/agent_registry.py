@@ -13,6 +13,7 @@ something and the catch-all in load() caught it: the fuzzer counts that as a bug
 import re
 import struct
 
+from . import lock_kinds
 from . import memory
 from .escape import to_text
 
@@ -62,9 +63,8 @@ TABLE_MIN_SIZE = {"threads": THREAD_SIZE, "stacks": STACK_SIZE, "forks": FORK_SI
 TABLE_MAX_CAPACITY = {"threads": 1 << 16, "stacks": 1 << 18, "forks": 1 << 12, "fork_held": 1 << 16,
                       "py_threads": 1 << 14, "py_frames": 1 << 18, "modules": 1 << 14}
 
-KIND_NAMES = {1: "pthread_mutex", 2: "pthread_rwlock", 3: "pthread_rwlock", 4: "semaphore", 5: "c11_mtx"}
-KIND_NAMES[6] = "gil"  # FW_KIND_GIL: CPython's GIL, held by another thread at the fork (fork_held only)
-KIND_NAMES[7] = "pymutex"  # FW_KIND_PYMUTEX: CPython 3.13.1+ PyMutex byte (fork_held only)
+# registry kind number -> lock.kind, from the one table of lock kinds (lock_kinds.py)
+KIND_NAMES = dict(lock_kinds.REGISTRY_NAMES)
 HOLD_EMPTY, HOLD_ACQUIRING, HOLD_HELD, HOLD_COND_RELEASED = 0, 1, 2, 3
 THREAD_FREE, THREAD_LIVE, THREAD_EXITED, THREAD_VANISHED = 0, 1, 2, 3
 THREAD_STATE_NAMES = {0: "free", 1: "live", 2: "exited", 3: "vanished"}
@@ -100,7 +100,7 @@ class Held(object):
 
     @property
     def kind_name(self):
-        return KIND_NAMES.get(self.kind, "unknown")
+        return KIND_NAMES.get(self.kind, lock_kinds.UNKNOWN)
 
 
 class RegThread(object):
@@ -265,7 +265,7 @@ class Registry(object):
             e.lock_addr = _u64(b, o + FORK_HELD["lock_addr"])
             e.call_site = _u64(b, o + FORK_HELD["call_site"])
             e.kind = kind
-            e.kind_name = KIND_NAMES.get(kind, "unknown")
+            e.kind_name = KIND_NAMES.get(kind, lock_kinds.UNKNOWN)
             e.holder_tid = _i32(b, o + FORK_HELD["holder_tid"])
             e.holder_slot = _u32(b, o + FORK_HELD["holder_slot"])
             e.stack_id = _u32(b, o + FORK_HELD["stack_id"])

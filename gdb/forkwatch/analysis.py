@@ -17,6 +17,7 @@ from . import process_info
 from . import process_maps
 from . import shared_mappings
 from . import symbols
+from . import with_holders
 from .escape import to_text
 
 SEVERITY = ["fork-deadlock", "gil-held-across-fork", "deadlock", "blocked-forever", "orphaned-lock", "lost-task",
@@ -350,6 +351,7 @@ def analyze(parent=None):
         if len(cyc) == 1:
             f["summary"] = "%s waits for %s that only it could release: it waits on itself" % (_who(t), _lock_words(lock))
             f["advice"] = _advice(c, "self-deadlock")
+        with_holders.annotate_cycle(f, [edges[tid][1] for tid in cyc])
         r.findings.append(f)
 
     # registry: locks held at the latest fork and per-thread held entries (for `locks`)
@@ -701,6 +703,12 @@ def _lock_and_holder(c, t, w):
     # A timed wait ends by itself; other threads in timed waits may still release it.
     if w.timed:
         return lock, None, None
+    # 4a. a live thread inside a `with` block on this Lock holds it (inferred: with_holders.py)
+    found = with_holders.find(c, t, pyobj)
+    if found is not None:
+        lock["_with"] = found[1]
+        return lock, _live_holder_dict(c, found[0], "inferred", [
+            dict((k, v) for k, v in found[1].items() if not k.startswith("_"))]), None
     others = [x for x in c.r.threads if x["tid"] != t["tid"]
               and (x["_native"].state not in ("blocked-on-lock", "waiting-for-gil")
                    or (x["_native"].wait is not None and x["_native"].wait.timed))]

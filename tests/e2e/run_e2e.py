@@ -423,6 +423,118 @@ def test_cores_of_one_job(interp):
         fwtest.remove_tree(wd)
 
 
+# ---- plain threading.Lock cycles: holders inferred from `with` blocks (issue 19, part 3) ----
+
+PLAIN_ABBA = os.path.join(fwtest.FIXTURE_SRC, "python", "abba_plain_locks.py")
+PLAIN_SAFE = os.path.join(fwtest.FIXTURE_SRC, "python", "abba_plain_locks_safe.py")
+
+
+def check_plain_abba(doc, rc, source, target, mode, tids):
+    """mode "lock"/"cond": the cycle over plain Locks, its holders read from the `with`
+    blocks (each at its FW-*-SECOND line); "rlock": the same over RLocks, from their owners."""
+    ctx = "%s %s %s: " % (mode, source, doc.get("verdict"))
+    check(doc.get("source") == source and doc.get("pid") == target, ctx + "source/pid %r/%r"
+          % (doc.get("source"), doc.get("pid")))
+    found = find_findings(doc, "deadlock")
+    check(doc.get("verdict") == "deadlock" and rc == 1 and len(found) == 1,
+          ctx + "exit %d, findings: %s" % (rc, [(f.get("kind"), f.get("summary")) for f in doc.get("findings") or []]))
+    f = found[0]
+    a, b = tids
+    w, h = f.get("waiter") or {}, f.get("holder") or {}
+    check(sorted(f.get("cycle") or []) == sorted(tids), ctx + "cycle %r, want %r" % (f.get("cycle"), tids))
+    check({w.get("tid"), h.get("tid")} == {a, b}, ctx + "waiter %r holder %r" % (w.get("tid"), h.get("tid")))
+    check(h.get("alive") is True, ctx + "holder.alive %r" % h.get("alive"))
+    names = {a: "AbbaA", b: "AbbaB"}
+    check(h.get("name") == names[h.get("tid")], ctx + "holder name %r for tid %r" % (h.get("name"), h.get("tid")))
+    want_kind = "threading.RLock" if mode == "rlock" else "threading.Lock"
+    check((f.get("lock") or {}).get("kind") == want_kind, ctx + "lock %r" % f.get("lock"))
+    summary = f.get("summary") or ""
+    for tid, name in names.items():
+        check("%d (%s)" % (tid, name) in summary, ctx + "summary lacks %d (%s): %s" % (tid, name, summary))
+    inferred = "inferred from `with` blocks"
+    if mode == "rlock":
+        check(inferred not in summary, ctx + "an RLock's holders come from its owner, not with blocks: %s" % summary)
+        return
+    check(h.get("source") == "inferred", ctx + "holder.source %r" % h.get("source"))
+    check(inferred in summary, ctx + "summary does not say the holders are inferred: %s" % summary)
+    base = os.path.basename(PLAIN_ABBA)
+    sites = {"AbbaA": marker_line(PLAIN_ABBA, "FW-A-SECOND"), "AbbaB": marker_line(PLAIN_ABBA, "FW-B-SECOND")}
+    for name, line in sites.items():
+        check("%s at %s:%d" % (name, base, line) in summary,
+              ctx + "summary lacks %s's with block at %s:%d: %s" % (name, base, line, summary))
+    ev = f.get("evidence")
+    check(ev, ctx + "the finding carries no evidence")
+    if ev:
+        texts = [e.get("text") or "" for e in ev if e.get("id") == "with-block"]
+        for name, line in sites.items():
+            check(any("thread %s (" % name in x and "%s:%d" % (base, line) in x for x in texts),
+                  ctx + "no with-block evidence for %s at line %d: %s" % (name, line, texts))
+
+
+def test_plain_abba(interp, mode):
+    wd = fwtest.workdir("e2e-abba-plain-%s-%s" % (mode, interp.label))
+    args = [] if mode == "lock" else [mode]
+    started = fwtest.start([interp.path, PLAIN_ABBA] + args, wd, {}, fixture_timeout=FIXTURE_TIMEOUT)
+    try:
+        ev = fwtest.wait_events(started.events_path, ["a_tid", "b_tid", "a_blocking", "b_blocking"], READY_BOUND)
+        pid = started.pid
+        tids = [int(ev["a_tid"][0]), int(ev["b_tid"][0])]
+        for t in tids:
+            fwtest.wait_for("thread %d asleep in futex" % t, lambda t=t: fwtest.blocked_in_futex(pid, t), READY_BOUND)
+        rc, doc = analyse("attach", pid, wd)
+        check_plain_abba(doc, rc, "live", pid, mode, tids)
+        check(fwtest.tracer_pid(pid) == 0, "after attach: %d still traced" % pid)
+        prefix = os.path.join(wd, "core")
+        res = fwtest.run(["gcore", "-o", prefix, str(pid)], TOOL_BOUND, cwd=wd)
+        core = "%s.%d" % (prefix, pid)
+        check(res.returncode == 0 and os.path.exists(core), "gcore failed (%d)" % res.returncode)
+        rc, doc = analyse("core", core, wd)
+        os.unlink(core)
+        check_plain_abba(doc, rc, "core", pid, mode, tids)
+        fwtest.kill_pid(pid)
+        started.wait(READY_BOUND)
+    finally:
+        started.cleanup()
+        fwtest.remove_tree(wd)
+
+
+def check_plain_safe(doc, rc, source, target):
+    ctx = "safe %s %s: " % (source, doc.get("verdict"))
+    check(doc.get("source") == source and doc.get("pid") == target, ctx + "source/pid")
+    check(doc.get("verdict") == "no-deadlock" and rc == 0 and not doc.get("findings"),
+          ctx + "exit %d, findings: %s" % (rc, [f.get("summary") for f in doc.get("findings") or []]))
+
+
+def test_plain_safe(interp):
+    """One lock order: AbbaB waits in `with lock_a:` for AbbaA, which holds both Locks in
+    `with` blocks and waits on an Event. A holder, no cycle: no finding; the process then
+    finishes normally after SIGUSR1."""
+    wd = fwtest.workdir("e2e-abba-plain-safe-%s" % interp.label)
+    started = fwtest.start([interp.path, PLAIN_SAFE], wd, {}, fixture_timeout=FIXTURE_TIMEOUT)
+    try:
+        ev = fwtest.wait_events(started.events_path, ["a_tid", "b_tid", "a_holding", "b_blocking"], READY_BOUND)
+        pid = started.pid
+        tids = [int(ev["a_tid"][0]), int(ev["b_tid"][0])]
+        for t in tids:
+            fwtest.wait_for("thread %d asleep in futex" % t, lambda t=t: fwtest.blocked_in_futex(pid, t), READY_BOUND)
+        rc, doc = analyse("attach", pid, wd)
+        check_plain_safe(doc, rc, "live", pid)
+        prefix = os.path.join(wd, "core")
+        res = fwtest.run(["gcore", "-o", prefix, str(pid)], TOOL_BOUND, cwd=wd)
+        core = "%s.%d" % (prefix, pid)
+        check(res.returncode == 0 and os.path.exists(core), "gcore failed (%d)" % res.returncode)
+        rc, doc = analyse("core", core, wd)
+        os.unlink(core)
+        check_plain_safe(doc, rc, "core", pid)
+        os.kill(pid, signal.SIGUSR1)
+        fwtest.wait_events(started.events_path, ["done"], READY_BOUND)
+        rc = started.wait(READY_BOUND)
+        check(rc == 0, "after detaching, the safe fixture exited %d, want 0" % rc)
+    finally:
+        started.cleanup()
+        fwtest.remove_tree(wd)
+
+
 def main():
     missing = fwtest.have_build(fwtest.FORKWATCH, fwtest.AGENT, fwtest.FIXTURE_BIN,
                                 os.path.join(fwtest.ROOT, "gdb", "forkwatch-gdb.py"))
@@ -470,6 +582,10 @@ def main():
         cases.append(("e2e/cores-of-one-job/%s" % interp.label, test_cores_of_one_job, (interp,)))
         cases.append(("e2e/core-parent-gone/shape_mp_fork_worker/%s" % interp.label, test_core_parent_gone,
                       (("shape_mp_fork_worker", interp, "fork-deadlock", r"evidence: .*popen_fork"))))
+    for interp in interps:
+        for mode in ("lock", "cond", "rlock"):
+            cases.append(("e2e/abba_plain_locks/%s/%s" % (mode, interp.label), test_plain_abba, (interp, mode)))
+        cases.append(("e2e/abba_plain_locks_safe/%s" % interp.label, test_plain_safe, (interp,)))
     jobs = max(1, min(2, int(os.environ.get("FORKWATCH_TEST_JOBS", "2"))))
     runner.run(cases, jobs=jobs)
     return runner.finish()

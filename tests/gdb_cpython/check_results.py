@@ -84,6 +84,20 @@ if mode in ("plain", "fork"):
               (top_script_frame(t), t["frames"][:3]))
     if int(want_version.split(".")[1]) >= 11:
         check("native tids", all(t["tid"] for t in threads.values()), [t["tid"] for t in threads.values()])
+    # `with rl: with rl:` around the holder's wait: both blocks, innermost first, read from
+    # the frame's block stack (3.8-3.10) or exception table (3.11+); its Event.wait()'s
+    # Condition is one it waits in (releasing that Condition's lock, not rl)
+    ht = threads.get(ev["holder_ident"])
+    if ht is not None:
+        cw, wh = ht["condition_waits"], ht["with_holds"]
+        check("holder in Condition.wait", len(cw) == 1 and cw[0] not in (ev["rlock_id"], ev["lock_id"]), cw)
+        # Event.wait itself is inside `with self._cond:` (Lib/threading.py)
+        check("holder with blocks", len(wh) == 3 and wh[0][:2] == [cw[0] if cw else None, "wait"]
+              and wh[1:] == [[ev["rlock_id"], "holder_body", marks["holder_wait"]]] * 2, wh)
+    wt = threads.get(ev["waiter_ident"])
+    if wt is not None:
+        check("waiter with blocks", wt["with_holds"] == [] and wt["condition_waits"] == [],
+              (wt["with_holds"], wt["condition_waits"]))
     r = d("rlock_id")
     check("rlock", r and r["python_type"] == "threading.RLock" and r["locked"]
           and r["owner_ident"] == ev["holder_ident"] and r["count"] == 2, r)

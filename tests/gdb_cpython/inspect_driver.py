@@ -31,7 +31,9 @@ try:
         out["threads"] = [{
             "ident": t.thread_ident, "tid": t.native_tid, "tstate": t.tstate, "name": t.name,
             "holds_gil": t.holds_gil,
-            "frames": [[f.function, f.file, f.line] for f in t.frames]} for t in proc.threads()]
+            "frames": [[f.function, f.file, f.line] for f in t.frames],
+            "with_holds": [[h.manager, h.function, h.line] for h in proc.with_holds(t)[0]],
+            "condition_waits": proc.condition_waits(t)} for t in proc.threads()]
         g = proc.gil()
         out["gil"] = None if g is None else {"locked": g.locked, "holder_ident": g.holder_ident,
                                               "holder_tstate": g.holder_tstate}
@@ -90,6 +92,35 @@ try:
                     errors.append("find_lock_object(%r, %r) found something" % (ident, addr))
             except Exception as exc:
                 errors.append("find_lock_object(%r, %r) raised %r" % (ident, addr, exc))
+        # with blocks read from a garbage thread state or from frames shifted off their
+        # start: a list (maybe with notes), never an exception (cpython/with_blocks.py)
+        from forkwatch.cpython import with_blocks
+
+        class FakeThread:
+            frames = []
+
+        for a in weird[:600]:
+            ft = FakeThread()
+            ft.tstate = a
+            try:
+                holds, _notes = proc.with_holds(ft)
+                if not isinstance(holds, list):
+                    errors.append("with_holds(0x%x) gave %r" % (a & ((1 << 64) - 1), holds))
+            except Exception as exc:
+                errors.append("with_holds(0x%x) raised %r" % (a & ((1 << 64) - 1), exc))
+        for t in proc.threads():
+            for fa, code, off in proc.walker.raw_frames(t.tstate)[:4]:
+                for shift in (8, -8, 64, 4096):
+                    try:
+                        info = proc.walker.code_info(code)
+                        if proc.version[1] <= 10:
+                            with_blocks._holds_old(proc, fa + shift, code, info, [])
+                        else:
+                            with_blocks._holds_new(proc, fa + shift, code, off + shift // 8, info, [])
+                    except cpython.MemError:
+                        pass
+                    except Exception as exc:
+                        errors.append("with blocks of frame 0x%x%+d raised %r" % (fa, shift, exc))
         out["garbage_checked"] = len(weird)
         out["errors"] = proc.errors[:20]
         out["garbage_errors"] = errors[:20]

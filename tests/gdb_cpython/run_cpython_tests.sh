@@ -1,6 +1,7 @@
 #!/bin/bash
 # Tests of gdb/forkwatch/cpython on real hung processes, for every CPython found:
-# pyenv 3.8-3.13 and Debian's python3.11.  For each: line tables against the interpreter,
+# pyenv 3.8-3.13 and Debian's python3.11.  For each: line tables and with-block decoding
+# against the interpreter,
 # layout tables against its DWARF, then hang_locks.py (plain and fork) inspected live and
 # from a core (gcore), and once more with the DWARF of libpython hidden.
 # usage: run_cpython_tests.sh [--quick|--full] [VERSION...]
@@ -171,6 +172,11 @@ for spec in "${interpreters[@]}"; do
         result PASS "$name: line tables ($out)"
     else
         result FAIL "$name: line tables: $(echo "$out" | tail -3)"
+    fi
+    if out=$(timeout 120 "$py" "$here/test_with_blocks.py" 2>&1); then
+        result PASS "$name: with-block decoding ($out)"
+    else
+        result FAIL "$name: with-block decoding: $(echo "$out" | tail -3)"
     fi
     target=${lib:-$py}
     count_checks < <(FW_GDB_DIR="$root/gdb" FW_VERSION="$ver" "${GDB[@]}" -x "$here/check_layouts.py" "$target" 2>&1)

@@ -11,6 +11,7 @@
 #include "fw_fork.h"
 #include "fw_gil.h"
 #include "fw_orphan.h"
+#include "fw_python.h"
 #include "fw_registry.h"
 #include "fw_thread.h"
 
@@ -26,7 +27,7 @@
 /* A struct _gil_runtime_state and two thread states, laid out as 3.12's. */
 static _Alignas(64) unsigned char gil[256];
 static _Alignas(64) unsigned char holder_ts[512], forker_ts[512];
-static const struct fw_gil_layout *lay;
+static const struct fw_py_layout *lay;
 static pthread_t holder_thread;
 static pthread_barrier_t step;
 static int32_t holder_tid;
@@ -57,7 +58,7 @@ static void setup(void)
 {
     unit_agent_reset(FW_POLICY_WARN);
     strcpy(fw_cfg.report_path, unit_report_path("gil"));
-    lay = fw_gil_layout_for(12);
+    lay = fw_py_layout_for(12);
     cr_assert_not_null(lay);
     put_u64(forker_ts, lay->tstate_thread_id, (uint64_t)pthread_self());
     set_gil(0, NULL);
@@ -278,7 +279,7 @@ static int run_gdb(const char *lib, const struct probe *p, size_t n, char *out, 
 
 static int check_lib(const char *lib, int minor)
 {
-    const struct fw_gil_layout *l = fw_gil_layout_for(minor);
+    const struct fw_py_layout *l = fw_py_layout_for(minor);
     cr_assert_not_null(l, "no layout for 3.%d (%s)", minor, lib);
     int old = minor <= 11, dict_old = minor <= 10;
     const struct probe p[] = {
@@ -338,7 +339,7 @@ static int check_lib(const char *lib, int minor)
         if (!at)
             continue;
         long v = strtol(at + strlen(key), NULL, 10);
-        cr_expect_eq(v, p[i].want, "%s 3.%d: %s is %ld in DWARF, %ld in fw_gil.c", lib, minor, p[i].key, v, p[i].want);
+        cr_expect_eq(v, p[i].want, "%s 3.%d: %s is %ld in DWARF, %ld in layouts.py (fw_py_offsets.h)", lib, minor, p[i].key, v, p[i].want);
     }
     return 1;
 }
@@ -354,19 +355,19 @@ Test(gil_layout, offsets_equal_the_dwarf_of_every_cpython_installed, .timeout = 
         for (size_t i = 0; i < g.gl_pathc; i++) {
             const char *base = strrchr(g.gl_pathv[i], '/') + 1;   /* libpython3.N.so.1.0 */
             int minor = atoi(base + strlen("libpython3."));
-            if (minor >= 8 && minor <= 15)
+            if (minor >= FW_PY_FIRST_MINOR && minor <= FW_PY_LAST_MINOR)
                 checked += check_lib(g.gl_pathv[i], minor);
         }
         globfree(&g);
     }
     /* Debian's (DWARF from python3.X-dbg): 3.11 on Debian 12, 3.13 on 13, 3.13-3.15 on sid. */
-    for (int minor = 11; minor <= 15; minor++) {
+    for (int minor = 11; minor <= FW_PY_LAST_MINOR; minor++) {
         char exe[64];
         snprintf(exe, sizeof exe, "/usr/bin/python3.%d", minor);
         if (access(exe, X_OK) == 0)
             checked += check_lib(exe, minor);
     }
     if (checked == 0)
-        cr_skip_test("no CPython 3.8-3.15 with DWARF (or no gdb) to check against");
+        cr_skip_test("no CPython the table knows with DWARF (or no gdb) to check against");
     cr_log_info("gil layout: %d interpreters checked against DWARF", checked);
 }

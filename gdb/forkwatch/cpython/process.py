@@ -1,7 +1,7 @@
 """PythonProcess: one CPython runtime in the inferior, read through a layout table."""
 import gdb
 
-from . import _mem, frames as fr, gil as gil_mod, layouts, locks, modlock, runtime as rt
+from . import _mem, frames as fr, gil as gil_mod, layouts, locks, modlock, runtime as rt, with_blocks
 from ._mem import MemError
 from .objects import Reader, plausible_pointer
 from .version import UnsupportedPython
@@ -456,6 +456,31 @@ class PythonProcess:
         except MemError:
             return None
         return None
+
+    def with_holds(self, thread):
+        """([with_blocks.WithHold], [note]) for a PyThread: the objects its frames' active
+        `with` blocks entered, innermost first, and why a walk stopped early."""
+        notes = []
+        try:
+            return with_blocks.with_holds(self, thread.tstate, notes), notes
+        except Exception as exc:
+            self.errors.append("with_holds: %r" % (exc,))
+            return [], notes
+
+    def condition_waits(self, thread):
+        """Addresses of the threading.Conditions the thread is inside wait()/wait_for() of
+        (Lib/threading.py: wait releases the Condition's lock until it returns)."""
+        out = []
+        try:
+            for f in thread.frames[:with_blocks.MAX_FRAMES]:
+                if f.function in ("wait", "wait_for") and (f.file or "").endswith("threading.py") \
+                        and f.address and f.code:
+                    obj = with_blocks.first_local(self, f.address, f.code)
+                    if obj and self.reader.safe_type_name(obj) == "Condition":
+                        out.append(obj)
+        except Exception as exc:
+            self.errors.append("condition_waits: %r" % (exc,))
+        return out
 
     def module_lock_of(self, thread_ident):
         """importlib's per-module lock (ModuleLock) the thread with `thread_ident` waits on
