@@ -1,0 +1,310 @@
+/*
+ * dwfl_target.c — libdwfl set up as eu-stack does (elfutils src/stack.c): for a live process
+ * dwfl_linux_proc_report + dwfl_linux_proc_attach, for a core dwfl_core_file_report +
+ * dwfl_core_file_attach; then dwfl_getthread_frames / dwfl_thread_getframes per thread and
+ * dwfl_module_addrinfo for the names. What differs from eu-stack, and why:
+ *  - the live process is stopped by us (ptrace_stop.c, PTRACE_SEIZE/INTERRUPT) and libdwfl is
+ *    told so (assume_ptrace_stopped=true): elfutils would otherwise PTRACE_ATTACH each thread
+ *    with a SIGSTOP while unwinding it, one at a time (libdwfl/linux-pid-attach.c);
+ *  - module files are opened under /proc/PID/root, the target's root directory (proc(5)), not
+ *    at the host's paths: a process in a container or chroot maps its own libraries, and the
+ *    host's file of the same name would give wrong CFI and wrong names;
+ *  - module files are opened before the stop, and symbols looked up after it: the stop covers
+ *    only the reading of registers and stacks.
+ */
+#include "dwfl_target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <elfutils/libdwfl.h>
+
+struct fw_dwfl_target {
+    Dwfl *dwfl;
+    pid_t pid;       /* live: the process; 0 for a core */
+    int core_fd;
+    Elf *core_elf;
+};
+
+/* libdwfl's callbacks are plain functions and one target is read per run: the root prefix and
+ * the debuginfo path live here. */
+static char live_root[64];
+/* The target's /usr/lib/debug before the host's: dwfl_standard_find_debuginfo looks for
+ * .build-id/NN/REST.debug under every absolute directory of this path (elfutils
+ * libdwfl/dwfl_build_id_find_elf.c), and a build-id match is right wherever the file is. */
+static char debuginfo_path_buf[128] = ":.debug:/usr/lib/debug";
+static char *debuginfo_path = debuginfo_path_buf;
+
+/* find_elf for a live target: a mapped file is opened as /proc/PID/root/PATH. Only regular
+ * files: dwfl_linux_proc_find_elf refuses devices the same way (a read of a mapped device can
+ * hang). The vdso and deleted files are read from memory by elfutils' own callback. */
+static int live_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+                         char **file_name, Elf **elfp)
+{
+    if (name[0] == '/') {
+        char path[PATH_MAX];
+        struct stat st;
+        int n = snprintf(path, sizeof path, "%s%s", live_root, name);
+        if (n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                *file_name = strdup(path);
+                *elfp = NULL;
+                return fd;
+            }
+        }
+        const char *del = strstr(name, " (deleted)");
+        if (!del || del[strlen(" (deleted)")] != '\0')
+            return -1; /* never the host's file of the same name */
+    }
+    return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+}
+
+static const Dwfl_Callbacks live_callbacks = {
+    .find_elf = live_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &debuginfo_path,
+};
+
+/* A core's modules are found by build-id first, then by the NT_FILE name
+ * (dwfl_build_id_find_elf), as eu-stack --core does. */
+static const Dwfl_Callbacks core_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &debuginfo_path,
+};
+
+static int preload_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+    (void)userdata, (void)name, (void)start, (void)arg;
+    Dwarf_Addr bias;
+    /* Opens the file (find_elf) and parses .eh_frame_hdr now, while the process still runs. */
+    if (dwfl_module_getelf(mod, &bias))
+        (void)dwfl_module_eh_cfi(mod, &bias);
+    return DWARF_CB_OK;
+}
+
+static void errmsg(char *err, size_t n, const char *what, int e)
+{
+    snprintf(err, n, "%s: %s", what, e > 0 ? strerror(e) : dwfl_errmsg(-1));
+}
+
+struct fw_dwfl_target *fw_dwfl_live_open(pid_t pid, char *err, size_t n)
+{
+    struct fw_dwfl_target *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, n, "out of memory");
+        return NULL;
+    }
+    t->pid = pid;
+    t->core_fd = -1;
+    snprintf(live_root, sizeof live_root, "/proc/%d/root", (int)pid);
+    snprintf(debuginfo_path_buf, sizeof debuginfo_path_buf, ":.debug:/proc/%d/root/usr/lib/debug:/usr/lib/debug",
+             (int)pid);
+    t->dwfl = dwfl_begin(&live_callbacks);
+    if (!t->dwfl) {
+        errmsg(err, n, "dwfl_begin", -1);
+        free(t);
+        return NULL;
+    }
+    dwfl_report_begin(t->dwfl);
+    /* 0, an errno (ENOENT: /proc/PID/maps is gone), or -1 for a libdwfl error. */
+    int r = dwfl_linux_proc_report(t->dwfl, pid);
+    if (r != 0 || dwfl_report_end(t->dwfl, NULL, NULL) != 0) {
+        errmsg(err, n, "reading its mappings", r);
+        fw_dwfl_close(t);
+        return NULL;
+    }
+    dwfl_getmodules(t->dwfl, preload_module, NULL, 0);
+    return t;
+}
+
+bool fw_dwfl_live_attach(struct fw_dwfl_target *t, char *err, size_t n)
+{
+    /* Modules reported again keep their open files when name and range are unchanged
+     * (dwfl_report_module reuses a matching module), so this costs one read of the maps. */
+    dwfl_report_begin(t->dwfl);
+    int r = dwfl_linux_proc_report(t->dwfl, t->pid);
+    if (r != 0 || dwfl_report_end(t->dwfl, NULL, NULL) != 0) {
+        errmsg(err, n, "reading its mappings", r);
+        return false;
+    }
+    /* assume_ptrace_stopped: every thread is already in a ptrace-stop of ours; libdwfl reads
+     * their registers with PTRACE_GETREGS(ET) and memory with PTRACE_PEEKDATA or
+     * process_vm_readv (elfutils 0.188+) without attaching or detaching anything. */
+    r = dwfl_linux_proc_attach(t->dwfl, t->pid, true);
+    if (r != 0) {
+        errmsg(err, n, "attaching libdwfl to it", r);
+        return false;
+    }
+    return true;
+}
+
+struct fw_dwfl_target *fw_dwfl_core_open(const char *core_path, const char *exe, char *err, size_t n)
+{
+    struct fw_dwfl_target *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, n, "out of memory");
+        return NULL;
+    }
+    t->core_fd = open(core_path, O_RDONLY | O_CLOEXEC);
+    if (t->core_fd < 0) {
+        snprintf(err, n, "cannot open it: %s", strerror(errno));
+        free(t);
+        return NULL;
+    }
+    elf_version(EV_CURRENT);
+    t->core_elf = elf_begin(t->core_fd, ELF_C_READ_MMAP, NULL);
+    t->dwfl = t->core_elf ? dwfl_begin(&core_callbacks) : NULL;
+    if (!t->dwfl) {
+        snprintf(err, n, "cannot read it as ELF: %s", elf_errmsg(-1));
+        fw_dwfl_close(t);
+        return NULL;
+    }
+    dwfl_report_begin(t->dwfl);
+    /* Returns the number of modules found from the notes and the dynamic linker's list in the
+     * core's memory, or -1 (elfutils libdwfl/core-file.c). */
+    if (dwfl_core_file_report(t->dwfl, t->core_elf, exe) < 0 || dwfl_report_end(t->dwfl, NULL, NULL) != 0) {
+        errmsg(err, n, "reading its modules", -1);
+        fw_dwfl_close(t);
+        return NULL;
+    }
+    if (dwfl_core_file_attach(t->dwfl, t->core_elf) < 0) {
+        errmsg(err, n, "reading its threads", -1);
+        fw_dwfl_close(t);
+        return NULL;
+    }
+    return t;
+}
+
+Elf *fw_dwfl_core_elf(struct fw_dwfl_target *t)
+{
+    return t->core_elf;
+}
+
+static void set_error(struct fw_snap_thread *th, const char *msg)
+{
+    if (!th->unwind_error)
+        th->unwind_error = strdup(msg ? msg : "unknown error");
+}
+
+static int frame_cb(Dwfl_Frame *state, void *arg)
+{
+    struct fw_snap_thread *th = arg;
+    Dwarf_Addr pc;
+    bool activation;
+    if (!dwfl_frame_pc(state, &pc, &activation)) {
+        set_error(th, dwfl_errmsg(-1));
+        return DWARF_CB_ABORT;
+    }
+    if (th->nframes >= FW_SNAP_MAX_FRAMES) {
+        set_error(th, "more than 256 frames: the rest is not shown");
+        return DWARF_CB_ABORT;
+    }
+    if (th->nframes % 16 == 0) {
+        struct fw_snap_frame *f = realloc(th->frames, (th->nframes + 16) * sizeof *f);
+        if (!f) {
+            set_error(th, "out of memory");
+            return DWARF_CB_ABORT;
+        }
+        th->frames = f;
+    }
+    struct fw_snap_frame *f = &th->frames[th->nframes++];
+    memset(f, 0, sizeof *f);
+    f->pc = pc;
+    f->activation = activation;
+    return DWARF_CB_OK;
+}
+
+bool fw_dwfl_unwind(struct fw_dwfl_target *t, struct fw_snap_thread *th)
+{
+    /* -1: the unwinding stopped on an error after the frames already given (eu-stack prints
+     * them and the error); it ends with 0 at the outermost frame. */
+    if (dwfl_getthread_frames(t->dwfl, th->tid, frame_cb, th) == -1) {
+        set_error(th, dwfl_errmsg(-1));
+        /* No frame at all: the thread's registers could not be read (it died: PTRACE_GETREGS
+         * gives ESRCH). elfutils 0.188's pid_set_initial_registers (linux-pid-attach.c) then
+         * returns without clearing its "thread attached" mark, and its next call for any
+         * thread fails the assertion `pid_arg->tid_attached == 0' (abort, exit 134): found by
+         * tests/snapshot's vanishing-PID case. The caller stops using this Dwfl. */
+        if (th->nframes == 0)
+            return false;
+    }
+    return true;
+}
+
+struct core_threads_arg {
+    struct fw_snapshot *s;
+    bool oom;
+};
+
+static int core_thread_cb(Dwfl_Thread *thread, void *arg)
+{
+    struct core_threads_arg *a = arg;
+    struct fw_snap_thread *th = fw_snap_add_thread(a->s, dwfl_thread_tid(thread));
+    if (!th) {
+        a->oom = true;
+        return DWARF_CB_ABORT;
+    }
+    if (dwfl_thread_getframes(thread, frame_cb, th) == -1)
+        set_error(th, dwfl_errmsg(-1));
+    return DWARF_CB_OK;
+}
+
+bool fw_dwfl_core_threads(struct fw_dwfl_target *t, struct fw_snapshot *s, char *err, size_t n)
+{
+    struct core_threads_arg a = {.s = s};
+    int r = dwfl_getthreads(t->dwfl, core_thread_cb, &a);
+    if (a.oom) {
+        snprintf(err, n, "out of memory");
+        return false;
+    }
+    if (r == -1) {
+        errmsg(err, n, "reading its threads", -1);
+        return false;
+    }
+    return true;
+}
+
+void fw_dwfl_symbolise(struct fw_dwfl_target *t, struct fw_snap_thread *th)
+{
+    for (size_t i = 0; i < th->nframes; i++) {
+        struct fw_snap_frame *f = &th->frames[i];
+        /* A return address may be the first byte after a call at the very end of a function
+         * (a noreturn call): look up pc-1 for every frame but an activation (eu-stack does the
+         * same, dwfl_frame_pc's isactivation). */
+        Dwarf_Addr pc = f->activation || f->pc == 0 ? f->pc : f->pc - 1;
+        Dwfl_Module *mod = dwfl_addrmodule(t->dwfl, pc);
+        if (!mod)
+            continue;
+        const char *mname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+        if (mname)
+            f->module = strdup(mname);
+        GElf_Off off;
+        GElf_Sym sym;
+        const char *fn = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+        if (fn) {
+            f->function = strdup(fn);
+            f->offset = off + (f->pc - pc);
+        }
+    }
+}
+
+void fw_dwfl_close(struct fw_dwfl_target *t)
+{
+    if (!t)
+        return;
+    if (t->dwfl)
+        dwfl_end(t->dwfl);
+    if (t->core_elf)
+        elf_end(t->core_elf);
+    if (t->core_fd >= 0)
+        close(t->core_fd);
+    free(t);
+}

@@ -1,0 +1,314 @@
+"""`forkwatch snapshot` (issue 20's direct targets, first step): stacks read with libdw, not GDB.
+
+On hung fixtures (the Python lock_held_at_fork child on every interpreter, the C
+mutex_held_at_fork child, a process of several threads all waiting on a lock):
+  - the snapshot's thread set is /proc/PID/task's;
+  - the waiting thread's frames name a futex/sem_wait-like function in libc, and its system call
+    is futex;
+  - the process is left untraced (TracerPid 0), in the state it had, still waiting;
+  - the stop it reports is positive and short;
+  - a core of it (gcore) gives the same thread ids and the same function names.
+Bad input: a truncated core, a file that is not a core, a PID that does not exist, not permitted
+(another uid): one line, exit 3; usage errors exit 2. A process killed at random instants of
+its snapshot (30 tries) gives a snapshot or one line with exit 3, and is never left stopped.
+
+    /usr/bin/python3 tests/snapshot/run_snapshot.py
+Ends with `N passed, N failed`.
+"""
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+import fwtest  # noqa: E402
+from fwtest import check  # noqa: E402
+
+FW = fwtest.FORKWATCH
+WAIT_FUNCS = re.compile(r"futex|sem_wait|do_futex_wait|lll_lock_wait|__pthread_mutex_lock|"
+                        r"pthread_cond_wait|__GI___lll_lock_wait")
+BOUND = 30
+
+# A process whose threads all wait on one lock that the main thread holds; it writes `ready`
+# when every thread is parked in the kernel (checked by the test through /proc, not by timing).
+MANY_THREADS = r"""
+import os, sys, threading
+lock = threading.Lock(); lock.acquire()
+def waiter():
+    lock.acquire()
+ts = [threading.Thread(target=waiter, name="Waiter-%d" % i) for i in range(int(sys.argv[1]))]
+for t in ts: t.start()
+fd = os.open(os.environ["FIXTURE_EVENTS"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+os.write(fd, b"ready=1\n"); os.close(fd)
+lock.acquire()
+"""
+
+
+def tasks(pid):
+    return sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+
+
+def all_waiting(pid):
+    try:
+        return all(fwtest.blocked_in_futex(pid, tid) for tid in tasks(pid))
+    except OSError:
+        return False
+
+
+def snapshot(args, bound=BOUND):
+    r = fwtest.run([FW, "snapshot"] + args + ["--json"], bound)
+    check(r.returncode == 0, "snapshot %s: exit %d: %s" % (args, r.returncode, r.stderr.strip()[-300:]))
+    doc = json.loads(r.stdout)
+    check(doc.get("schema") == "forkwatch-snapshot/1", "schema: %r" % doc.get("schema"))
+    return doc
+
+
+def waiting_frame(thread):
+    """The first frame that names a lock wait in libc, or None."""
+    for f in thread["frames"]:
+        if f["function"] and WAIT_FUNCS.search(f["function"]) and "libc" in os.path.basename(f["module"] or ""):
+            return f
+    return None
+
+
+def check_live(pid, expect_threads=None, expect_function=None):
+    """Snapshots a hung process and checks what it says and that it was left as it was."""
+    fwtest.wait_for("every thread of %d waits in futex" % pid, lambda: all_waiting(pid), BOUND)
+    before = {t: fwtest.proc_stat_state(pid, t) for t in tasks(pid)}
+    doc = snapshot([str(pid)])
+    check(doc["source"] == "live" and doc["pid"] == pid, "pid/source: %r %r" % (doc["pid"], doc["source"]))
+    tids = sorted(t["tid"] for t in doc["threads"])
+    check(tids == tasks(pid), "threads %s, /proc says %s" % (tids, tasks(pid)))
+    if expect_threads is not None:
+        check(len(tids) == expect_threads, "%d threads, expected %d" % (len(tids), expect_threads))
+    check(isinstance(doc["stopped_us"], int) and 0 < doc["stopped_us"] < 5000000,
+          "stopped_us: %r" % doc["stopped_us"])
+    check(doc["mappings"] and any("libc" in (m["path"] or "") for m in doc["mappings"]), "no libc mapping")
+    for t in doc["threads"]:
+        comm = open("/proc/%d/task/%d/comm" % (pid, t["tid"])).read().rstrip("\n")
+        check(t["name"] == comm, "thread %d named %r, comm %r" % (t["tid"], t["name"], comm))
+        check(t["state"] == "S", "thread %d state %r" % (t["tid"], t["state"]))
+        check(t["syscall"] and t["syscall"]["name"] == "futex", "thread %d syscall %r" % (t["tid"], t["syscall"]))
+        check(waiting_frame(t), "thread %d: no futex/sem_wait frame in libc: %s"
+              % (t["tid"], [(f["function"], f["module"]) for f in t["frames"][:6]]))
+        if expect_function:
+            check(any(f["function"] == expect_function for f in t["frames"]),
+                  "thread %d: no frame in %s" % (t["tid"], expect_function))
+    # left as it was: untraced, same states, still waiting
+    check(fwtest.tracer_pid(pid) == 0, "TracerPid %r after the snapshot" % fwtest.tracer_pid(pid))
+    after = {t: fwtest.proc_stat_state(pid, t) for t in tasks(pid)}
+    check(after == before, "states before %r, after %r" % (before, after))
+    check(all_waiting(pid), "not every thread waits in futex after the snapshot")
+    return doc
+
+
+def check_core_matches(pid, live, wd):
+    prefix = os.path.join(wd, "core")
+    r = fwtest.run(["gcore", "-o", prefix, str(pid)], 120)
+    core = "%s.%d" % (prefix, pid)
+    check(r.returncode == 0 and os.path.exists(core), "gcore failed: %s" % r.stderr[-300:])
+    check(fwtest.tracer_pid(pid) == 0, "gcore left it traced")
+    doc = snapshot(["--core", core])
+    check(doc["source"] == "core" and doc["pid"] == pid and doc["stopped_us"] is None,
+          "core facts: %r" % {k: doc[k] for k in ("source", "pid", "stopped_us")})
+    check(doc["ppid"] == live["ppid"], "core ppid %r, live %r" % (doc["ppid"], live["ppid"]))
+    check(sorted(t["tid"] for t in doc["threads"]) == sorted(t["tid"] for t in live["threads"]),
+          "core threads differ from live ones")
+    by_tid = {t["tid"]: t for t in live["threads"]}
+    for t in doc["threads"]:
+        lf = [f["function"] for f in by_tid[t["tid"]]["frames"]]
+        cf = [f["function"] for f in t["frames"]]
+        check(cf == lf, "thread %d: core frames %s, live %s" % (t["tid"], cf[:6], lf[:6]))
+        check(t["syscall"] and t["syscall"]["name"] == "futex", "core thread %d syscall %r" % (t["tid"], t["syscall"]))
+    main = [t for t in doc["threads"] if t["tid"] == pid][0]
+    # pr_fname is 16 bytes: the kernel writes comm (15 + NUL), gcore the program's name cut at 16
+    check(main["name"][:15] == live["name"][:15], "core main thread name %r, live %r" % (main["name"], live["name"]))
+    check(any(m["path"] and "libc" in m["path"] for m in doc["mappings"]), "no NT_FILE libc mapping")
+    return core
+
+
+def run_fixture(name, lang, interp=None, expect_function=None, core=False):
+    fx = fwtest.fixture(name, lang)
+    wd = fwtest.workdir("snapshot-" + name)
+    st = fwtest.start(fx.command(interp), wd)
+    try:
+        fwtest.wait_events(st.events_path, ["child_pid", "child_blocking"], BOUND)
+        child = st.child_pid()
+        live = check_live(child, expect_threads=1, expect_function=expect_function)
+        if core:
+            check_core_matches(child, live, wd)
+    finally:
+        st.cleanup()
+        fwtest.remove_tree(wd)
+
+
+def start_many(wd, n):
+    script = os.path.join(wd, "many.py")
+    with open(script, "w") as f:
+        f.write(MANY_THREADS)
+    st = fwtest.start([sys.executable, script, str(n)], wd)
+    fwtest.wait_events(st.events_path, ["ready"], BOUND)
+    return st
+
+
+def case_many_threads():
+    wd = fwtest.workdir("snapshot-many")
+    st = start_many(wd, 6)
+    try:
+        live = check_live(st.pid, expect_threads=7)
+        check_core_matches(st.pid, live, wd)
+        r = fwtest.run([FW, "snapshot", str(st.pid)], BOUND)
+        check(r.returncode == 0, "text: exit %d" % r.returncode)
+        for tid in tasks(st.pid):
+            check(re.search(r"^thread %d \"" % tid, r.stdout, re.M), "text lacks thread %d" % tid)
+        check(" in futex()" in r.stdout and "mappings:" in r.stdout, "text lacks the syscall or the mappings")
+    finally:
+        st.cleanup()
+        fwtest.remove_tree(wd)
+
+
+def one_line_exit3(args, what):
+    r = fwtest.run([FW, "snapshot"] + args, BOUND)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 3 and len(lines) == 1 and lines[0].startswith("forkwatch: ") and not r.stdout,
+          "%s: exit %d, stderr %r" % (what, r.returncode, r.stderr))
+    return lines[0]
+
+
+def case_bad_input():
+    wd = fwtest.workdir("snapshot-bad")
+    try:
+        st = start_many(wd, 1)
+        try:
+            fwtest.wait_for("threads wait", lambda: all_waiting(st.pid), BOUND)
+            r = fwtest.run(["gcore", "-o", os.path.join(wd, "core"), str(st.pid)], 120)
+            core = os.path.join(wd, "core.%d" % st.pid)
+            check(r.returncode == 0, "gcore failed")
+        finally:
+            st.cleanup()
+        with open(core, "rb") as f:
+            data = f.read()
+        for cut in (100, 3000, len(data) // 2):
+            with open(os.path.join(wd, "cut"), "wb") as f:
+                f.write(data[:cut])
+            line = one_line_exit3(["--core", os.path.join(wd, "cut")], "core cut at %d" % cut)
+            check("truncated" in line or "not a core" in line, "cut core: %r" % line)
+        line = one_line_exit3(["--core", "/etc/passwd"], "not a core")
+        check("not a core" in line, line)
+        one_line_exit3(["--core", os.path.join(wd, "absent")], "absent core")
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        line = one_line_exit3([str(gone.pid)], "gone PID")
+        check("no process" in line, line)
+        one_line_exit3(["abc"], "not a PID")
+        # not permitted: another uid may not trace our process (ptrace(2) access mode checks)
+        if shutil.which("setpriv") and os.geteuid() == 0:
+            st = start_many(wd, 1)
+            try:
+                r = fwtest.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", FW,
+                                "snapshot", str(st.pid)], BOUND)
+                lines = r.stderr.strip().splitlines()
+                check(r.returncode == 3 and len(lines) == 1 and "not permitted" in lines[0],
+                      "not permitted: exit %d %r" % (r.returncode, r.stderr))
+            finally:
+                st.cleanup()
+        for args in ([], ["1", "2"], ["1", "--core", "x"], ["--exe", "x", "1"], ["--frob", "1"],
+                     ["--core"], ["--core", "a", "--core", "b"]):
+            r = fwtest.run([FW, "snapshot"] + args, BOUND)
+            check(r.returncode == 2 and "usage: forkwatch snapshot" in r.stderr,
+                  "usage %s: exit %d %r" % (args, r.returncode, r.stderr))
+        r = fwtest.run([FW, "help", "snapshot"], BOUND)
+        check(r.returncode == 0 and "forkwatch-snapshot/1" in r.stdout, "help snapshot")
+    finally:
+        fwtest.remove_tree(wd)
+
+
+def case_vanishing(tries=30):
+    """Killed at random instants from the start of forkwatch to past its usual end."""
+    wd = fwtest.workdir("snapshot-vanish")
+    try:
+        # the usual duration of one snapshot of such a process, to spread the kills over it
+        st = start_many(wd, 3)
+        try:
+            fwtest.wait_for("threads wait", lambda: all_waiting(st.pid), BOUND)
+            durs = []
+            for _ in range(3):
+                t0 = time.monotonic()
+                snapshot([str(st.pid)])
+                durs.append(time.monotonic() - t0)
+        finally:
+            st.cleanup()
+        span = sorted(durs)[1] * 1.2
+        outcomes = {"snapshot": 0, "exit 3": 0}
+        rng = random.Random(int(os.environ.get("FORKWATCH_TEST_SEED", "20")))
+        for i in range(tries):
+            sub = os.path.join(wd, "t%d" % i)
+            os.mkdir(sub)
+            st = start_many(sub, 3)
+            try:
+                fwtest.wait_for("threads wait", lambda: all_waiting(st.pid), BOUND)
+                delay = rng.uniform(0, span)
+                killer = threading.Timer(delay, fwtest.kill_pid, args=(st.pid,))
+                proc = subprocess.Popen([FW, "snapshot", str(st.pid), "--json"], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=fwtest.clean_env())
+                killer.start()
+                try:
+                    out, err = proc.communicate(timeout=BOUND)
+                except subprocess.TimeoutExpired:
+                    fwtest.kill_pid(proc.pid)
+                    proc.wait()
+                    raise AssertionError("try %d (kill at %.1f ms): forkwatch did not end" % (i, delay * 1000))
+                killer.join()
+                if proc.returncode == 0:
+                    doc = json.loads(out)
+                    check(doc["pid"] == st.pid and doc["threads"], "try %d: an empty snapshot" % i)
+                    outcomes["snapshot"] += 1
+                else:
+                    lines = err.strip().splitlines()
+                    check(proc.returncode == 3 and len(lines) == 1 and not out,
+                          "try %d (kill at %.1f ms): exit %d, stderr %r, stdout %d bytes"
+                          % (i, delay * 1000, proc.returncode, err, len(out)))
+                    outcomes["exit 3"] += 1
+                # never a stuck process: the killed process ends (its parent is us)
+                try:
+                    st.popen.wait(timeout=BOUND)
+                except subprocess.TimeoutExpired:
+                    raise AssertionError("try %d: the killed process did not end (state %s, tracer %s)"
+                                         % (i, fwtest.proc_stat_state(st.pid), fwtest.tracer_pid(st.pid)))
+            finally:
+                st.cleanup()
+        print("    vanishing: %d tries over %.1f ms: %s" % (tries, span * 1000, outcomes), flush=True)
+    finally:
+        fwtest.remove_tree(wd)
+
+
+def main():
+    missing = fwtest.have_build(FW, os.path.join(fwtest.FIXTURE_BIN, "mutex_held_at_fork"))
+    if missing:
+        print("missing %s: run make all" % missing)
+        print("0 passed, 1 failed")
+        return 1
+    runner = fwtest.Runner("snapshot")
+    interps = fwtest.interpreters()
+    cases = [("live/python/%s/lock_held_at_fork" % i.label, run_fixture, ("lock_held_at_fork", "python", i))
+             for i in interps]
+    if interps:
+        cases.append(("core/python/%s/lock_held_at_fork" % interps[-1].label,
+                      lambda i: run_fixture("lock_held_at_fork", "python", i, core=True), (interps[-1],)))
+    cases += [("live+core/c/mutex_held_at_fork",
+               lambda: run_fixture("mutex_held_at_fork", "c", expect_function="child_lock_mutex", core=True), ()),
+              ("live+core/many-threads", case_many_threads, ()),
+              ("bad-input", case_bad_input, ()),
+              ("vanishing-pid", case_vanishing, ())]
+    runner.run(cases)
+    return runner.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
