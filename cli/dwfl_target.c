@@ -6,9 +6,10 @@
  *  - the live process is stopped by us (ptrace_stop.c, PTRACE_SEIZE/INTERRUPT) and libdwfl is
  *    told so (assume_ptrace_stopped=true): elfutils would otherwise PTRACE_ATTACH each thread
  *    with a SIGSTOP while unwinding it, one at a time (libdwfl/linux-pid-attach.c);
- *  - module files are opened under /proc/PID/root, the target's root directory (proc(5)), not
- *    at the host's paths: a process in a container or chroot maps its own libraries, and the
- *    host's file of the same name would give wrong CFI and wrong names;
+ *  - module files are the very files mapped (live_find_elf below: /proc/PID/map_files, or
+ *    /proc/PID/root, proc(5)), not the host's file of that name: a process in a container or
+ *    chroot maps its own libraries, and the host's file of the same name would give wrong CFI
+ *    and wrong names;
  *  - module files are opened before the stop, and symbols looked up after it: the stop covers
  *    only the reading of registers and stacks.
  */
@@ -16,11 +17,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <elfutils/libdwfl.h>
@@ -34,34 +37,136 @@ struct fw_dwfl_target {
 
 /* libdwfl's callbacks are plain functions and one target is read per run: the root prefix and
  * the debuginfo path live here. */
-static char live_root[64];
+static char live_root[64], live_proc[48];
 /* The target's /usr/lib/debug before the host's: dwfl_standard_find_debuginfo looks for
  * .build-id/NN/REST.debug under every absolute directory of this path (elfutils
  * libdwfl/dwfl_build_id_find_elf.c), and a build-id match is right wherever the file is. */
 static char debuginfo_path_buf[128] = ":.debug:/usr/lib/debug";
 static char *debuginfo_path = debuginfo_path_buf;
 
-/* find_elf for a live target: a mapped file is opened as /proc/PID/root/PATH. Only regular
- * files: dwfl_linux_proc_find_elf refuses devices the same way (a read of a mapped device can
- * hang). The vdso and deleted files are read from memory by elfutils' own callback. */
+/* The target's file mappings as /proc/PID/maps lists them (read once, before the stop), so that
+ * find_elf can open exactly the mapped file. */
+struct live_map {
+    uint64_t start, end;
+    dev_t dev;
+    ino_t ino;
+    char *path;
+};
+static struct live_map *live_maps;
+static size_t live_nmaps;
+
+static void free_live_maps(void)
+{
+    for (size_t i = 0; i < live_nmaps; i++)
+        free(live_maps[i].path);
+    free(live_maps);
+    live_maps = NULL;
+    live_nmaps = 0;
+}
+
+static void read_live_maps(pid_t pid)
+{
+    free_live_maps();
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    while (getline(&line, &cap, f) > 0) {
+        uint64_t start, end, ino;
+        unsigned maj, min;
+        int pos = 0;
+        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %*s %x:%x %" SCNu64 " %n", &start, &end, &maj, &min, &ino, &pos) < 5
+            || pos == 0 || line[pos] != '/')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        if (live_nmaps == n) {
+            n = n ? 2 * n : 128;
+            struct live_map *m = realloc(live_maps, n * sizeof *m);
+            if (!m)
+                break;
+            live_maps = m;
+        }
+        char *p = strdup(line + pos);
+        if (!p)
+            break;
+        live_maps[live_nmaps++] = (struct live_map){start, end, makedev(maj, min), (ino_t)ino, p};
+    }
+    free(line);
+    fclose(f);
+}
+
+static const struct live_map *find_live_map(const char *name, Dwarf_Addr base)
+{
+    const struct live_map *first = NULL;
+    for (size_t i = 0; i < live_nmaps; i++) {
+        if (strcmp(live_maps[i].path, name) != 0)
+            continue;
+        if (live_maps[i].start == base)
+            return &live_maps[i];
+        if (!first)
+            first = &live_maps[i];
+    }
+    return first;
+}
+
+/* Opens path if it is a regular file and, when m is given, the very file mapped there (same
+ * device and inode as the maps line). -1 otherwise. */
+static int open_checked(const char *path, const struct live_map *m)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    if (m && (st.st_dev != m->dev || st.st_ino != m->ino))
+        return -1;
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static int found(int fd, const char *path, char **file_name, Elf **elfp)
+{
+    *file_name = strdup(path);
+    *elfp = NULL;
+    return fd;
+}
+
+/* find_elf for a live target. The name in /proc/PID/maps is the file's path as *we* see it
+ * when the file is reachable from our root (a chroot: /srv/root/usr/lib/...), and as the
+ * target sees it otherwise (another mount namespace: /usr/lib/...); a file of that name on
+ * the host may be another file altogether. So, in order:
+ *  1. /proc/PID/map_files/START-END: the mapped file itself, whatever the namespaces
+ *     (proc(5); opening it needs CAP_SYS_ADMIN, so root only);
+ *  2. /proc/PID/root/NAME, then NAME, each only if it has the mapping's device and inode;
+ *  3. /proc/PID/root/NAME unchecked: overlayfs (containers) reports the lower layer's device
+ *     and inode in maps, not the ones stat() gives, and in another mount namespace this path
+ *     is the target's own file.
+ * Never the host's file of that name unchecked. Only regular files: dwfl_linux_proc_find_elf
+ * refuses devices the same way (a read of a mapped device can hang). The vdso and deleted
+ * files are read from memory by elfutils' own callback. */
 static int live_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
                          char **file_name, Elf **elfp)
 {
     if (name[0] == '/') {
-        char path[PATH_MAX];
-        struct stat st;
-        int n = snprintf(path, sizeof path, "%s%s", live_root, name);
-        if (n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd >= 0) {
-                *file_name = strdup(path);
-                *elfp = NULL;
-                return fd;
-            }
+        const struct live_map *m = find_live_map(name, base);
+        char rooted[PATH_MAX], mf[96];
+        int n = snprintf(rooted, sizeof rooted, "%s%s", live_root, name);
+        bool rooted_ok = n > 0 && (size_t)n < sizeof rooted;
+        int fd;
+        if (m) {
+            snprintf(mf, sizeof mf, "%s/map_files/%" PRIx64 "-%" PRIx64, live_proc, m->start, m->end);
+            if ((fd = open_checked(mf, NULL)) >= 0)
+                return found(fd, rooted_ok && access(rooted, R_OK) == 0 ? rooted : name, file_name, elfp);
+            if (rooted_ok && (fd = open_checked(rooted, m)) >= 0)
+                return found(fd, rooted, file_name, elfp);
+            if ((fd = open_checked(name, m)) >= 0)
+                return found(fd, name, file_name, elfp);
         }
+        if (rooted_ok && (fd = open_checked(rooted, NULL)) >= 0)
+            return found(fd, rooted, file_name, elfp);
         const char *del = strstr(name, " (deleted)");
         if (!del || del[strlen(" (deleted)")] != '\0')
-            return -1; /* never the host's file of the same name */
+            return -1;
     }
     return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
 }
@@ -105,6 +210,8 @@ struct fw_dwfl_target *fw_dwfl_live_open(pid_t pid, char *err, size_t n)
     t->pid = pid;
     t->core_fd = -1;
     snprintf(live_root, sizeof live_root, "/proc/%d/root", (int)pid);
+    snprintf(live_proc, sizeof live_proc, "/proc/%d", (int)pid);
+    read_live_maps(pid);
     snprintf(debuginfo_path_buf, sizeof debuginfo_path_buf, ":.debug:/proc/%d/root/usr/lib/debug:/usr/lib/debug",
              (int)pid);
     t->dwfl = dwfl_begin(&live_callbacks);
@@ -127,6 +234,8 @@ struct fw_dwfl_target *fw_dwfl_live_open(pid_t pid, char *err, size_t n)
 
 bool fw_dwfl_live_attach(struct fw_dwfl_target *t, char *err, size_t n)
 {
+    /* a library mapped since fw_dwfl_live_open is opened (find_elf) by the re-report below */
+    read_live_maps(t->pid);
     /* Modules reported again keep their open files when name and range are unchanged
      * (dwfl_report_module reuses a matching module), so this costs one read of the maps. */
     dwfl_report_begin(t->dwfl);
@@ -300,6 +409,7 @@ void fw_dwfl_close(struct fw_dwfl_target *t)
 {
     if (!t)
         return;
+    free_live_maps();
     if (t->dwfl)
         dwfl_end(t->dwfl);
     if (t->core_elf)

@@ -1,6 +1,7 @@
 """`forkwatch snapshot` (issue 20's direct targets, first step): stacks read with libdw, not GDB.
 
-On hung fixtures (the Python lock_held_at_fork child on every interpreter, the C
+A process in a chroot and one in a mount namespace with another /usr are read with their own
+files (through /proc/PID/map_files or /proc/PID/root). On hung fixtures (the Python lock_held_at_fork child on every interpreter, the C
 mutex_held_at_fork child, a process of several threads all waiting on a lock):
   - the snapshot's thread set is /proc/PID/task's;
   - the waiting thread's frames name a futex/sem_wait-like function in libc, and its system call
@@ -201,6 +202,51 @@ def case_many_threads():
         fwtest.remove_tree(wd)
 
 
+SID_ROOT = "/var/cache/forkwatch/roots/sid"
+WAIT_IN_ROOT = "import threading; l = threading.Lock(); l.acquire(); l.acquire()"
+
+
+def check_foreign(cmd, python_path, wd):
+    """A process whose files are not the host's: the snapshot must unwind it with its own
+    files (wrong CFI from a host file of the same name would stop the unwinding in libc, and
+    the host has no python3.13 at all)."""
+    with open(os.path.join(wd, "err"), "wb") as err:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        fwtest.wait_for("the process in the foreign root waits", lambda: all_waiting(p.pid) and
+                        os.readlink("/proc/%d/exe" % p.pid).endswith("python3.13"), BOUND)
+        doc = snapshot([str(p.pid)])
+        frames = doc["threads"][0]["frames"]
+        names = [(f["function"], f["module"]) for f in frames]
+        check(any(f["function"] == "_PySemaphore_Wait" and f["module"] == python_path for f in frames),
+              "no _PySemaphore_Wait in %s: %s" % (python_path, names[:8]))
+        check("libc" in (frames[0]["module"] or ""), "frame 0 not in libc: %s" % names[:3])
+        check(fwtest.tracer_pid(p.pid) == 0 and all_waiting(p.pid), "not left as it was")
+    finally:
+        fwtest.kill_pid(p.pid)
+        p.wait(timeout=BOUND)
+
+
+def case_foreign_root():
+    """The sid root's python3.13 (not on the host) in a chroot (maps name the files at the
+    host's path of the root) and in a mount namespace with the root's /usr over the host's
+    (maps name /usr/..., and the host's /usr/lib/.../libc.so.6 is another libc)."""
+    py = os.path.join(SID_ROOT, "usr/bin/python3.13")
+    if os.geteuid() != 0 or os.environ.get("FORKWATCH_DISTRO") or not os.access(py, os.X_OK) \
+            or not shutil.which("unshare") or not shutil.which("chroot"):
+        raise fwtest.Skip("needs root, the sid root's python3.13, chroot and unshare (host run only)")
+    if os.path.exists("/usr/bin/python3.13"):
+        raise fwtest.Skip("the host has a python3.13: the case would not tell the roots apart")
+    wd = fwtest.workdir("snapshot-foreign")
+    try:
+        check_foreign(["chroot", SID_ROOT, "/usr/bin/python3.13", "-B", "-c", WAIT_IN_ROOT], py, wd)
+        check_foreign(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                       'mount --bind "$1/usr" /usr && exec /usr/bin/python3.13 -B -c "$2"', "sh",
+                       SID_ROOT, WAIT_IN_ROOT], "/usr/bin/python3.13", wd)
+    finally:
+        fwtest.remove_tree(wd)
+
+
 def one_line_exit3(args, what):
     r = fwtest.run([FW, "snapshot"] + args, BOUND)
     lines = r.stderr.strip().splitlines()
@@ -338,6 +384,7 @@ def main():
                lambda: run_fixture("mutex_held_at_fork", "c", expect_function="child_lock_mutex", core=True), ()),
               ("live+core/many-threads", case_many_threads, ()),
               ("bad-input", case_bad_input, ()),
+              ("live/foreign-root (chroot, mount namespace)", case_foreign_root, ()),
               ("vanishing-pid", case_vanishing, ())]
     runner.run(cases)
     return runner.finish()
