@@ -6,7 +6,8 @@ mutex_held_at_fork child, a process of several threads all waiting on a lock):
   - the snapshot's thread set is /proc/PID/task's;
   - the waiting thread's frames name a futex/sem_wait-like function in libc, and its system call
     is futex;
-  - the process is left untraced (TracerPid 0), in the state it had, still waiting;
+  - the process is left untraced (TracerPid 0), in the state it had, still waiting (a process
+    stopped by SIGSTOP stays stopped, and SIGCONT resumes it);
   - the stop it reports is positive and short;
   - a core of it (gcore) gives the same thread ids and the same function names.
 Bad input: a truncated core, a file that is not a core, a PID that does not exist, not permitted
@@ -202,6 +203,29 @@ def case_many_threads():
         fwtest.remove_tree(wd)
 
 
+def case_group_stopped():
+    """A process stopped by SIGSTOP stays stopped (PTRACE_SEIZE + INTERRUPT send no signal, and
+    a detached tracee in group-stop stays in it: ptrace(2)), and SIGCONT still resumes it."""
+    import signal
+    wd = fwtest.workdir("snapshot-stopped")
+    st = start_many(wd, 2)
+    try:
+        fwtest.wait_for("threads wait", lambda: all_waiting(st.pid), BOUND)
+        os.kill(st.pid, signal.SIGSTOP)
+        fwtest.wait_for("every thread stopped", lambda: all(fwtest.proc_stat_state(st.pid, t) == "T"
+                                                             for t in tasks(st.pid)), BOUND)
+        doc = snapshot([str(st.pid)])
+        check([t["state"] for t in doc["threads"]] == ["T"] * 3, "states %r" % [t["state"] for t in doc["threads"]])
+        check(all(waiting_frame(t) for t in doc["threads"]), "a stopped thread's wait is not shown")
+        check(all(fwtest.proc_stat_state(st.pid, t) == "T" for t in tasks(st.pid)) and fwtest.tracer_pid(st.pid) == 0,
+              "not left stopped and untraced")
+        os.kill(st.pid, signal.SIGCONT)
+        fwtest.wait_for("SIGCONT resumes it", lambda: all_waiting(st.pid), BOUND)
+    finally:
+        st.cleanup()
+        fwtest.remove_tree(wd)
+
+
 SID_ROOT = "/var/cache/forkwatch/roots/sid"
 WAIT_IN_ROOT = "import threading; l = threading.Lock(); l.acquire(); l.acquire()"
 
@@ -383,6 +407,7 @@ def main():
     cases += [("live+core/c/mutex_held_at_fork",
                lambda: run_fixture("mutex_held_at_fork", "c", expect_function="child_lock_mutex", core=True), ()),
               ("live+core/many-threads", case_many_threads, ()),
+              ("live/group-stopped", case_group_stopped, ()),
               ("bad-input", case_bad_input, ()),
               ("live/foreign-root (chroot, mount namespace)", case_foreign_root, ()),
               ("vanishing-pid", case_vanishing, ())]
