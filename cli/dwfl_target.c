@@ -50,38 +50,71 @@ struct live_map {
     uint64_t start, end;
     dev_t dev;
     ino_t ino;
-    char *path;
+    const char *path;
 };
 static struct live_map *live_maps;
 static size_t live_nmaps;
+static char *live_maps_text; /* the maps as read (the paths point into it), then cut into lines */
+static size_t live_maps_len; /* its length before it was cut, to compare with a later read */
 
 static void free_live_maps(void)
 {
-    for (size_t i = 0; i < live_nmaps; i++)
-        free(live_maps[i].path);
     free(live_maps);
+    free(live_maps_text);
     live_maps = NULL;
+    live_maps_text = NULL;
     live_nmaps = 0;
 }
 
-static void read_live_maps(pid_t pid)
+static uint64_t live_maps_hash;
+
+/* FNV-1a: tells a re-read of the maps from the first read without keeping an uncut copy. */
+static uint64_t hash_text(const char *s)
 {
-    free_live_maps();
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The whole of /proc/PID/maps, or NULL. */
+static char *read_maps_text(pid_t pid)
+{
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
     FILE *f = fopen(path, "re");
     if (!f)
-        return;
-    char *line = NULL;
-    size_t cap = 0, n = 0;
-    while (getline(&line, &cap, f) > 0) {
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (mem) {
+        char chunk[8192];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+            fwrite(chunk, 1, n, mem);
+        fclose(mem);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Keeps text (owned from now on) and indexes its file mappings. */
+static void index_live_maps(char *text)
+{
+    free_live_maps();
+    live_maps_text = text;
+    size_t n = 0;
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
         uint64_t start, end, ino;
         unsigned maj, min;
         int pos = 0;
         if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %*s %x:%x %" SCNu64 " %n", &start, &end, &maj, &min, &ino, &pos) < 5
             || pos == 0 || line[pos] != '/')
             continue;
-        line[strcspn(line, "\n")] = '\0';
         if (live_nmaps == n) {
             n = n ? 2 * n : 128;
             struct live_map *m = realloc(live_maps, n * sizeof *m);
@@ -89,13 +122,8 @@ static void read_live_maps(pid_t pid)
                 break;
             live_maps = m;
         }
-        char *p = strdup(line + pos);
-        if (!p)
-            break;
-        live_maps[live_nmaps++] = (struct live_map){start, end, makedev(maj, min), (ino_t)ino, p};
+        live_maps[live_nmaps++] = (struct live_map){start, end, makedev(maj, min), (ino_t)ino, line + pos};
     }
-    free(line);
-    fclose(f);
 }
 
 static const struct live_map *find_live_map(const char *name, Dwarf_Addr base)
@@ -211,7 +239,10 @@ struct fw_dwfl_target *fw_dwfl_live_open(pid_t pid, char *err, size_t n)
     t->core_fd = -1;
     snprintf(live_root, sizeof live_root, "/proc/%d/root", (int)pid);
     snprintf(live_proc, sizeof live_proc, "/proc/%d", (int)pid);
-    read_live_maps(pid);
+    char *text = read_maps_text(pid);
+    live_maps_len = text ? strlen(text) : 0;
+    live_maps_hash = text ? hash_text(text) : 0;
+    index_live_maps(text);
     snprintf(debuginfo_path_buf, sizeof debuginfo_path_buf, ":.debug:/proc/%d/root/usr/lib/debug:/usr/lib/debug",
              (int)pid);
     t->dwfl = dwfl_begin(&live_callbacks);
@@ -234,16 +265,27 @@ struct fw_dwfl_target *fw_dwfl_live_open(pid_t pid, char *err, size_t n)
 
 bool fw_dwfl_live_attach(struct fw_dwfl_target *t, char *err, size_t n)
 {
-    /* a library mapped since fw_dwfl_live_open is opened (find_elf) by the re-report below */
-    read_live_maps(t->pid);
-    /* Modules reported again keep their open files when name and range are unchanged
-     * (dwfl_report_module reuses a matching module), so this costs one read of the maps. */
+    /* The maps again, now that nothing runs: unchanged (the usual case), the modules reported
+     * before the stop stand; changed (a library mapped or unmapped meanwhile), they are
+     * reported again — a module with the same name and range keeps its open file
+     * (dwfl_report_module reuses a matching module) and a new one is opened by find_elf. */
+    char *text = read_maps_text(t->pid);
+    if (!text) {
+        snprintf(err, n, "reading its mappings: %s", strerror(errno));
+        return false;
+    }
+    if (strlen(text) == live_maps_len && hash_text(text) == live_maps_hash) {
+        free(text);
+        goto attach;
+    }
+    index_live_maps(text);
     dwfl_report_begin(t->dwfl);
     int r = dwfl_linux_proc_report(t->dwfl, t->pid);
     if (r != 0 || dwfl_report_end(t->dwfl, NULL, NULL) != 0) {
         errmsg(err, n, "reading its mappings", r);
         return false;
     }
+attach:
     /* assume_ptrace_stopped: every thread is already in a ptrace-stop of ours; libdwfl reads
      * their registers with PTRACE_GETREGS(ET) and memory with PTRACE_PEEKDATA or
      * process_vm_readv (elfutils 0.188+) without attaching or detaching anything. */
