@@ -167,7 +167,7 @@ static int snapshot_core(const char *core, const char *exe_opt, bool json)
 {
     /* core_check.c refuses what is not a complete ELF core (truncated, another file type,
      * an --exe that did not dump it) with one line, and finds the executable from NT_FILE. */
-    char exe[PATH_MAX];
+    char exe[PATH_MAX] = "";
     if (!fw_check_core(core, exe_opt, exe, sizeof exe))
         return FW_EXIT_ERROR;
     char err[512], esc[256];
