@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "core_check.h"
 #include "core_notes.h"
@@ -85,6 +86,22 @@ static int gone(pid_t pid)
     return FW_EXIT_ERROR;
 }
 
+/* Test hook (tests/snapshot): FORKWATCH_SNAPSHOT_TEST_HOLD_MS=N keeps the threads stopped up to
+ * N ms (at most 10 s; less if the process dies meanwhile) between the stop and the unwinding,
+ * so that a test can end the process at exactly that instant, after seeing TracerPid name us,
+ * rather than by chance. */
+static void test_hold(pid_t pid)
+{
+    const char *v = getenv("FORKWATCH_SNAPSHOT_TEST_HOLD_MS");
+    long ms = v ? strtol(v, NULL, 10) : 0;
+    if (ms > 10000)
+        ms = 10000;
+    for (; ms > 0 && fw_process_alive(pid); ms -= 10) {
+        struct timespec d = {0, 10 * 1000000L};
+        nanosleep(&d, NULL);
+    }
+}
+
 static int snapshot_live(const char *arg, bool json)
 {
     pid_t pid;
@@ -102,6 +119,8 @@ static int snapshot_live(const char *arg, bool json)
     struct fw_stopped_set set;
     int rc = FW_EXIT_OK;
     enum fw_stop_result r = fw_stop_all(pid, &set, err, sizeof err);
+    if (r == FW_STOP_OK)
+        test_hold(pid);
     if (r == FW_STOP_OK && !fw_dwfl_live_attach(t, err, sizeof err))
         r = fw_process_alive(pid) ? FW_STOP_FAILED : FW_STOP_GONE;
     /* The facts, names and maps are read inside the stop (tens of microseconds): they then

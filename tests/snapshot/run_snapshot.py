@@ -12,7 +12,8 @@ mutex_held_at_fork child, a process of several threads all waiting on a lock):
   - a core of it (gcore) gives the same thread ids and the same function names.
 Bad input: a truncated core, a file that is not a core, a PID that does not exist, not permitted
 (another uid): one line, exit 3; usage errors exit 2. A process killed at random instants of
-its snapshot (30 tries) gives a snapshot or one line with exit 3, and is never left stopped.
+its snapshot (40 tries) gives a snapshot or one line with exit 3, and is never left stopped;
+one killed while forkwatch holds it stopped (a test hook widens that instant) gives exit 3.
 
     /usr/bin/python3 tests/snapshot/run_snapshot.py
 Ends with `N passed, N failed`.
@@ -395,6 +396,45 @@ def case_vanishing(tries=40):
         fwtest.remove_tree(wd)
 
 
+def tracer_of(pid):
+    return fwtest.tracer_pid(pid)
+
+
+def case_killed_while_stopped():
+    """Between the stop and the unwinding, deterministically: forkwatch holds the threads
+    (FORKWATCH_SNAPSHOT_TEST_HOLD_MS), the test sees TracerPid name it, then SIGKILLs the process.
+    One line, exit 3, no output; the process ends (it is our child: reaped)."""
+    wd = fwtest.workdir("snapshot-held")
+    try:
+        for nthreads in (0, 5):
+            st = start_many(wd, nthreads)
+            try:
+                fwtest.wait_for("threads wait", lambda: all_waiting(st.pid), BOUND)
+                env = fwtest.clean_env({"FORKWATCH_SNAPSHOT_TEST_HOLD_MS": "5000"})
+                proc = subprocess.Popen([FW, "snapshot", str(st.pid), "--json"], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=env)
+                try:
+                    fwtest.wait_for("forkwatch traces every thread",
+                                    lambda: all(fwtest.tracer_pid(st.pid) == proc.pid and
+                                                fwtest.proc_stat_state(st.pid, t) == "t" for t in tasks(st.pid)),
+                                    BOUND)
+                    fwtest.kill_pid(st.pid)
+                    out, err = proc.communicate(timeout=BOUND)
+                finally:
+                    if proc.poll() is None:
+                        fwtest.kill_pid(proc.pid)
+                        proc.wait()
+                lines = err.strip().splitlines()
+                check(proc.returncode == 3 and len(lines) == 1 and "exited during the snapshot" in lines[0]
+                      and not out, "%d threads: exit %d, stderr %r, stdout %r"
+                      % (nthreads + 1, proc.returncode, err, out[:200]))
+                st.popen.wait(timeout=BOUND)
+            finally:
+                st.cleanup()
+    finally:
+        fwtest.remove_tree(wd)
+
+
 def main():
     missing = fwtest.have_build(FW, os.path.join(fwtest.FIXTURE_BIN, "mutex_held_at_fork"))
     if missing:
@@ -414,6 +454,7 @@ def main():
               ("live/group-stopped", case_group_stopped, ()),
               ("bad-input", case_bad_input, ()),
               ("live/foreign-root (chroot, mount namespace)", case_foreign_root, ()),
+              ("killed-while-stopped", case_killed_while_stopped, ()),
               ("vanishing-pid", case_vanishing, ())]
     runner.run(cases)
     return runner.finish()
