@@ -9,11 +9,12 @@ number of pairs and the spread (25th–75th percentile of the pair ratios).
 
 Environment (all optional):
   BENCH_QUICK=1          one-minute smoke run (fewer runs, smaller counts)
-  BENCH_ONLY=a,b         groups to run: micro,python,fork,mem,diag,watchdog (default all)
+  BENCH_ONLY=a,b         groups to run: micro,python,fork,mem,diag,snapshot,watchdog (default all)
   BENCH_RUNS=N           pairs per case for micro/python/fork   (default 9; quick 3)
   BENCH_MEM_RUNS=N       pairs per memory case                  (default 3; quick 1)
   BENCH_DIAG_RUNS=N      pairs per diagnosis case               (default 4; quick 1)
   BENCH_WATCHDOG_RUNS=N  pairs for the watchdog's cost          (default 3; quick 1)
+  BENCH_SNAPSHOT_RUNS=N  pairs for snapshot against GDB's bt    (default 7; quick 2)
   BENCH_SCALE=F          multiplies iteration counts            (default 1; quick 0.25)
   BENCH_PYTHONS=a:b      interpreters for the Python group (default: /usr/bin/python3.11
                          and the newest CPython under the pyenv root)
@@ -53,8 +54,9 @@ RUNS = env_int("BENCH_RUNS", 9, 3)
 MEM_RUNS = env_int("BENCH_MEM_RUNS", 3, 1)
 DIAG_RUNS = env_int("BENCH_DIAG_RUNS", 4, 1)
 WATCHDOG_RUNS = env_int("BENCH_WATCHDOG_RUNS", 3, 1)
+SNAPSHOT_RUNS = env_int("BENCH_SNAPSHOT_RUNS", 7, 2)
 SCALE = float(os.environ.get("BENCH_SCALE") or (0.25 if QUICK else 1.0))
-ONLY = set(filter(None, (os.environ.get("BENCH_ONLY") or "micro,python,fork,mem,diag,watchdog").split(",")))
+ONLY = set(filter(None, (os.environ.get("BENCH_ONLY") or "micro,python,fork,mem,diag,snapshot,watchdog").split(",")))
 AGENT = os.path.abspath(os.environ.get("FORKWATCH_AGENT") or os.path.join(BUILD, "libforkwatch.so"))
 FORKWATCH = os.path.abspath(os.environ.get("FORKWATCH_BIN") or os.path.join(BUILD, "forkwatch"))
 OUT = os.path.abspath(os.environ.get("BENCH_OUT") or BENCH_BIN)
@@ -547,6 +549,80 @@ def timed_pair(c, notes):
     progress("  %s done" % c.name)
 
 
+def start_many_libs(tmp):
+    """bench/hang_many_libs.py; returns (parent Popen, hung child pid, libraries it maps)."""
+    events = os.path.join(tmp, "events-libs")
+    p = subprocess.Popen([SYS_PY, os.path.join(BENCH_SRC, "hang_many_libs.py"), events, "900"],
+                         env=base_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
+    _live[p.pid] = p
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ev = read_events(events)
+        if "child_blocking" in ev and "child_pid" in ev:
+            child = int(ev["child_pid"])
+            if all_tasks_sleeping(child)[0]:
+                return p, child, int(ev.get("child_libs", 0))
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)  # polling interval of a bounded wait
+    stop_hang(p, None)
+    raise RuntimeError("hang_many_libs.py did not reach its hang (events: %s)" % read_events(events))
+
+
+def group_snapshot():
+    """Issue 20: `forkwatch snapshot PID --json` (libdw, no GDB) against
+    `gdb -p PID -batch -ex 'thread apply all bt'`, side by side in alternated pairs on one hung
+    child with ~90 shared libraries; and how long the snapshot kept the child stopped (the
+    command's own stopped_us, first PTRACE_INTERRUPT to last PTRACE_DETACH)."""
+    if not os.access(SYS_PY, os.X_OK) or not shutil.which("gdb"):
+        return [], ["snapshot group skipped: needs /usr/bin/python3.11 and gdb"]
+    tmp = tempfile.mkdtemp(prefix="fwbench-", dir=BENCH_BIN)
+    notes = []
+    try:
+        p, child, nlibs = start_many_libs(tmp)
+        try:
+            speed = Case("snapshot", "snapshot vs gdb bt, hung child with %d libraries" % nlibs, "s", 0.20)
+            stop = Case("snapshot", "target stopped by snapshot (base: 0)", "us", 50000, kind="added",
+                        note="the target may be stopped at most 50 ms (issue 20)")
+            gdb_cmd = ["gdb", "-p", str(child), "-batch", "-ex", "thread apply all bt"]
+            fw_cmd = [FORKWATCH, "snapshot", str(child), "--json"]
+            for i in range(SNAPSHOT_RUNS + 1):  # the first pair warms the page cache: not counted
+                order = [("base", gdb_cmd), ("agent", fw_cmd)]
+                if i % 2:
+                    order.reverse()
+                for side, cmd in order:
+                    rc, out, dt = run(cmd, base_env(), timeout=300)
+                    stopped = None
+                    if side == "agent" and rc == 0:
+                        try:
+                            doc = json.loads(out)
+                            stopped = doc["stopped_us"]
+                            if not any(f.get("function") and "futex" in f["function"]
+                                       for t in doc["threads"] for f in t["frames"]):
+                                speed.errors.append("run %d: no futex frame in the snapshot" % i)
+                        except (ValueError, KeyError, TypeError):
+                            rc = "bad JSON"
+                    elif side == "base" and rc == 0 and "__futex_abstimed_wait_common" not in out \
+                            and "futex" not in out:
+                        speed.errors.append("run %d: gdb's bt shows no futex frame" % i)
+                    if rc != 0:
+                        speed.errors.append("%s run %d rc=%s: %s" % (side, i, rc, out.strip()[-200:]))
+                    if i == 0:
+                        continue
+                    getattr(speed, side).append(dt if rc == 0 else None)
+                    if side == "agent":
+                        stop.base.append(0.0)
+                        stop.agent.append(float(stopped) if stopped is not None else None)
+            progress("  %s done" % speed.name)
+            notes.append("snapshot: hung child of bench/hang_many_libs.py mapping %d shared libraries" % nlibs)
+            return [speed, stop], notes
+        finally:
+            stop_hang(p, child)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- report
 
 def machine():
@@ -610,8 +686,8 @@ def render(summaries, notes, meta):
             m["nproc"], m["cpu"], m["kernel"], m["libc"], m["load"][0], meta["load_end"][0]),
         "- agent: `%s` (sha256 %s)%s" % (os.path.relpath(AGENT, ROOT), m.get("agent_sha"), "" if meta.get("agent_ok") else
                              " — **agent registry not found in the process: not the real agent**"),
-        "- pairs per case: micro/python/fork %d, memory %d, diagnosis %d; scale %.2f" % (
-            RUNS, MEM_RUNS, DIAG_RUNS, SCALE),
+        "- pairs per case: micro/python/fork %d, memory %d, diagnosis %d, snapshot %d; scale %.2f" % (
+            RUNS, MEM_RUNS, DIAG_RUNS, SNAPSHOT_RUNS, SCALE),
         "- baseline/agent: medians over runs; ratio: median of per-pair agent/baseline;"
         " added: median of per-pair differences; spread: 25th–75th percentile of those per-pair values."
         " `(noisy)`: the target lies inside that spread.",
@@ -681,7 +757,8 @@ def main():
     notes = [] if ok else ["preflight: " + why]
     cases = []
     for group, fn in (("micro", group_micro), ("python", group_python), ("fork", group_fork),
-                      ("mem", group_mem), ("diag", group_diag), ("watchdog", group_watchdog)):
+                      ("mem", group_mem), ("diag", group_diag), ("snapshot", group_snapshot),
+                      ("watchdog", group_watchdog)):
         if group not in ONLY:
             continue
         progress("group %s" % group)

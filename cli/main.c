@@ -35,5 +35,7 @@ int main(int argc, char **argv)
         return fw_verb_attach(argc - 2, argv + 2);
     if (strcmp(verb, "core") == 0)
         return fw_verb_core(argc - 2, argv + 2);
+    if (strcmp(verb, "snapshot") == 0)
+        return fw_verb_snapshot(argc - 2, argv + 2);
     return fw_usage_error(NULL, "unknown verb '%s'", verb);
 }

@@ -62,6 +62,18 @@ static const struct verb_help verbs[] = {
      "  --timeout S    give up after S seconds (default 120)\n"
      "  --verbose      show GDB's own messages\n"
      "Exit: 0 no deadlock found; 1 a finding; 2 usage; 3 could not analyse.\n"},
+    {"snapshot",
+     "forkwatch snapshot (PID | --core COREFILE [--exe PATH]) [--json]",
+     "Reads every thread's native stack (function and module of each frame), the system call it\n"
+     "sleeps in and the mappings of a live process or a core, without GDB (elfutils libdw). A\n"
+     "live process is stopped only while its registers and stacks are read (PTRACE_SEIZE and\n"
+     "PTRACE_INTERRUPT), then left running; the time it was stopped is reported. Its libraries\n"
+     "are the files it maps (a process in a container or chroot is read with its own).\n"
+     "  --core COREFILE  read a core file instead of a live process\n"
+     "  --exe PATH       the program that dumped the core (default: from the core's file notes)\n"
+     "  --json           one JSON object (schema forkwatch-snapshot/1) on stdout\n"
+     "Exit: 0 snapshot printed; 2 usage; 3 could not read it (no such process, not permitted,\n"
+     "it exited during the snapshot, not a core, a truncated core).\n"},
     {"help", "forkwatch help VERB", "Shows the help of one verb.\n"},
 };
 
@@ -86,7 +98,7 @@ int fw_print_verb_help(const char *verb)
 {
     const struct verb_help *h = find_verb(verb);
     if (!h)
-        return fw_usage_error(NULL, "unknown verb '%s' (verbs: run, attach, core, help)", verb);
+        return fw_usage_error(NULL, "unknown verb '%s' (verbs: run, attach, core, snapshot, help)", verb);
     printf("Usage: %s\n\n%s", h->usage, h->details);
     return FW_EXIT_OK;
 }
@@ -103,6 +115,6 @@ int fw_usage_error(const char *verb, const char *fmt, ...)
     if (h)
         fprintf(stderr, "usage: %s\n", h->usage);
     else
-        fputs("usage: forkwatch run|attach|core ... (see forkwatch --help)\n", stderr);
+        fputs("usage: forkwatch run|attach|core|snapshot ... (see forkwatch --help)\n", stderr);
     return FW_EXIT_USAGE;
 }

@@ -8,5 +8,6 @@
 int fw_verb_run(int argc, char **argv);
 int fw_verb_attach(int argc, char **argv);
 int fw_verb_core(int argc, char **argv);
+int fw_verb_snapshot(int argc, char **argv);
 
 #endif

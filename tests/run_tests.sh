@@ -1,6 +1,7 @@
 #!/bin/sh
 # forkwatch's test runner (what `make test` runs). Runs every suite present, in order:
-#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes, healthy, watchdog, stability,
+#   unit (criterion), cli, gdb, gdb_cpython, edge, stress, integration, e2e, shapes, healthy, watchdog, snapshot,
+#   stability,
 #   cpython_suites (CPython's own tests bare vs under the agent, the part that fits),
 #   packaging (make deb / make wheel installed and used),
 # then the same suites inside the Debian 13 and sid roots (the matrix, below),
@@ -129,6 +130,14 @@ else
     absent watchdog tests/watchdog/run_watchdog.py
 fi
 
+# Issue 20 (first step): `forkwatch snapshot`, stacks through libdw without GDB, live and core.
+if ! wanted snapshot; then :
+elif [ -f tests/snapshot/run_snapshot.py ]; then
+    run_suite snapshot 300 "$PY" tests/snapshot/run_snapshot.py
+else
+    absent snapshot tests/snapshot/run_snapshot.py
+fi
+
 # Issue 11: the same verdict at any instant, attached 50 times under CPU load.
 wanted stability && run_suite stability 900 "$PY" tests/stability/run_stability.py
 
@@ -154,7 +163,7 @@ fi
 # Inside the roots: every suite that reads or runs a CPython (their Debian 3.13-3.15 with and
 # without -dbg), not the ones that test only the host's packaging, ASan builds or CPU-load
 # stability, which the roots' gcc/glibc do not change and which would not fit the hour.
-MATRIX_SUITES=${FORKWATCH_SUITES:-${FORKWATCH_MATRIX_SUITES:-unit cli gdb gdb_cpython edge badinput integration e2e shapes healthy watchdog}}
+MATRIX_SUITES=${FORKWATCH_SUITES:-${FORKWATCH_MATRIX_SUITES:-unit cli gdb gdb_cpython edge badinput integration e2e shapes healthy watchdog snapshot}}
 MATRIX=${FORKWATCH_MATRIX-trixie sid}
 [ "$MATRIX" = 0 ] && MATRIX=""
 if [ -z "${FORKWATCH_DISTRO:-}" ] && [ -n "$MATRIX" ]; then
