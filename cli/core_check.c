@@ -2,6 +2,7 @@
  * core_check.c — ELF core validation: header, type, truncation, notes
  * (NT_FILE for the executable, NT_AUXV for AT_PHDR, NT_PRPSINFO for the name).
  */
+#include "pread_full.h"
 #include "core_check.h"
 
 #include <elf.h>
@@ -31,20 +32,6 @@ struct core_facts {
     char fname[17];         /* NT_PRPSINFO pr_fname */
     char psargs[81];        /* NT_PRPSINFO pr_psargs */
 };
-
-static bool read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        done += (size_t)r;
-    }
-    return true;
-}
 
 static const char *type_name(uint16_t t)
 {
@@ -91,7 +78,7 @@ static void read_notes(int fd, const Elf64_Phdr *ph, struct core_facts *cf)
     if (ph->p_filesz == 0 || ph->p_filesz > MAX_NOTE_BYTES)
         return;
     char *buf = malloc(ph->p_filesz);
-    if (!buf || !read_at(fd, buf, ph->p_filesz, ph->p_offset)) {
+    if (!buf || !fw_pread_full(fd, buf, ph->p_filesz, ph->p_offset)) {
         free(buf);
         return;
     }
@@ -210,7 +197,7 @@ static bool check_exe(const char *exe, bool from_core)
 static bool check_layout(int fd, const char *esc, uint64_t size, Elf64_Ehdr *eh, Elf64_Phdr **phs, size_t *phnum)
 {
     unsigned char ident[EI_NIDENT];
-    if (size < EI_NIDENT || !read_at(fd, ident, EI_NIDENT, 0) || memcmp(ident, ELFMAG, SELFMAG) != 0) {
+    if (size < EI_NIDENT || !fw_pread_full(fd, ident, EI_NIDENT, 0) || memcmp(ident, ELFMAG, SELFMAG) != 0) {
         fprintf(stderr, "forkwatch: %s is not a core file (not an ELF file)\n", esc);
         return false;
     }
@@ -219,7 +206,7 @@ static bool check_layout(int fd, const char *esc, uint64_t size, Elf64_Ehdr *eh,
                 esc);
         return false;
     }
-    if (size < sizeof *eh || !read_at(fd, eh, sizeof *eh, 0)) {
+    if (size < sizeof *eh || !fw_pread_full(fd, eh, sizeof *eh, 0)) {
         fprintf(stderr, "forkwatch: %s is truncated: %llu bytes missing from its ELF header\n", esc,
                 (unsigned long long)(sizeof *eh - size));
         return false;
@@ -235,7 +222,7 @@ static bool check_layout(int fd, const char *esc, uint64_t size, Elf64_Ehdr *eh,
     if (count == PN_XNUM && eh->e_shoff) {
         /* More than 65534 segments: the real count is in section 0's sh_info. */
         Elf64_Shdr sh0;
-        if (eh->e_shoff + sizeof sh0 > size || !read_at(fd, &sh0, sizeof sh0, eh->e_shoff)) {
+        if (eh->e_shoff + sizeof sh0 > size || !fw_pread_full(fd, &sh0, sizeof sh0, eh->e_shoff)) {
             fprintf(stderr, "forkwatch: %s is truncated: %llu bytes missing (section headers)\n", esc,
                     (unsigned long long)(expected > size ? expected - size : sizeof sh0));
             return false;
@@ -253,7 +240,7 @@ static bool check_layout(int fd, const char *esc, uint64_t size, Elf64_Ehdr *eh,
         return false;
     }
     *phs = calloc(count, sizeof **phs);
-    if (!*phs || !read_at(fd, *phs, count * sizeof **phs, eh->e_phoff)) {
+    if (!*phs || !fw_pread_full(fd, *phs, count * sizeof **phs, eh->e_phoff)) {
         fprintf(stderr, "forkwatch: cannot read %s's program headers\n", esc);
         return false;
     }

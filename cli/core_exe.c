@@ -13,6 +13,7 @@
  * command name, which a symlink (python3 -> python3.11) or a renamed thread
  * changes: we do not use names.
  */
+#include "pread_full.h"
 #include "core_exe.h"
 
 #include <errno.h>
@@ -42,23 +43,9 @@ struct elf_view {
 
 typedef bool (*read_fn)(const void *src, uint64_t file_off, void *buf, size_t len);
 
-static bool pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        done += (size_t)r;
-    }
-    return true;
-}
-
 static bool read_exe_file(const void *src, uint64_t off, void *buf, size_t len)
 {
-    return pread_all(*(const int *)src, buf, len, off);
+    return fw_pread_full(*(const int *)src, buf, len, off);
 }
 
 /* The core's copy of a file: the NT_FILE mapping of that name covering the
@@ -102,7 +89,7 @@ static bool read_core_copy(const void *src, uint64_t off, void *buf, size_t len)
             const Elf64_Phdr *ph = &img->phs[k];
             if (ph->p_type == PT_LOAD && vaddr >= ph->p_vaddr && vaddr - ph->p_vaddr <= ph->p_filesz &&
                 len <= ph->p_filesz - (vaddr - ph->p_vaddr))
-                return pread_all(img->fd, buf, len, ph->p_offset + (vaddr - ph->p_vaddr));
+                return fw_pread_full(img->fd, buf, len, ph->p_offset + (vaddr - ph->p_vaddr));
         }
     }
     return false;
