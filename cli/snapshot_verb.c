@@ -80,6 +80,16 @@ static int print(const struct fw_snapshot *s, bool json)
     return FW_EXIT_OK;
 }
 
+/* Names every frame (after the process was let go: symbol lookup needs no stopped thread)
+ * and prints the snapshot; the exit status. */
+static int symbolise_and_print(struct fw_dwfl_target *t, struct fw_snapshot *s, bool json)
+{
+    for (size_t i = 0; i < s->nthreads; i++)
+        fw_dwfl_symbolise(t, &s->threads[i]);
+    fw_snap_name_modules(s);
+    return print(s, json);
+}
+
 static int gone(pid_t pid)
 {
     fprintf(stderr, "forkwatch: PID %d exited during the snapshot\n", (int)pid);
@@ -171,10 +181,7 @@ static int snapshot_live(const char *arg, bool json)
         fprintf(stderr, "forkwatch: cannot stop PID %d: %s\n", (int)pid, err);
         rc = FW_EXIT_ERROR;
     } else {
-        for (size_t i = 0; i < s.nthreads; i++)
-            fw_dwfl_symbolise(t, &s.threads[i]);
-        fw_snap_name_modules(&s);
-        rc = print(&s, json);
+        rc = symbolise_and_print(t, &s, json);
     }
     fw_stopped_set_free(&set);
     fw_snapshot_free(&s);
@@ -206,10 +213,7 @@ static int snapshot_core(const char *core, const char *exe_opt, bool json)
         fprintf(stderr, "forkwatch: %s: the core holds no thread\n", fw_escape_cstr(core, esc, sizeof esc));
         rc = FW_EXIT_ERROR;
     } else {
-        for (size_t i = 0; i < s.nthreads; i++)
-            fw_dwfl_symbolise(t, &s.threads[i]);
-        fw_snap_name_modules(&s);
-        rc = print(&s, json);
+        rc = symbolise_and_print(t, &s, json);
     }
     fw_snapshot_free(&s);
     fw_dwfl_close(t);
