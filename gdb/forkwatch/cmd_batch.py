@@ -231,6 +231,15 @@ def _analyse_and_print(as_json):
     return r
 
 
+def _print_reports(reports, as_json):
+    """--tree and several cores: one report per process (JSON: a list); the exit status."""
+    if as_json:
+        gdb.write(render_json.render_many(reports) + "\n")
+    else:
+        gdb.write("\n\n".join(render_text.render(r) for r in reports) + "\n")
+    return EXIT_FINDING if any(r.verdict != "no-deadlock" for r in reports) else EXIT_OK
+
+
 def batch_attach(args):
     as_json = "--json" in args
     tree = "--tree" in args
@@ -266,11 +275,7 @@ def batch_attach(args):
     _link_tree(reports)
     analysis.name_shared_holders(reports)
     lost_tasks.apply(reports, analysis.SEVERITY)
-    if as_json:
-        gdb.write(render_json.render_many(reports) + "\n")
-    else:
-        gdb.write("\n\n".join(render_text.render(r) for r in reports) + "\n")
-    return EXIT_FINDING if any(r.verdict != "no-deadlock" for r in reports) else EXIT_OK
+    return _print_reports(reports, as_json)
 
 
 def _link_tree(reports):
@@ -361,11 +366,7 @@ def batch_core(args):
             facts[r.pid] = process_info.ParentFacts.from_report(r)
     _link_tree(reports)
     lost_tasks.apply(reports, analysis.SEVERITY)
-    if as_json:
-        gdb.write(render_json.render_many(reports) + "\n")
-    else:
-        gdb.write("\n\n".join(render_text.render(r) for r in reports) + "\n")
-    return EXIT_FINDING if any(r.verdict != "no-deadlock" for r in reports) else EXIT_OK
+    return _print_reports(reports, as_json)
 
 
 class BatchCommand(gdb.Command):
