@@ -44,6 +44,18 @@ def analyse(verb, target, wd):
     return res.returncode, doc
 
 
+def analyse_gcore(pid, wd):
+    """gcore of live process pid, then `forkwatch core --json` on it: (exit status, document)."""
+    prefix = os.path.join(wd, "core")
+    res = fwtest.run(["gcore", "-o", prefix, str(pid)], TOOL_BOUND, cwd=wd)
+    core = "%s.%d" % (prefix, pid)
+    check(res.returncode == 0 and os.path.exists(core), "gcore failed (%d)" % res.returncode)
+    try:
+        return analyse("core", core, wd)
+    finally:
+        os.unlink(core)
+
+
 def find_findings(doc, kind):
     return [f for f in doc.get("findings") or [] if f.get("kind") == kind]
 
@@ -484,12 +496,7 @@ def test_plain_abba(interp, mode):
         rc, doc = analyse("attach", pid, wd)
         check_plain_abba(doc, rc, "live", pid, mode, tids)
         check(fwtest.tracer_pid(pid) == 0, "after attach: %d still traced" % pid)
-        prefix = os.path.join(wd, "core")
-        res = fwtest.run(["gcore", "-o", prefix, str(pid)], TOOL_BOUND, cwd=wd)
-        core = "%s.%d" % (prefix, pid)
-        check(res.returncode == 0 and os.path.exists(core), "gcore failed (%d)" % res.returncode)
-        rc, doc = analyse("core", core, wd)
-        os.unlink(core)
+        rc, doc = analyse_gcore(pid, wd)
         check_plain_abba(doc, rc, "core", pid, mode, tids)
         fwtest.kill_pid(pid)
         started.wait(READY_BOUND)
@@ -519,12 +526,7 @@ def test_plain_safe(interp):
             fwtest.wait_for("thread %d asleep in futex" % t, lambda t=t: fwtest.blocked_in_futex(pid, t), READY_BOUND)
         rc, doc = analyse("attach", pid, wd)
         check_plain_safe(doc, rc, "live", pid)
-        prefix = os.path.join(wd, "core")
-        res = fwtest.run(["gcore", "-o", prefix, str(pid)], TOOL_BOUND, cwd=wd)
-        core = "%s.%d" % (prefix, pid)
-        check(res.returncode == 0 and os.path.exists(core), "gcore failed (%d)" % res.returncode)
-        rc, doc = analyse("core", core, wd)
-        os.unlink(core)
+        rc, doc = analyse_gcore(pid, wd)
         check_plain_safe(doc, rc, "core", pid)
         os.kill(pid, signal.SIGUSR1)
         fwtest.wait_events(started.events_path, ["done"], READY_BOUND)
