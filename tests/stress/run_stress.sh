@@ -66,8 +66,10 @@ fi
 HAVE_ASAN=0
 LIBASAN=$($CC -print-file-name=libasan.so)
 if ls "$ROOT"/agent/*.c >/dev/null 2>&1; then
-    # Same flags as the Makefile's agent, plus the sanitizers (the Makefile is not ours).
+    # Same flags as the Makefile's agent, plus the sanitizers (the Makefile is not ours); the
+    # agent includes build/gen/fw_py_offsets.h, which `make` generates from layouts.py.
     if $CC -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -fPIC -fvisibility=hidden -pthread \
+            -I"${FORKWATCH_GEN_DIR:-$ROOT/build/gen}" \
             -fsanitize=address,undefined -fno-sanitize-recover=undefined -shared -Wl,-z,nodelete \
             -o "$OUT/libforkwatch-asan.so" "$ROOT"/agent/*.c -ldl -lunwind -lpthread \
             >"$OUT/build-asan.log" 2>&1 && [ -f "$LIBASAN" ]; then
