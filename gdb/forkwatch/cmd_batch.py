@@ -322,21 +322,20 @@ def _core_pairs(rest):
 
 
 def _parents_first(pairs):
-    """The cores ordered so that a parent's core (NT_PRPSINFO pid == a child's ppid) is analysed
-    before its children's: each child then has its parent's facts."""
-    info = dict((core, process_info._core_prpsinfo(core)) for core, _ in pairs)
-    pids = set(i[0] for i in info.values() if i)
-    done, out, todo = set(), [], list(pairs)
+    """[(core, exe, (pid, ppid, fname) or None)] ordered so that a parent's core (NT_PRPSINFO pid
+    == a child's ppid) is analysed before its children's: each child then has its parent's facts."""
+    todo = [(core, exe, process_info.core_prpsinfo(core)) for core, exe in pairs]
+    pids = set(info[0] for _, _, info in todo if info)
+    done, out = set(), []
     while todo:
-        ready = [p for p in todo if not info[p[0]] or info[p[0]][1] not in pids - done
-                 or info[p[0]][1] == info[p[0]][0]]
+        ready = [c for c in todo if not c[2] or c[2][1] not in pids - done or c[2][1] == c[2][0]]
         if not ready:           # a pid/ppid loop (damaged notes): keep the given order
             ready = todo[:1]
-        for p in ready:
-            todo.remove(p)
-            out.append(p)
-            if info[p[0]]:
-                done.add(info[p[0]][0])
+        for c in ready:
+            todo.remove(c)
+            out.append(c)
+            if c[2]:
+                done.add(c[2][0])
     return out
 
 
@@ -356,8 +355,7 @@ def batch_core(args):
     # several cores of one job: parents first, each child analysed with its parent's facts
     reports = []
     facts = {}
-    for core, exe in _parents_first(pairs):
-        info = process_info._core_prpsinfo(core)
+    for core, exe, info in _parents_first(pairs):
         _load_core(core, exe)
         r = analysis.analyze(parent=facts.get(info[1]) if info else None)
         _report_errors(r)

@@ -20,8 +20,6 @@ class ProcessInfo(object):
         self.executable = None
         self.ppid = None                 # the parent pid as the kernel (or the core's note) says
         self.parent_pid = None           # the fork parent, when proven (parent_is_proven); else None
-        self.parent_executable = None
-        self.parent_same_executable = None
         self.parent_tids = None          # live: TIDs of the parent's threads
         self.same_layout_as_parent = None  # libc at the same address as in the parent: no exec since fork
         self.agent = False
@@ -43,7 +41,7 @@ def _core_file_path():
     return m.group(1) if m else None
 
 
-def _core_prpsinfo(path):
+def core_prpsinfo(path):
     """(pid, ppid, fname) from the core's NT_PRPSINFO note, or None."""
     try:
         with open(path, "rb") as f:
@@ -91,11 +89,7 @@ def _same_layout_as_parent(ppid):
     # An address in libc's text, from `info sharedlibrary`: looking up a function by name
     # (&'fork') makes GDB expand every compilation unit that declares it (0.2-0.3 s with
     # libc's and python3.11's debug info; &'malloc': 3 s).
-    libs = symbols.shared_libraries()
-    if not libs:
-        return None
-    libc = [l for l in libs if os.path.basename(l[2]).startswith("libc.so")]
-    addr, _, path = (libc or libs)[0]
+    addr, path = _libc_mapping()
     if not addr or not path:
         return None
     try:
@@ -139,11 +133,15 @@ class ParentFacts(object):
                    getattr(r.process, "core_file", None), stacks)
 
 
-def libc_address():
-    """Load address GDB gives the C library (or the first shared library), or None."""
+def _libc_mapping():
+    """(load address, path) GDB gives the C library (else the first shared library), or
+    (None, None): where a fork child and its parent must agree (ASLR)."""
     libs = symbols.shared_libraries()
+    if not libs:
+        return None, None
     libc = [l for l in libs if os.path.basename(l[2]).startswith("libc.so")]
-    return (libc or libs)[0][0] if libs else None
+    addr, _, path = (libc or libs)[0]
+    return addr, path
 
 
 def _stat_fields(pid):
@@ -189,14 +187,14 @@ def gather(registry=None, parent=None):
         # change with the machine's state at analysis time).
         pi.source = "core"
         pi.core_file = core
-        info = _core_prpsinfo(core)
+        info = core_prpsinfo(core)
         if info:
             if not pi.pid:
                 pi.pid = info[0]
             pi.ppid = info[1] or None
             pi.parent_pid = info[1] if info[1] and info[1] != 1 else None
             pi.core_command = to_text(info[2]) or None
-        pi.libc_address = libc_address()
+        pi.libc_address = _libc_mapping()[0]
         if parent is not None and pi.parent_pid == parent.pid:
             # the parent's core, given with this one: its threads are evidence (same libc address:
             # forked without an exec, as ASLR gives every exec new addresses)
@@ -211,10 +209,6 @@ def gather(registry=None, parent=None):
         if exe:
             pi.executable = exe
         if pi.parent_pid and parent_is_proven(pi.pid, pi.parent_pid):
-            pexe = _read_link("/proc/%d/exe" % pi.parent_pid)
-            pi.parent_executable = pexe
-            if pexe and exe:
-                pi.parent_same_executable = (pexe == exe)
             pi.same_layout_as_parent = True
             try:
                 pi.parent_tids = set(int(x) for x in os.listdir("/proc/%d/task" % pi.parent_pid))
