@@ -27,6 +27,7 @@ TERMINATED_BITMASK = 0x20
 MAX_NODES = 4096          # bounded walk: a damaged list stops here
 _LIST_T_SIZE = 16          # list_t {next, prev}
 _TCB_SELF = 16             # x86-64 tcbhead_t: tcb, dtv, self (sysdeps/x86_64/nptl/tls.h)
+_CHECK_TCB_SELF = os.uname().machine == "x86_64"
 
 
 class Descriptor(object):
@@ -93,7 +94,7 @@ def _walk(head, list_off, listed_in, offs):
         if not node or memory.read_pointer(node + 8) != prev:
             raise ValueError("glibc's %s thread list is inconsistent at 0x%x" % (listed_in, node or 0))
         pd = node - list_off
-        if os.uname().machine == "x86_64" and memory.read_pointer(pd + _TCB_SELF) != pd:
+        if _CHECK_TCB_SELF and memory.read_pointer(pd + _TCB_SELF) != pd:
             raise ValueError("no thread descriptor at 0x%x (%s list)" % (pd, listed_in))
         out.append(Descriptor(pd, memory.read_i32(pd + offs["tid"]),
                               memory.read_i32(pd + offs["cancelhandling"]),

@@ -79,7 +79,8 @@ def find(c, t, pyobj):
 
 def annotate_cycle(f, locks):
     """A cycle finding whose edges came (some or all) from `with` blocks: say so in the
-    summary and add the evidence (appended to f["evidence"] when the finding has one)."""
+    summary. (The evidence is already there: each such edge's holder carries it, and the cycle
+    finding collects its edges' evidence, analysis.py.)"""
     ev = [l["_with"] for l in locks if l.get("_with")]
     if not ev:
         return
@@ -90,7 +91,3 @@ def annotate_cycle(f, locks):
     else:
         f["summary"] += " (%d of the holders are inferred from `with` blocks, as a threading.Lock " \
                         "records no owner: %s)" % (len(ev), sites)
-    lst = f.setdefault("evidence", [])
-    for e in ev:
-        if not any(x.get("id") == e["id"] and x.get("text") == e["text"] for x in lst):
-            lst.append({"id": e["id"], "text": e["text"]})
