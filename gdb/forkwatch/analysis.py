@@ -694,10 +694,8 @@ def _lock_and_holder(c, t, w):
             if d is not None and d.lost_in_fork else
             "a thread that has ended (glibc marked it exiting)" if d is not None and d.exited else
             "no thread of this process")))
-        if d is not None and d.exited:
-            kind = "orphaned-lock"
-        else:
-            kind = "fork-deadlock" if (c.fork_child or (d is not None and d.lost_in_fork)) else "orphaned-lock"
+        # (a descriptor lost in the fork makes c.fork_child true: _fork_evidence's glibc-lost-threads)
+        kind = "fork-deadlock" if c.fork_child and not (d is not None and d.exited) else "orphaned-lock"
         return lock, _gone_holder(c, None, owner_ident, kind, [field]), None
     # 4. no owner recorded (threading.Lock, semaphore): can anyone release it?
     # A timed wait ends by itself; other threads in timed waits may still release it.
@@ -732,7 +730,8 @@ def _lock_and_holder(c, t, w):
                 "glibc-no-other-thread", "glibc describes no other thread of this process, running, "
                                          "exited or lost in a fork")]), None
         # the lock records no owner and nothing tells who took it: blocked for ever, cause unknown
-        why = ("glibc describes %d thread%s that ended" % (len(g.exited()), "" if len(g.exited()) == 1 else "s")
+        ended = len(g.exited())
+        why = ("glibc describes %d thread%s that ended" % (ended, "" if ended == 1 else "s")
                if g.readable else "glibc's thread lists could not be read (%s)" % g.why)
         h = _gone_holder(c, None, None, "blocked-forever", [alone, _ev("cause-unknown", (
             "a %s records no owner, no parent of this process could be checked, and %s: this thread may "
@@ -870,7 +869,7 @@ def _gone_holder(c, tid, ident, kind, evidence=()):
         name = _parent_thread_name(c, tid)
         if pf is not None and tid in pf.threads:
             pystack_now, native_now = pf.stacks.get(tid, ([], []))
-            where_now = _user_pyline(pystack_now) or _first_native_outside_libc(native_now)
+            where_now = _innermost_pyline(pystack_now) or _first_native_outside_libc(native_now)
             evidence.append(_ev("parent-core", "the parent's core (%s) has thread %s%s%s" % (
                 pf.core_file, tid, " (%s)" % name if name else "",
                 ", there in %s" % where_now if where_now else "")))
@@ -905,7 +904,7 @@ def _stopped_thread_object(c, tid, ident):
     return None
 
 
-def _user_pyline(pystack):
+def _innermost_pyline(pystack):
     for f in pystack or []:
         if f.get("file") and f.get("function"):
             return "%s (%s:%s)" % (f["function"], f["file"], f.get("line"))
@@ -1043,6 +1042,8 @@ def _import_lock_details(c, t, h):
     modname, owner = got
     if owner and h.get("source") == "inferred" and h.get("tid") is None and not h.get("name"):
         h["_ident"] = owner
+        h.setdefault("_evidence", []).append(_ev("import-lock-owner", "the import lock of module %r names "
+                                                 "pthread 0x%x as its owner" % (modname, owner)))
         for pt2 in c.py_orphans:
             if getattr(pt2, "thread_ident", None) == owner:
                 _adopt_lost_thread(h, (getattr(pt2, "name", None), getattr(pt2, "native_tid", None),

@@ -598,11 +598,12 @@ def remove_tree(path):
 # What each claim of a finding needs among its evidence ids (gdb/forkwatch/analysis.py `_ev`):
 # a finding never claims a holder, a live holder, a cycle, a fork or "itself" that its
 # evidence does not show (issue 19).
-HOLDER_EVIDENCE = {"agent-orphan-record", "agent-held-entry", "lock-owner-field", "gil-state", "with-block",
-                   "shared-mapping"}
+NAMED_HOLDER_EVIDENCE = {"agent-orphan-record", "agent-held-entry", "lock-owner-field", "gil-state", "with-block",
+                         "shared-mapping", "python-thread-states", "python-thread-object", "parent-core",
+                         "import-lock-owner", "runtime-frames", "glibc-no-other-thread"}
 LIVE_HOLDER_EVIDENCE = {"agent-held-entry", "lock-owner-field", "gil-state", "with-block",
                         "glibc-no-other-thread"}
-FORK_EVIDENCE = {"agent-fork-child", "glibc-lost-threads", "parent-layout", "python-thread-states",
+FORK_EVIDENCE = {"agent-fork-child", "glibc-lost-threads", "parent-layout", "parent-core", "python-thread-states",
                  "fork-start-method", "agent-orphan-record", "agent-held-entry"}
 
 
@@ -620,6 +621,9 @@ def evidence_problems(doc):
             out.append("%s has no evidence" % where)
             continue
         h = f.get("holder") or {}
+        if (h.get("tid") is not None or h.get("name")) and not ids & NAMED_HOLDER_EVIDENCE:
+            out.append("%s names its holder (%s, %s) without evidence for it: %s"
+                       % (where, h.get("tid"), h.get("name"), sorted(ids)))
         if h.get("alive") and not ids & LIVE_HOLDER_EVIDENCE:
             out.append("%s names a live holder without evidence for one: %s" % (where, sorted(ids)))
         if kind in ("fork-deadlock", "gil-held-across-fork") and not ids & FORK_EVIDENCE:
